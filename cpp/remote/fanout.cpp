@@ -1,0 +1,58 @@
+#include "remote/fanout.hpp"
+
+#include <exception>
+#include <thread>
+
+namespace fj {
+
+void for_each_node(const std::vector<RemotePtr>& remotes,
+                   const std::function<void(Remote&)>& action) {
+  std::vector<std::exception_ptr> errors(remotes.size());
+  std::vector<std::thread> threads;
+  threads.reserve(remotes.size());
+  for (std::size_t i = 0; i < remotes.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        action(*remotes[i]);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+std::vector<ExecResult> fan_out(const std::vector<RemotePtr>& remotes, const std::string& command,
+                                const ExecOptions& options) {
+  std::vector<ExecResult> results(remotes.size());
+  std::vector<Remote*> order;
+  for (const auto& r : remotes) order.push_back(r.get());
+  for_each_node(remotes, [&](Remote& remote) {
+    std::size_t i = 0;
+    while (order[i] != &remote) ++i;
+    try {
+      results[i] = remote.exec(command, options);
+    } catch (const std::exception& e) {
+      // A transport failure is a result too: the caller sees which node could not be reached.
+      results[i].node = remote.node();
+      results[i].command = command;
+      results[i].exit_status = -1;
+      results[i].err = e.what();
+    }
+  });
+  return results;
+}
+
+std::vector<ExecResult> fan_out_check(const std::vector<RemotePtr>& remotes,
+                                      const std::string& command, const ExecOptions& options) {
+  auto results = fan_out(remotes, command, options);
+  for (auto& r : results) {
+    if (!r.ok()) throw RemoteError(r);
+  }
+  return results;
+}
+
+}  // namespace fj

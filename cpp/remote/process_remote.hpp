@@ -1,0 +1,44 @@
+// Remotes that run commands as child processes of the control machine: the control machine
+// itself (LocalRemote) and a local node, i.e. a network namespace with its own UTS namespace
+// and hosts file (NetnsRemote). Files are shared with the host, so upload/download are copies.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "remote/remote.hpp"
+
+namespace fj {
+
+/// Runs argv (no shell) with a timeout; kills the whole process group when it expires.
+ExecResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data,
+                       double timeout_s);
+
+/// Runs bash commands through a fixed argv prefix (empty for the control machine itself).
+class ProcessRemote : public Remote {
+ public:
+  ProcessRemote(std::string node, std::vector<std::string> prefix);
+  const std::string& node() const override { return node_; }
+  ExecResult exec(const std::string& command, const ExecOptions& options) override;
+  void upload(const std::string& local_path, const std::string& remote_path) override;
+  void download(const std::string& remote_path, const std::string& local_path) override;
+
+ private:
+  std::string node_;
+  std::vector<std::string> prefix_;
+};
+
+/// The control machine.
+class LocalRemote : public ProcessRemote {
+ public:
+  explicit LocalRemote(std::string node = "control") : ProcessRemote(std::move(node), {}) {}
+};
+
+/// A local node: `nsenter --uts=<uts_file> ip netns exec <netns> bash -c ...`, so a command sees
+/// the node's hostname, network and /etc/netns/<netns>/ files (hosts, shadow) over /etc.
+class NetnsRemote : public ProcessRemote {
+ public:
+  NetnsRemote(std::string node, std::string netns, std::string uts_file);
+};
+
+}  // namespace fj

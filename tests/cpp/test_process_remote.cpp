@@ -1,0 +1,111 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "remote/daemon.hpp"
+#include "remote/fanout.hpp"
+#include "remote/process_remote.hpp"
+
+namespace {
+fj::ExecOptions with_timeout(double t) {
+  fj::ExecOptions o;
+  o.timeout_s = t;
+  return o;
+}
+}  // namespace
+
+TEST(ProcessRemote, ReturnsOutErrAndStatus) {
+  fj::LocalRemote r("control");
+  auto res = r.exec("echo out; echo err >&2; exit 3", with_timeout(10));
+  EXPECT_EQ(res.exit_status, 3);
+  EXPECT_EQ(res.out, "out\n");
+  EXPECT_EQ(res.err, "err\n");
+  EXPECT_EQ(res.node, "control");
+  EXPECT_FALSE(res.ok());
+}
+
+TEST(ProcessRemote, AppliesEnvCwdAndStdin) {
+  fj::LocalRemote r;
+  fj::ExecOptions o = with_timeout(10);
+  o.env = {{"GREETING", "it's me"}};
+  o.cwd = "/tmp";
+  o.stdin_data = std::string("line1\nline2\n");
+  auto res = r.exec("echo \"$GREETING\"; pwd; wc -l", o);
+  EXPECT_EQ(res.out, "it's me\n/tmp\n2\n");
+}
+
+TEST(ProcessRemote, TimeoutKillsTheWholeProcessGroup) {
+  fj::LocalRemote r;
+  const auto start = std::chrono::steady_clock::now();
+  auto res = r.exec("sleep 300 & sleep 301; echo never", with_timeout(0.5));
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(res.timed_out);
+  EXPECT_EQ(res.exit_status, -1);
+  EXPECT_LT(took, 5.0);
+  auto left = r.exec("pgrep -f 'sleep 30[01]' || true", with_timeout(10));
+  EXPECT_EQ(left.out, "") << "children of a timed-out command survived";
+}
+
+TEST(ProcessRemote, CheckThrowsWithNodeCommandStatusAndStderrTail) {
+  fj::LocalRemote r("n3");
+  try {
+    r.check("echo first >&2; echo boom >&2; exit 7", with_timeout(10));
+    FAIL() << "no error";
+  } catch (const fj::RemoteError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("n3"), std::string::npos) << what;
+    EXPECT_NE(what.find("status 7"), std::string::npos) << what;
+    EXPECT_NE(what.find("boom"), std::string::npos) << what;
+    EXPECT_EQ(e.result().exit_status, 7);
+  }
+}
+
+TEST(FanOut, RunsConcurrentlyAndKeepsOrder) {
+  std::vector<fj::RemotePtr> remotes;
+  for (int i = 0; i < 5; ++i) {
+    remotes.push_back(std::make_shared<fj::LocalRemote>("n" + std::to_string(i + 1)));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto results = fj::fan_out(remotes, "sleep 1; echo done", with_timeout(10));
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(results.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(results[i].node, "n" + std::to_string(i + 1));
+    EXPECT_EQ(results[i].out, "done\n");
+  }
+  EXPECT_LT(took, 3.0) << "fan-out ran the nodes one after another";
+}
+
+TEST(FanOut, CheckNamesTheFailingNode) {
+  std::vector<fj::RemotePtr> remotes = {std::make_shared<fj::LocalRemote>("n1"),
+                                        std::make_shared<fj::LocalRemote>("n2")};
+  // Both fail: the error names the first failing node in the order the nodes were given.
+  try {
+    fj::ExecOptions o = with_timeout(10);
+    fj::fan_out_check(remotes, "[ \"$(cat /proc/self/comm)\" = bash ] && false", o);
+    FAIL() << "no error";
+  } catch (const fj::RemoteError& e) {
+    EXPECT_EQ(e.result().node, "n1");
+  }
+}
+
+TEST(Daemon, StartSignalStop) {
+  fj::LocalRemote r;
+  const std::string dir = "/tmp/fj-daemon-test-" + std::to_string(::getpid());
+  fj::DaemonSpec spec{"sleep 1000", dir + "/run/d.pid", dir + "/log/d.log", with_timeout(30)};
+  ASSERT_TRUE(fj::start_daemon(r, spec));
+  EXPECT_TRUE(fj::daemon_running(r, spec.pidfile));
+  EXPECT_FALSE(fj::start_daemon(r, spec)) << "started a second copy";
+  EXPECT_TRUE(fj::signal_daemon(r, spec.pidfile, "STOP"));
+  auto state = r.exec("ps -o stat= -p $(cat " + spec.pidfile + ")", with_timeout(10));
+  EXPECT_EQ(state.out.substr(0, 1), "T");
+  EXPECT_TRUE(fj::signal_daemon(r, spec.pidfile, "CONT"));
+  fj::stop_daemon(r, spec.pidfile, 5);
+  EXPECT_FALSE(fj::daemon_running(r, spec.pidfile));
+  EXPECT_FALSE(fj::signal_daemon(r, spec.pidfile, "KILL"));
+  std::filesystem::remove_all(dir);
+}
