@@ -190,6 +190,8 @@ void ProcessRemote::download(const std::string& remote_path, const std::string& 
 
 NetnsRemote::NetnsRemote(std::string node, std::string netns, std::string uts_file)
     : ProcessRemote(std::move(node),
-                    {"nsenter", "--uts=" + uts_file, "ip", "netns", "exec", netns}) {}
+                    {"nsenter", "--uts=" + uts_file, "ip", "netns", "exec", netns, "env",
+                     // A tag every process on the node inherits: teardown finds strays by it.
+                     "FJ_NODE=" + netns}) {}
 
 }  // namespace fj

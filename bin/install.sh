@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what flink-jepsen needs on a Debian 12 machine (as root), then builds and installs the
+# package into a virtualenv (.venv beside this repository, or $FJ_VENV). Idempotent and quick when
+# nothing changed: Debian packages are only installed when missing, and the package is rebuilt
+# only when its sources changed (the C++ build directory is kept, so a rebuild is incremental).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${FJ_VENV:-$here/.venv}"
+quiet="${1:-}"
+say() { [ "$quiet" = "--quiet" ] || echo "install: $*" >&2; }
+
+packages=(build-essential cmake ninja-build pkg-config python3 python3-venv python3-dev
+          libssh-dev libspdlog-dev nlohmann-json3-dev libgtest-dev googletest
+          iproute2 iptables openssh-server openssh-client util-linux procps psmisc openssl
+          openjdk-17-jdk-headless maven curl ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install: missing Debian packages (${missing[*]}); run this as root" >&2
+    exit 1
+  fi
+  echo "install: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+  say "creating virtualenv $venv"
+  python3 -m venv "$venv" >&2
+fi
+py="$venv/bin/python"
+if ! "$py" -c "import scikit_build_core, pybind11, pytest, yaml" 2>/dev/null; then
+  say "installing build and test tools from PyPI"
+  "$py" -m pip install -q --upgrade pip >&2
+  "$py" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "pytest>=7" "ruff>=0.5" \
+    "PyYAML>=6" >&2
+fi
+
+stamp="$venv/.flink-jepsen-sources"
+sum=$(cd "$here" && find cpp python CMakeLists.txt pyproject.toml -type f \
+        -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ] || ! "$py" -c "import flink_jepsen._core" 2>/dev/null; then
+  say "building and installing flink-jepsen (C++ core and Python package)"
+  (cd "$here" && "$py" -m pip install -q --no-build-isolation . >&2)
+  echo "$sum" > "$stamp"
+fi

@@ -1,0 +1,100 @@
+// A Remote that drives a node over SSH (libssh): one pooled session per node, commands on
+// channels, files over SFTP.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <semaphore>
+#include <string>
+
+#include "remote/remote.hpp"
+
+namespace fj {
+
+/// How to reach and authenticate to one SSH host.
+struct SshConfig {
+  std::string host;
+  int port = 22;
+  std::string username = "root";
+  std::string password;          ///< empty: no password authentication
+  std::string private_key_path;  ///< empty: no key file (if no password either: agent/default keys)
+  /// "strict": the host key must already be in known_hosts;
+  /// "accept-new": unknown keys are added to known_hosts, changed keys are refused;
+  /// "no": the host key is not checked.
+  std::string host_key_policy = "no";
+  std::string known_hosts_path;  ///< empty: ~/.ssh/known_hosts
+  double connect_timeout_s = 10;  ///< TCP connect and every blocking protocol step; <= 0: none
+  int retries = 3;  ///< extra attempts when the connection is lost before a command starts
+};
+
+namespace detail {
+struct SshConnection;
+}
+
+/// Remote over SSH. Thread-safe: every call may come from any thread. All threads share one
+/// session per node; each command gets its own channel, and every libssh call on the session is
+/// serialized by the session's mutex, so several commands on one node can run at the same time
+/// (at most kMaxChannels at once, below OpenSSH's default MaxSessions of 10).
+class SshRemote : public Remote {
+ public:
+  /// Concurrent channels (exec or SFTP) per node; further callers wait for a free slot.
+  static constexpr int kMaxChannels = 8;
+
+  /// Does not connect; the session is opened by the first call that needs it.
+  /// Throws std::invalid_argument for an unknown host_key_policy or an empty host.
+  SshRemote(std::string node, SshConfig cfg);
+  ~SshRemote() override;
+  SshRemote(const SshRemote&) = delete;
+  SshRemote& operator=(const SshRemote&) = delete;
+
+  const std::string& node() const override { return node_; }
+  const SshConfig& config() const { return cfg_; }
+
+  /// Runs `bash -c <wrap_command(command, options)>` on the node (inside
+  /// `timeout --kill-after=2 T` when options.timeout_s > 0). Never throws for a non-zero exit or
+  /// a timeout. If the session is lost before the command could start it reconnects and retries
+  /// (cfg.retries times); throws ConnectionError when it cannot get a working session.
+  /// A session lost while the command runs gives exit_status -1 and a note in `err`.
+  ExecResult exec(const std::string& command, const ExecOptions& options) override;
+
+  /// SFTP upload, streamed; creates remote parent directories (`mkdir -p`) and gives the remote
+  /// file the local file's permission bits. Transfers are retried whole on a lost session.
+  /// Throws ConnectionError naming the node and both paths when the transfer fails (like the
+  /// other Remotes), RemoteError when the remote `mkdir -p` fails.
+  void upload(const std::string& local_path, const std::string& remote_path) override;
+
+  /// SFTP download, streamed (pipelined reads); creates local parent directories and writes
+  /// through a temporary file renamed into place, so a failed download leaves no partial file.
+  void download(const std::string& remote_path, const std::string& local_path) override;
+
+  /// Drops the pooled session; commands still running on it finish first. The next call
+  /// connects again.
+  void disconnect() override;
+
+  /// True if a session is pooled and was not found broken (it does not probe the network).
+  bool connected() const;
+
+ private:
+  using ConnPtr = std::shared_ptr<detail::SshConnection>;
+
+  ConnPtr acquire();      // the pooled session, connecting if there is none (or it broke)
+  ConnPtr connect_new();  // opens, verifies and authenticates a fresh session
+  void verify_host_key(detail::SshConnection& conn);
+  void authenticate(detail::SshConnection& conn);
+  std::string endpoint() const;  // host:port
+  template <class F>
+  auto with_retries(const std::string& what, F&& attempt);
+  void upload_once(const ConnPtr& conn, const std::string& local_path,
+                   const std::string& remote_path, unsigned mode);
+  void download_once(const ConnPtr& conn, const std::string& remote_path,
+                     const std::string& tmp_path);
+
+  std::string node_;
+  SshConfig cfg_;
+  mutable std::mutex pool_mutex_;
+  ConnPtr conn_;
+  bool ever_connected_ = false;
+  std::counting_semaphore<kMaxChannels> channel_slots_{kMaxChannels};
+};
+
+}  // namespace fj

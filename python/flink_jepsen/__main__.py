@@ -1,0 +1,3 @@
+from flink_jepsen.cli import main
+
+raise SystemExit(main())

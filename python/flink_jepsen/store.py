@@ -1,0 +1,82 @@
+"""The store: one directory per run, ``store/<test-name>/<YYYYMMDDTHHMMSS.mmm>/``, holding the run's
+log, parameters, history, results and every node's logs, with ``latest`` links beside them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flink_jepsen import log as fjlog
+
+
+def _relink(link: Path, target: Path) -> None:
+    tmp = link.with_name(link.name + ".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    tmp.symlink_to(os.path.relpath(target, link.parent))
+    os.replace(tmp, link)
+
+
+class Run:
+    """One run's directory. Opening it starts its jepsen.log; close() ends it."""
+
+    def __init__(self, store: Path, test_name: str) -> None:
+        if not test_name or "/" in test_name or test_name.startswith("."):
+            raise ValueError(f"bad test name {test_name!r}")
+        self.store = Path(store).resolve()
+        self.test_name = test_name
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3]
+        self.dir = self.store / test_name / stamp
+        while self.dir.exists():  # two runs in the same millisecond
+            time.sleep(0.002)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3]
+            self.dir = self.store / test_name / stamp
+        self.dir.mkdir(parents=True)
+        _relink(self.store / test_name / "latest", self.dir)
+        _relink(self.store / "latest", self.dir)
+        self.log_path = self.dir / "jepsen.log"
+        fjlog.open_run_log(str(self.log_path))
+
+    def path(self, *parts: str) -> Path:
+        return self.dir.joinpath(*parts)
+
+    def node_dir(self, node: str) -> Path:
+        d = self.dir / "nodes" / node
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def write_json(self, name: str, data: object) -> Path:
+        p = self.dir / name
+        p.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        return p
+
+    def close(self) -> None:
+        fjlog.close_run_log()
+
+
+def collect_node_logs(run: Run, remotes: dict, nodes: list, subdirs: tuple[str, ...] = ("log",)
+                      ) -> list[str]:
+    """Copies every file under each node's log directories into ``nodes/<node>/`` of the run.
+    Failures are logged and skipped: a run that failed still keeps what could be collected."""
+    import logging
+
+    log = logging.getLogger("flink_jepsen.store")
+    copied: list[str] = []
+    for node in nodes:
+        remote = remotes[node.name]
+        for sub in subdirs:
+            base = node.path(sub)
+            r = remote.exec(f"[ -d {base} ] && find {base} -type f", timeout=60)
+            for f in r.out.splitlines():
+                rel = os.path.relpath(f, node.root)
+                dest = run.node_dir(node.name) / rel
+                try:
+                    remote.download(f, str(dest))
+                    copied.append(str(dest))
+                except Exception as e:  # noqa: BLE001 - keep collecting the rest
+                    log.warning("could not collect %s from %s: %s", f, node.name, e)
+    return copied

@@ -1,0 +1,57 @@
+"""Shared fixtures. Integration tests run against real local nodes (network namespaces with
+sshd) under a private home and name prefix, so they never touch a user's own nodes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEST_PREFIX = "fjt"
+TEST_SUBNET = "10.213.9.0/24"
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if is_root():
+        return
+    skip = pytest.mark.skip(reason="integration tests need root (namespaces, iptables, sshd)")
+    for item in items:
+        if "integration" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def fj_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("fjhome")
+    os.environ["FLINK_JEPSEN_HOME"] = str(home)
+    os.environ["FLINK_JEPSEN_PREFIX"] = TEST_PREFIX
+    return home
+
+
+@pytest.fixture(scope="session")
+def local_nodes(fj_home: Path):
+    """Five local nodes with sshd, shared by the integration tests of a session."""
+    from flink_jepsen import log as fjlog
+    from flink_jepsen.localnodes import LocalNodes
+
+    fjlog.setup("warn")
+    ln = LocalNodes(home=fj_home, prefix=TEST_PREFIX)
+    ln.up(5, TEST_SUBNET, sshd=True)
+    yield ln
+    ln.down()
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
+        ) -> subprocess.CompletedProcess[str]:
+    """Runs the installed command line in a subprocess (the way users run it)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "flink_jepsen", *args], capture_output=True,
+                          text=True, env=full_env, timeout=timeout)

@@ -1,0 +1,37 @@
+"""Bad input is refused before anything starts, with exit 254 and a message naming the problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import cli
+from flink_jepsen import verdict
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["nodes", "up", "--count", "0"], "between 1 and 50, not 0"),
+        (["nodes", "up", "--count", "51"], "between 1 and 50, not 51"),
+        (["nodes", "up", "--count", "three"], "not an integer"),
+        (["nodes", "up", "--subnet", "10.0.0.300/24"], "not an IPv4 network"),
+        (["nodes", "up", "--subnet", "10.213.7.0/29"], "too few for 5 nodes"),
+        (["nodes", "frobnicate"], "invalid choice"),
+        (["nodes", "exec", "--remote", "telnet", "all", "--", "true"], "invalid choice"),
+        (["launch-missiles"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_254_naming_the_problem(args: list[str], needle: str) -> None:
+    r = cli(*args, env={"FLINK_JEPSEN_HOME": "/nonexistent/fj-home-for-arg-tests"})
+    assert r.returncode == 254, r.stderr
+    assert needle in r.stderr
+
+
+def test_verdict_lines_are_jepsens_exact_code_points() -> None:
+    assert verdict.line(True) == "Everything looks good! \u30fd(\u2018\u30fc`)\u30ce"
+    assert verdict.line(False) == "Analysis invalid! (\uff89\u0ca5\u76ca\u0ca5\uff09\uff89 \u253b\u2501\u253b"
+    assert verdict.line("unknown").startswith("Errors occurred during analysis")
+    assert verdict.merge(True, "unknown") == "unknown"
+    assert verdict.merge("unknown", False, True) is False
+    assert verdict.merge(True, True) is True
+    assert [verdict.exit_status(v) for v in (True, False, "unknown")] == [0, 1, 2]

@@ -1,0 +1,110 @@
+"""`nodes down` leaves the machine as it was: also after `nodes up` or a running scenario was
+killed with SIGKILL, and after Ctrl-C. Compared: `ip netns list`, `ip link`, and the process
+table (no process left in any network namespace but the host's, none tagged as a node's)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "fjk"
+SUBNET = "10.213.10.0/24"
+
+
+def snapshot() -> dict:
+    host_net = os.readlink("/proc/1/ns/net")
+    foreign = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "ns" / "net") != host_net:
+                foreign.add((int(entry.name), (entry / "comm").read_text().strip()))
+        except OSError:
+            continue
+    return {
+        "netns": subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                text=True).stdout.split("\n"),
+        "links": sorted(line.split(":")[1].strip().split("@")[0] for line in subprocess.run(
+            ["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines()),
+        "foreign_processes": foreign,
+    }
+
+
+def env(home: Path) -> dict[str, str]:
+    e = dict(os.environ)
+    e.update({"FLINK_JEPSEN_HOME": str(home), "FLINK_JEPSEN_PREFIX": PREFIX})
+    return e
+
+
+def start(args: list[str], home: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flink_jepsen", *args], env=env(home),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def down(home: Path) -> str:
+    r = subprocess.run([sys.executable, "-m", "flink_jepsen", "nodes", "down"], env=env(home),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def netns_count() -> int:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return sum(1 for line in out.splitlines() if line.startswith(f"{PREFIX}-"))
+
+
+@pytest.mark.parametrize("kill_after_namespaces", [1, 3])
+def test_down_after_sigkill_of_nodes_up(tmp_path, kill_after_namespaces: int) -> None:
+    before = snapshot()
+    proc = start(["nodes", "up", "--count", "4", "--subnet", SUBNET, "--sshd"], tmp_path)
+    wait_for(lambda: netns_count() >= kill_after_namespaces, 60, "namespaces to appear")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert netns_count() >= 1  # it really was killed half-way, with things to clean
+    down(tmp_path)
+    assert snapshot() == before
+
+
+def test_down_after_sigkill_of_a_running_scenario(tmp_path) -> None:
+    before = snapshot()
+    proc = start(["smoke", "--count", "3", "--subnet", SUBNET, "--store",
+                  str(tmp_path / "store")], tmp_path)
+    # Wait until sshd and the probe listeners run on the nodes, then kill the harness.
+    wait_for(lambda: any("probe-7777.pid" in str(p) for p in
+                         (tmp_path / "nodes" / PREFIX).glob("n*/run/*")), 120, "probe listeners")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert snapshot()["foreign_processes"], "nothing was running on the nodes when killed"
+    down(tmp_path)
+    assert snapshot() == before
+
+
+def test_ctrl_c_of_a_running_scenario_cleans_up_and_keeps_the_logs(tmp_path) -> None:
+    before = snapshot()
+    store = tmp_path / "store"
+    proc = start(["smoke", "--count", "3", "--subnet", SUBNET, "--store", str(store)], tmp_path)
+    wait_for(lambda: netns_count() == 3, 60, "namespaces to appear")
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert snapshot() == before
+    assert (store / "latest" / "jepsen.log").read_text().strip(), "the run's log is empty"
