@@ -29,7 +29,8 @@ def test_bad_arguments_exit_254_naming_the_problem(args: list[str], needle: str)
 
 def test_verdict_lines_are_jepsens_exact_code_points() -> None:
     assert verdict.line(True) == "Everything looks good! \u30fd(\u2018\u30fc`)\u30ce"
-    assert verdict.line(False) == "Analysis invalid! (\uff89\u0ca5\u76ca\u0ca5\uff09\uff89 \u253b\u2501\u253b"
+    assert verdict.line(False) == (
+        "Analysis invalid! (\uff89\u0ca5\u76ca\u0ca5\uff09\uff89 \u253b\u2501\u253b")
     assert verdict.line("unknown").startswith("Errors occurred during analysis")
     assert verdict.merge(True, "unknown") == "unknown"
     assert verdict.merge("unknown", False, True) is False

@@ -105,7 +105,7 @@ def test_exec_timeout_kills_the_command_on_the_node(local_nodes) -> None:
     remote = local_nodes.remotes("netns")["n1"]
     r = remote.exec("sleep 123.5", timeout=0.5)
     assert r.timed_out and r.exit_status == -1
-    left = remote.exec("pgrep -f 'sleep 123.5' || true", timeout=10)
+    left = remote.exec("pgrep -f 'sleep 123[.]5' || true", timeout=10)
     assert left.out == ""
     with pytest.raises(_core.RemoteError, match="timed out"):
         remote.check("sleep 123.5", timeout=0.5)

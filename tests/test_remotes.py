@@ -59,7 +59,7 @@ def test_ssh_exec_timeout_is_reported_and_killed(local_nodes) -> None:
     remote = local_nodes.remotes("ssh")["n1"]
     r = remote.exec("sleep 77.25", timeout=1)
     assert r.timed_out
-    assert remote.exec("pgrep -f 'sleep 77.25' || true", timeout=30).out == ""
+    assert remote.exec("pgrep -f 'sleep 77[.]25' || true", timeout=30).out == ""
 
 
 def test_wrong_password_is_an_authentication_error(local_nodes) -> None:
@@ -83,18 +83,25 @@ def test_unreachable_ssh_host_is_a_connection_error_naming_it(local_nodes) -> No
         remote.exec("true", timeout=10)
 
 
+# The per-connection sshd processes of this node only (all nodes share one PID namespace).
+SESSIONS = ("for p in $(pgrep -f '[s]shd: root'); do [ \"$(readlink /proc/$p/ns/net)\" = "
+            "\"$(readlink /proc/self/ns/net)\" ] && echo $p; done; true")
+
+
 def test_ssh_session_is_pooled_and_reconnects_after_a_drop(local_nodes) -> None:
     node = local_nodes.nodes()[2]
     netns = local_nodes.remotes("netns")[node.name]
     remote = local_nodes.remotes("ssh")[node.name]
     remote.check("true")
-    sessions = netns.check("pgrep -c -f 'sshd: root' || true").out.strip()
+    sessions = netns.check(SESSIONS).out.split()
+    assert sessions, "no sshd session process for the pooled connection"
     for _ in range(5):
         remote.check("true")
-    assert netns.check("pgrep -c -f 'sshd: root' || true").out.strip() == sessions
+    assert netns.check(SESSIONS).out.split() == sessions, "a new session per command"
     # Drop the session from the server side: kill the per-connection sshd processes.
-    netns.check("pkill -f 'sshd: root' || true")
+    netns.check(f"kill -9 {' '.join(sessions)}")
     assert remote.check("hostname", timeout=30).out.strip() == node.name
+    assert netns.check(SESSIONS).out.split() != sessions
 
 
 def test_fan_out_check_names_node_command_status_and_stderr(local_nodes) -> None:

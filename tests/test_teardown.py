@@ -20,7 +20,7 @@ SUBNET = "10.213.10.0/24"
 
 
 def snapshot() -> dict:
-    host_net = os.readlink("/proc/1/ns/net")
+    host_net = os.readlink("/proc/self/ns/net")
     foreign = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -39,20 +39,24 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "flink-jepsen's C++ core: remotes, fan-out, nemesis, logging";
 
   // ---- errors -------------------------------------------------------------------------------
-  static py::exception<fj::RemoteError> remote_error(m, "RemoteError", PyExc_RuntimeError);
-  static py::exception<fj::ConnectionError> connection_error(m, "RemoteConnectionError",
-                                                             PyExc_ConnectionError);
+  // Exception types live as long as the interpreter: created once, never freed.
+  static PyObject* remote_error =
+      PyErr_NewException("flink_jepsen._core.RemoteError", PyExc_RuntimeError, nullptr);
+  static PyObject* connection_error = PyErr_NewException(
+      "flink_jepsen._core.RemoteConnectionError", PyExc_ConnectionError, nullptr);
+  m.add_object("RemoteError", py::handle(remote_error));
+  m.add_object("RemoteConnectionError", py::handle(connection_error));
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const fj::RemoteError& e) {
-      py::object exc = remote_error(e.what());
+      py::object exc = py::reinterpret_borrow<py::object>(remote_error)(e.what());
       exc.attr("result") = py::cast(e.result());
-      PyErr_SetObject(remote_error.ptr(), exc.ptr());
+      PyErr_SetObject(remote_error, exc.ptr());
     } catch (const fj::ConnectionError& e) {
-      py::object exc = connection_error(e.what());
+      py::object exc = py::reinterpret_borrow<py::object>(connection_error)(e.what());
       exc.attr("node") = e.node();
-      PyErr_SetObject(connection_error.ptr(), exc.ptr());
+      PyErr_SetObject(connection_error, exc.ptr());
     }
   });
 

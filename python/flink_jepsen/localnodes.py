@@ -271,7 +271,7 @@ class LocalNodes:
         for s, r in zip(specs, results):
             got = r.out.split()
             if not got or got[0] != s.name or specs[-1].address not in got:
-                raise SetupError(f"node {s.name} is not set up right: hostname/hosts gave {r.out!r}")
+                raise SetupError(f"node {s.name} is not set up right: hostname/hosts: {r.out!r}")
 
     # ---- sshd ----------------------------------------------------------------------------
     def _start_sshd(self, specs: list[LocalNodeSpec]) -> None:
