@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what flink-jepsen needs on a Debian 12 machine (as root), then builds and installs the
-# package into a virtualenv (.venv beside this repository, or $FJ_VENV). Idempotent and quick when
-# nothing changed: Debian packages are only installed when missing, and the package is rebuilt
-# only when its sources changed (the C++ build directory is kept, so a rebuild is incremental).
+# package into a virtualenv (.venv beside this repository, or $FJ_VENV), editable: the Python
+# sources are used in place, the C++ core is rebuilt when its sources change (incrementally: the
+# build directory under build/ is kept). Idempotent and quick when nothing changed.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${FJ_VENV:-$here/.venv}"
@@ -41,10 +41,10 @@ if ! "$py" -c "import scikit_build_core, pybind11, pytest, yaml" 2>/dev/null; th
 fi
 
 stamp="$venv/.flink-jepsen-sources"
-sum=$(cd "$here" && find cpp python CMakeLists.txt pyproject.toml -type f \
-        -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+sum=$(cd "$here" && find cpp CMakeLists.txt pyproject.toml tests/cpp -type f -print0 \
+        | sort -z | xargs -0 sha256sum | sha256sum)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ] || ! "$py" -c "import flink_jepsen._core" 2>/dev/null; then
   say "building and installing flink-jepsen (C++ core and Python package)"
-  (cd "$here" && "$py" -m pip install -q --no-build-isolation . >&2)
+  (cd "$here" && "$py" -m pip install -q --no-build-isolation -e . >&2)
   echo "$sum" > "$stamp"
 fi

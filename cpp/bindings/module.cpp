@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "bindings/bindings.hpp"
 #include "common/log.hpp"
 #include "nemesis/grudge.hpp"
 #include "nemesis/partition.hpp"
@@ -203,4 +204,6 @@ PYBIND11_MODULE(_core, m) {
       .def("current", &fj::Partitioner::current)
       .def_property_readonly("nodes", &fj::Partitioner::nodes);
 
+
+  fj::bindings::bind_history(m);
 }

@@ -11,9 +11,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
@@ -162,11 +162,13 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-/// A duration for GNU timeout: plain decimal, never 0 (which would mean "no timeout").
+/// A duration for GNU timeout: plain decimal whatever the locale, never 0 (which would mean
+/// "no timeout").
 std::string timeout_arg(double seconds) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", std::clamp(seconds, 0.001, 1e9));
-  return buf;
+  const auto res = std::to_chars(buf, buf + sizeof buf, std::clamp(seconds, 0.001, 1e9),
+                                 std::chars_format::fixed, 3);
+  return std::string(buf, res.ptr);
 }
 
 int signal_number(const std::string& name) {
@@ -742,18 +744,19 @@ void SshRemote::upload(const std::string& local_path, const std::string& remote_
   const std::string parent = std::filesystem::path(remote_path).parent_path().string();
   if (!parent.empty() && parent != "/") {
     ExecOptions mkdir_options;
-    mkdir_options.timeout_s = cfg_.connect_timeout_s > 0 ? cfg_.connect_timeout_s + 50 : 60;
+    mkdir_options.timeout_s = 60;
     check("mkdir -p " + shell_quote(parent), mkdir_options);
   }
   const auto start = Clock::now();
   spdlog::debug("[{}] ssh: {} ({} bytes)", node_, transfer, static_cast<long long>(st.st_size));
-  with_retries("upload", [&](const ConnPtr& c) { upload_once(c, local_path, remote_path, mode); });
+  with_retries("upload",
+               [&](const ConnPtr& c) { upload_once(c, transfer, local_path, remote_path, mode); });
   spdlog::debug("[{}] ssh: uploaded {} in {:.3f} s", node_, remote_path, seconds_since(start));
 }
 
-void SshRemote::upload_once(const ConnPtr& conn, const std::string& local_path,
-                            const std::string& remote_path, unsigned mode) {
-  const std::string transfer = "upload " + local_path + " to " + node_ + ":" + remote_path;
+void SshRemote::upload_once(const ConnPtr& conn, const std::string& transfer,
+                            const std::string& local_path, const std::string& remote_path,
+                            unsigned mode) {
   SlotGuard slot(channel_slots_);
   std::ifstream in(local_path, std::ios::binary);
   if (!in) {
@@ -808,7 +811,8 @@ void SshRemote::download(const std::string& remote_path, const std::string& loca
   const auto start = Clock::now();
   spdlog::debug("[{}] ssh: {}", node_, transfer);
   try {
-    with_retries("download", [&](const ConnPtr& c) { download_once(c, remote_path, tmp); });
+    with_retries("download",
+                 [&](const ConnPtr& c) { download_once(c, transfer, remote_path, tmp); });
     std::filesystem::rename(tmp, local_path, ec);
     if (ec) {
       throw ConnectionError(node_, transfer + ": cannot move " + tmp + " into place: " +
@@ -821,13 +825,13 @@ void SshRemote::download(const std::string& remote_path, const std::string& loca
   spdlog::debug("[{}] ssh: downloaded {} in {:.3f} s", node_, remote_path, seconds_since(start));
 }
 
-void SshRemote::download_once(const ConnPtr& conn, const std::string& remote_path,
-                              const std::string& tmp_path) {
-  const std::string transfer = "download " + node_ + ":" + remote_path + " to " + tmp_path;
+void SshRemote::download_once(const ConnPtr& conn, const std::string& transfer,
+                              const std::string& remote_path, const std::string& tmp_path) {
   SlotGuard slot(channel_slots_);
   std::ofstream out(tmp_path, std::ios::binary | std::ios::trunc);
   if (!out) {
-    throw ConnectionError(node_, transfer + ": cannot create local file: " + errno_text(errno));
+    throw ConnectionError(node_, transfer + ": cannot create local file " + tmp_path + ": " +
+                                     errno_text(errno));
   }
   SftpPtr sftp = open_sftp(node_, *conn, transfer);
   SftpFilePtr file(nullptr, SftpFileDeleter{conn.get()});

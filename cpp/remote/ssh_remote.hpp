@@ -84,10 +84,10 @@ class SshRemote : public Remote {
   std::string endpoint() const;  // host:port
   template <class F>
   auto with_retries(const std::string& what, F&& attempt);
-  void upload_once(const ConnPtr& conn, const std::string& local_path,
-                   const std::string& remote_path, unsigned mode);
-  void download_once(const ConnPtr& conn, const std::string& remote_path,
-                     const std::string& tmp_path);
+  void upload_once(const ConnPtr& conn, const std::string& transfer,
+                   const std::string& local_path, const std::string& remote_path, unsigned mode);
+  void download_once(const ConnPtr& conn, const std::string& transfer,
+                     const std::string& remote_path, const std::string& tmp_path);
 
   std::string node_;
   SshConfig cfg_;
