@@ -27,8 +27,9 @@ def _bracketed(pattern: str) -> str:
 def pids_command(pattern: str) -> str:
     """A shell snippet printing the pids of this node's processes whose command line matches."""
     return (
-        f"me=$(readlink /proc/self/ns/net); for p in $(pgrep -f -- {shlex.quote(_bracketed(pattern))}"
-        "); do [ \"$(readlink /proc/$p/ns/net 2>/dev/null)\" = \"$me\" ] && echo $p; done; true"
+        "me=$(readlink /proc/self/ns/net); "
+        f"for p in $(pgrep -f -- {shlex.quote(_bracketed(pattern))}); do "
+        "[ \"$(readlink /proc/$p/ns/net 2>/dev/null)\" = \"$me\" ] && echo $p; done; true"
     )
 
 

@@ -125,7 +125,8 @@ def from_pypi(version: str) -> Distribution:
 
 
 def from_tarball(uri: str) -> Distribution:
-    downloads = paths.cache() / "flink" / "downloads" / hashlib.sha256(uri.encode()).hexdigest()[:16]
+    key = hashlib.sha256(uri.encode()).hexdigest()[:16]
+    downloads = paths.cache() / "flink" / "downloads" / key
     archive = fetch_uri(uri, downloads)
     checksum = sha256(archive)
     base = paths.cache() / "flink" / f"tarball-{checksum[:16]}"

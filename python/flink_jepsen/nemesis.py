@@ -229,7 +229,8 @@ def _random_halves(s: Schedule) -> tuple[dict, str]:
 def _leader_alone(s: Schedule) -> tuple[dict, str]:
     names = [n.name for n in s.nemesis.cluster.nodes]
     leader = s.nemesis.targets.leader() or s.nemesis.targets.job_managers[0].name
-    return _core.complete_grudge(_core.split_one(names, leader)), f"leading JobManager {leader} alone"
+    grudge = _core.complete_grudge(_core.split_one(names, leader))
+    return grudge, f"leading JobManager {leader} alone"
 
 
 def _zookeeper_majority(s: Schedule) -> tuple[dict, str]:

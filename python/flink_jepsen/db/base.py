@@ -53,7 +53,7 @@ class Service(abc.ABC):
         """Directories on the node whose files are collected into the store."""
         return [node.path("log", self.name)]
 
-    def clean(self) -> None:
+    def clean(self) -> None:  # noqa: B027 - most systems keep nothing between runs
         """Removes data written by a previous run."""
 
     # helpers ---------------------------------------------------------------------------------

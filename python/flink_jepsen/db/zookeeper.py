@@ -20,7 +20,9 @@ MAIN_CLASS = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
 
 _LOGBACK = """<configuration>
   <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
-    <encoder><pattern>%d{ISO8601} [myid:%X{myid}] %-5level [%thread] %logger{36} - %msg%n</pattern></encoder>
+    <encoder>
+      <pattern>%d{ISO8601} [myid:%X{myid}] %-5level [%thread] %logger{36} - %msg%n</pattern>
+    </encoder>
   </appender>
   <root level="INFO"><appender-ref ref="CONSOLE"/></root>
 </configuration>

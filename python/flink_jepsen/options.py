@@ -1,0 +1,102 @@
+"""A test's parameters: one dataclass shared by the CLI, the scripting API and stored runs
+(test.json), validated before anything starts."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from flink_jepsen import versions
+from flink_jepsen.errors import UsageError
+from flink_jepsen.remotes import SshOptions
+
+DEPLOYMENT_MODES = ("standalone-session", "yarn-session", "yarn-application", "yarn-job")
+CLIENT_GENS = ("poll-job-running", "cancel-jobs")
+ORIGINAL_POLL_INTERVAL = 5.0  # the original polled every 5 s: thresholds are in those polls
+CANCEL_AFTER = 15.0           # cancel-jobs: the original cancelled after 15 s of polling
+
+
+@dataclass
+class TestOptions:
+    test_spec: str | None = None
+    tarball: str | None = None
+    flink_version: str = versions.FLINK_DEFAULT
+    deployment_mode: str = "standalone-session"
+    ha_storage_dir: str | None = None
+    nemesis_gen: str = "kill-task-managers"
+    client_gen: str = "poll-job-running"
+    job_running_healthy_threshold: int = 5
+    job_recovery_grace_period: float = 180.0
+    time_limit: float = 60.0
+    test_count: int = 1
+    nodes: list[str] = field(default_factory=list)   # real hosts (--remote ssh)
+    node_count: int = 5                               # local nodes
+    remote: str = "netns"
+    ssh: SshOptions = field(default_factory=SshOptions)
+    node_root: str = "/opt/flink-jepsen"              # a real host's directory for the test
+    store: str = "store"
+    leave_running: bool = False
+    supervision: bool = True
+    poll_rate: float = 10.0                           # polls per second per job
+    seed: int | None = None
+    name: str | None = None
+
+    @property
+    def healthy_duration(self) -> float:
+        """The original's 'N consecutive running polls', 5 s apart, as a duration."""
+        return self.job_running_healthy_threshold * ORIGINAL_POLL_INTERVAL
+
+    @property
+    def test_name(self) -> str:
+        return self.name or f"flink-{self.deployment_mode}-{self.nemesis_gen}"
+
+    def validate(self) -> None:
+        from flink_jepsen.nemesis import SCHEDULES
+
+        if self.nemesis_gen not in SCHEDULES:
+            raise UsageError(f"--nemesis-gen {self.nemesis_gen!r} is unknown; must be one of: "
+                             f"{', '.join(SCHEDULES)}")
+        if self.client_gen not in CLIENT_GENS:
+            raise UsageError(f"--client-gen {self.client_gen!r} is unknown; must be one of: "
+                             f"{', '.join(CLIENT_GENS)}")
+        if self.deployment_mode not in DEPLOYMENT_MODES:
+            raise UsageError(f"--deployment-mode {self.deployment_mode!r} is unknown; must be "
+                             f"one of: {', '.join(DEPLOYMENT_MODES)}")
+        if self.job_recovery_grace_period < 60:
+            raise UsageError("--job-recovery-grace-period must be at least 60 seconds, not "
+                             f"{self.job_recovery_grace_period:g}")
+        if self.job_running_healthy_threshold < 1:
+            raise UsageError("--job-running-healthy-threshold must be positive")
+        if self.time_limit <= 0:
+            raise UsageError(f"--time-limit must be positive, not {self.time_limit:g}")
+        if self.test_count < 1:
+            raise UsageError(f"--test-count must be at least 1, not {self.test_count}")
+        if not 0.2 <= self.poll_rate <= 100:
+            raise UsageError(f"--poll-rate must be between 0.2 and 100 per second, not "
+                             f"{self.poll_rate:g}")
+        if self.remote not in ("netns", "ssh"):
+            raise UsageError(f"--remote must be netns or ssh, not {self.remote!r}")
+        if self.remote == "ssh":
+            if len(self.nodes) < 3:
+                raise UsageError("--remote ssh needs at least 3 hosts in --nodes/--nodes-file")
+            if not self.ha_storage_dir:
+                raise UsageError("--remote ssh needs --ha-storage-dir: a directory every host "
+                                 "shares (NFS, or hdfs:// with the hadoop db)")
+            self.ssh.validate()
+        elif not 3 <= self.node_count <= 50:
+            raise UsageError(f"--node-count must be between 3 and 50 for a test, not "
+                             f"{self.node_count}")
+        if self.tarball and self.flink_version != versions.FLINK_DEFAULT:
+            raise UsageError("give either --tarball or --flink-version, not both")
+
+    def to_json(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["ssh"].pop("password", None)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> TestOptions:
+        d = dict(d)
+        ssh = SshOptions(**d.pop("ssh", {}))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(ssh=ssh, **{k: v for k, v in d.items() if k in known})

@@ -1,0 +1,370 @@
+"""Runs one test through its phases (nodes, setup, workload, recovery, teardown, analysis) and
+leaves the evidence in the store. A failure before analysis makes the verdict unknown; logs and
+history are collected whatever happened, and nothing the run started is left behind."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import random
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flink_jepsen import __version__, _core, dist, paths, testspec, verdict, versions
+from flink_jepsen.client import FlinkClient
+from flink_jepsen.cluster import Cluster
+from flink_jepsen.db.base import Service
+from flink_jepsen.db.flink import FlinkStandalone
+from flink_jepsen.db.zookeeper import ZooKeeper
+from flink_jepsen.errors import FlinkJepsenError, SetupError, UsageError
+from flink_jepsen.jobs import builtin_jar
+from flink_jepsen.localnodes import LocalNodes
+from flink_jepsen.nemesis import Nemesis, Schedule, Targets
+from flink_jepsen.node import Node
+from flink_jepsen.options import CANCEL_AFTER, TestOptions
+from flink_jepsen.progress import Progress
+from flink_jepsen.remotes import ssh_remote
+from flink_jepsen.store import Run, collect_node_logs
+
+log = logging.getLogger("flink_jepsen.runner")
+
+
+@dataclass
+class Result:
+    valid: bool | str
+    results: dict
+    store: Path
+    error: str | None = None
+    anomalies: list = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        return verdict.exit_status(self.valid)
+
+    @property
+    def verdict_line(self) -> str:
+        return verdict.line(self.valid)
+
+
+def analyze(history_path: Path, options: TestOptions) -> dict:
+    """Phase 6, also for `flink-jepsen analyze`: the checkers over a stored history."""
+    return _core.check_availability(str(history_path), options.job_recovery_grace_period,
+                                    options.healthy_duration, 10.0)
+
+
+def environment_versions(d: dist.Distribution | None) -> dict:
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True)
+    return {"flink-jepsen": __version__, "flink": d.describe() if d else None,
+            "zookeeper": versions.ZOOKEEPER, "kernel": platform.release(),
+            "java": (java.stderr or "").splitlines()[0] if java.returncode == 0 else None,
+            "python": platform.python_version()}
+
+
+class TestRun:
+    """One execution of a test; `run()` returns its Result."""
+
+    def __init__(self, options: TestOptions) -> None:
+        options.validate()
+        self.options = options
+        self.spec = testspec.load(options.test_spec) if options.test_spec else testspec.default()
+        if "flink-standalone-session" not in self.spec.dbs:
+            raise UsageError(f"test spec {self.spec.source}: deploying "
+                             f"{', '.join(self.spec.dbs)} is not supported yet; "
+                             "this version runs :flink-standalone-session with :zookeeper")
+        self.seed = (options.seed if options.seed is not None
+                     else random.SystemRandom().getrandbits(31))
+        self.run_id = uuid.uuid4().hex[:12]
+        self.services: list[Service] = []
+        self.cluster: Cluster | None = None
+        self.local: LocalNodes | None = None
+        self.made_nodes = False
+        self.poller = None
+        self.schedule: Schedule | None = None
+        self.nemesis: Nemesis | None = None
+        self.client: FlinkClient | None = None
+        self.jobs: list[str] = []
+        self.phase = "start"
+        self._stop_discovery = threading.Event()
+        self.shared_dir: Path | None = None
+        self.progress = Progress(self.status)
+
+    # ---- the phases -------------------------------------------------------------------------
+    def run(self) -> Result:
+        o = self.options
+        self.store = Run(Path(o.store), o.test_name)
+        self.history = _core.HistoryRecorder(str(self.store.path("history.jsonl")), True)
+        self.store.write_json("test.json", {"options": o.to_json(), "spec": self.spec.to_json(),
+                                            "seed": self.seed, "run_id": self.run_id,
+                                            "versions": environment_versions(None)})
+        log.info("test %s (seed %d), store %s", o.test_name, self.seed, self.store.dir)
+        error: str | None = None
+        interrupted: BaseException | None = None
+        self.progress.start()
+        try:
+            self._phase("nodes")
+            self.setup_nodes()
+            self._phase("setup")
+            self.setup_systems()
+            self._phase("workload")
+            self.workload()
+            self._phase("recovery")
+            self.recover()
+        except FlinkJepsenError as e:
+            error = str(e)
+            log.error("run failed in phase %s: %s", self.phase, e)
+        except (_core.RemoteError, _core.RemoteConnectionError) as e:
+            error = f"{type(e).__name__}: {e}"
+            log.error("run failed in phase %s: %s", self.phase, e)
+        except KeyboardInterrupt as e:
+            error = "interrupted"
+            interrupted = e
+            log.warning("interrupted in phase %s; tearing down", self.phase)
+        except Exception as e:
+            error = f"harness error: {type(e).__name__}: {e}"
+            log.exception("run crashed in phase %s", self.phase)
+        finally:
+            self._phase("teardown")
+            self.teardown()
+            self.progress.stop()
+        self._phase("analysis")
+        if error is None:
+            results = analyze(self.store.path("history.jsonl"), o)
+        else:
+            results = {"valid?": "unknown", "error": error, "phase": self.failed_phase}
+        results["test"] = o.test_name
+        results["nemesis-gen"] = o.nemesis_gen
+        results["deployment-mode"] = o.deployment_mode
+        results["jobs"] = results.get("jobs", {}) if isinstance(results.get("jobs"), dict) else {}
+        self.store.write_json("results.json", results)
+        valid = results.get("valid?", "unknown")
+        if valid not in (True, False):
+            valid = "unknown"
+        self._log_summary(results)
+        self.store.close()
+        if interrupted is not None:
+            raise interrupted
+        return Result(valid, results, self.store.dir, error, results.get("anomalies", []))
+
+    failed_phase = "start"
+
+    def _phase(self, name: str) -> None:
+        if name not in ("teardown", "analysis"):
+            self.failed_phase = name
+        self.phase = name
+        self.progress.set_phase(name)
+        log.info("phase %s", name)
+
+    def status(self) -> str:
+        faults = self.nemesis.faults if self.nemesis else 0
+        jobs = ""
+        if self.poller is not None:
+            state = self.poller.last_state()
+            jobs = " ".join(f"{j[:8]}:{s.get('state') or 'unknown'}" for j, s in state.items())
+        return f"faults={faults} jobs=[{jobs}]"
+
+    def setup_nodes(self) -> None:
+        o = self.options
+        if o.remote == "netns":
+            self.local = LocalNodes()
+            self.made_nodes = not self.local.is_up()
+            nodes = self.local.up(o.node_count) if self.made_nodes else self.local.nodes()
+            if len(nodes) < 3:
+                raise UsageError(f"the local nodes that are up are {len(nodes)}; a test needs "
+                                 "at least 3 (run `flink-jepsen nodes down` first)")
+            remotes = self.local.remotes("netns")
+            self.shared_dir = paths.home() / "shared" / self.local.prefix / self.run_id
+            self.cluster = Cluster(nodes, remotes, True, self.shared_dir)
+        else:
+            nodes = [Node(h, h, f"{o.node_root}/{h}") for h in o.nodes]
+            remotes = {n.name: ssh_remote(n, o.ssh) for n in nodes}
+            self.cluster = Cluster(nodes, remotes, False, None)
+            self.cluster.on(nodes, "true", timeout=60)  # reachable, authenticated
+        self.cluster.on(self.cluster.nodes, "mkdir -p " + " ".join(
+            n.path(d) for n in self.cluster.nodes for d in ("run", "log", "tmp", "data")))
+
+    def setup_systems(self) -> None:
+        o = self.options
+        assert self.cluster is not None
+        self.dist = dist.resolve(None if o.tarball else o.flink_version, o.tarball)
+        log.info("Flink %s from %s (sha256 %s)", self.dist.version, self.dist.source,
+                 self.dist.checksum[:16])
+        self.store.write_json("test.json", {
+            "options": o.to_json(), "spec": self.spec.to_json(), "seed": self.seed,
+            "run_id": self.run_id, "versions": environment_versions(self.dist)})
+        self.jars = [Path(builtin_jar(j.builtin, self.dist.version)) if j.builtin else Path(j.jar)
+                     for j in self.spec.jobs]
+        zk = ZooKeeper(self.cluster)
+        self.services.append(zk)
+        zk.install()
+        zk.start()
+        zk.wait_ready(120)
+        ha = o.ha_storage_dir or f"file://{self.shared_dir}/ha"
+        checkpoints = f"{ha.rstrip('/')}/../checkpoints" if o.ha_storage_dir else \
+            f"file://{self.shared_dir}/checkpoints"
+        self.flink = FlinkStandalone(self.cluster, self.dist, zk.quorum(), self.run_id, ha,
+                                     checkpoints, dict(self.spec.flink_config),
+                                     supervise=o.supervision)
+        self.services.append(self.flink)
+        self.flink.install()
+        self.flink.start()
+        self.flink.wait_ready(180)
+        self.zk = zk
+
+    def workload(self) -> None:
+        o = self.options
+        assert self.cluster is not None
+        names = {n.name: n.address for n in self.cluster.nodes}
+        zk_hosts = ",".join(f"{n.address}:2181" for n in self.zk.nodes())
+        self.client = FlinkClient(zk_hosts, self.run_id, self.flink.rest_addresses(), names)
+        for job, jar in zip(self.spec.jobs, self.jars):
+            submitted = self.client.submit(jar, job.main_class, list(job.args), job.parallelism)
+            self.jobs.append(submitted.job_id)
+        self.poller = _core.AvailabilityPoller(self.history, self.flink.rest_addresses(),
+                                               1.0 / o.poll_rate, 2.0)
+        for j in self.jobs:
+            self.poller.add_job(j)
+        leader = self.client.leader()
+        if leader:
+            self.poller.set_preferred(leader)
+        self.poller.start()
+        threading.Thread(target=self._discover_leader, name="leader-discovery",
+                         daemon=True).start()
+        targets = Targets(self.flink.job_managers(), self.flink.task_managers(), self.zk.nodes(),
+                          leader=self._leader_node)
+        self.nemesis = Nemesis(self.cluster, targets, self.history, self.seed)
+        self.nemesis.setup()
+        self.schedule = Schedule(o.nemesis_gen, self.nemesis, o.time_limit)
+        self.schedule.start()
+        started = time.monotonic()
+        cancelled = False
+        while not self.schedule.done():
+            if o.client_gen == "cancel-jobs" and not cancelled and \
+                    time.monotonic() - started >= CANCEL_AFTER:
+                for j in self.jobs:
+                    self.poller.cancel_job(j)
+                cancelled = True
+            time.sleep(0.2)
+        if self.schedule.error is not None:
+            raise SetupError(f"the nemesis schedule failed: {self.schedule.error}")
+        if o.client_gen == "cancel-jobs" and not cancelled:
+            for j in self.jobs:
+                self.poller.cancel_job(j)
+
+    def _leader_node(self) -> str | None:
+        if self.client is None:
+            return None
+        ep = self.client.leader_from_zookeeper()
+        if not ep:
+            return None
+        address = ep.split(":")[0]
+        return next((n.name for n in self.cluster.nodes if n.address == address), None)
+
+    def _discover_leader(self) -> None:
+        while not self._stop_discovery.wait(1.0):
+            try:
+                ep = self.client.leader_from_zookeeper() if self.client else None
+                if ep and self.poller is not None:
+                    self.poller.set_preferred(ep)
+            except Exception as e:  # noqa: BLE001 - discovery is best effort
+                log.debug("leader discovery: %s", e)
+
+    def recover(self) -> None:
+        """Heal everything, then observe until every job has been running for the healthy
+        duration, or 1.1 x the grace period has passed (the original's stop condition)."""
+        o = self.options
+        assert self.nemesis is not None and self.poller is not None
+        self.nemesis.heal_all()
+        deadline = time.monotonic() + 1.1 * o.job_recovery_grace_period
+        streak_start: dict[str, float | None] = {j: None for j in self.jobs}
+        margin = 2.0
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            state = self.poller.last_state()
+            for j in self.jobs:
+                s = state.get(j, {})
+                ok = bool(s.get("running")) or (o.client_gen == "cancel-jobs" and
+                                                s.get("state") in ("CANCELED", "CANCELLING"))
+                if ok:
+                    streak_start[j] = streak_start[j] or now
+                else:
+                    streak_start[j] = None
+            if all(st is not None and now - st >= o.healthy_duration + margin
+                   for st in streak_start.values()):
+                log.info("every job healthy for %.0f s: stopping", o.healthy_duration)
+                return
+            time.sleep(0.25)
+        log.warning("jobs not healthy within 1.1 x the grace period (%.0f s)",
+                    1.1 * o.job_recovery_grace_period)
+
+    def teardown(self) -> None:
+        self._stop_discovery.set()
+        steps = [
+            ("stop the nemesis", self._stop_nemesis),
+            ("stop the poller", self._stop_poller),
+            ("close the client", lambda: self.client and self.client.close()),
+            ("close the history", self.history.close),
+            ("collect logs", self._collect_logs),
+            ("stop services", self._stop_services),
+            ("remove nodes", self._remove_nodes),
+        ]
+        for what, step in steps:
+            try:
+                step()
+            except Exception as e:  # noqa: BLE001 - teardown goes on whatever fails
+                log.warning("teardown: could not %s: %s", what, e)
+
+    def _stop_nemesis(self) -> None:
+        if self.schedule is not None:
+            self.schedule.stop()
+        if self.nemesis is not None:
+            self.nemesis.heal_all()
+            self.nemesis.teardown()
+
+    def _stop_poller(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+
+    def _collect_logs(self) -> None:
+        if self.cluster is None:
+            return
+        collect_node_logs(self.store, self.cluster.remotes, self.cluster.nodes, ("log",))
+
+    def _stop_services(self) -> None:
+        if self.options.leave_running:
+            log.info("--leave-running: the cluster stays up")
+            return
+        for service in reversed(self.services):
+            try:
+                service.stop()
+            except Exception as e:  # noqa: BLE001
+                log.warning("could not stop %s: %s", service.name, e)
+        if self.shared_dir is not None:
+            shutil.rmtree(self.shared_dir, ignore_errors=True)
+
+    def _remove_nodes(self) -> None:
+        if self.local is not None and self.made_nodes and not self.options.leave_running:
+            self.local.down()
+
+    def _log_summary(self, results: dict) -> None:
+        for a in results.get("anomalies", [])[:20]:
+            log.info("anomaly: %s", json.dumps(a))
+        for kind, r in (results.get("recovery") or {}).items():
+            log.info("recovery after %s: %s", kind, json.dumps(r))
+        log.info("results in %s", self.store.dir)
+
+
+def run_test(options: TestOptions) -> Result:
+    return TestRun(options).run()
+
+
+def run_tests(options: TestOptions) -> list[Result]:
+    """--test-count N: N runs one after another, each its own store directory."""
+    return [run_test(options) for _ in range(options.test_count)]
+
+
