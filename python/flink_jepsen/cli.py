@@ -13,11 +13,13 @@ import signal
 import sys
 from pathlib import Path
 
-from flink_jepsen import _core
+from flink_jepsen import _core, verdict, versions
 from flink_jepsen import log as fjlog
 from flink_jepsen.errors import FlinkJepsenError, UsageError
 from flink_jepsen.localnodes import DEFAULT_COUNT, DEFAULT_SUBNET, LocalNodes
-from flink_jepsen.remotes import select
+from flink_jepsen.nemesis import SCHEDULES
+from flink_jepsen.options import DEPLOYMENT_MODES, TestOptions
+from flink_jepsen.remotes import SshOptions, parse_node_list, select
 
 log = logging.getLogger("flink_jepsen.cli")
 
@@ -60,6 +62,15 @@ def build_parser() -> Parser:
     ex.add_argument("target", help="a node name, a comma-separated list, or 'all'")
     ex.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND...")
 
+    test = sub.add_parser("test", help="run a test (default: the main scenario, a standalone "
+                                       "Flink HA cluster with TaskManager kills)")
+    add_test_options(test)
+    analyze = sub.add_parser("analyze", help="re-check a stored run")
+    analyze.add_argument("store_dir", help="a run's directory in the store")
+    d = sub.add_parser("dist", help="fetch, check and cache a Flink distribution")
+    d.add_argument("--flink-version", default=versions.FLINK_DEFAULT)
+    d.add_argument("--tarball", help="file://, http(s):// or a path of a Flink binary tarball")
+
     smoke = sub.add_parser("smoke", help="nodes smoke scenario: exec over netns and ssh, "
                                          "partition, heal (a run in the store with a verdict)")
     smoke.add_argument("--count", type=_positive_int, default=DEFAULT_COUNT)
@@ -68,6 +79,113 @@ def build_parser() -> Parser:
     smoke.add_argument("--leave-running", action="store_true",
                        help="keep the nodes up afterwards")
     return p
+
+
+def add_test_options(p: argparse.ArgumentParser) -> None:
+    d = TestOptions()
+    p.add_argument("--test-spec", help="EDN, YAML or JSON: :dbs, :jobs, :flink-config "
+                                       "(default: the standalone-session spec that ships)")
+    p.add_argument("--tarball", help="a Flink binary tarball: file://, http(s):// or a path")
+    p.add_argument("--flink-version", default=d.flink_version,
+                   help=f"the Apache release to test, from PyPI's official binaries "
+                        f"(default {d.flink_version}; {versions.FLINK_LTS} is the 1.x LTS)")
+    p.add_argument("--deployment-mode", default=d.deployment_mode, choices=DEPLOYMENT_MODES)
+    p.add_argument("--ha-storage-dir", help="high-availability.storageDir (default: a directory "
+                                            "every local node shares)")
+    p.add_argument("--nemesis-gen", default=d.nemesis_gen, help="the fault schedule: "
+                   + ", ".join(SCHEDULES))
+    p.add_argument("--client-gen", default=d.client_gen, help="poll-job-running or cancel-jobs")
+    p.add_argument("--job-running-healthy-threshold", type=_positive_int,
+                   default=d.job_running_healthy_threshold,
+                   help="consecutive running polls (of the original's 5 s) a job needs at the end")
+    p.add_argument("--job-recovery-grace-period", type=float,
+                   default=d.job_recovery_grace_period,
+                   help="seconds after the last fault within which jobs must recover (>= 60)")
+    p.add_argument("--time-limit", type=float, default=d.time_limit,
+                   help="seconds of fault injection")
+    p.add_argument("--test-count", type=_positive_int, default=1)
+    p.add_argument("--nodes", help="real hosts, comma-separated (with --remote ssh)")
+    p.add_argument("--nodes-file", help="real hosts, one per line (with --remote ssh)")
+    p.add_argument("--node-count", type=_positive_int, default=d.node_count,
+                   help="local nodes to use (default 5)")
+    p.add_argument("--remote", choices=["netns", "ssh"], default=d.remote)
+    p.add_argument("--username", default="root")
+    p.add_argument("--password", default="")
+    p.add_argument("--ssh-private-key", default="")
+    p.add_argument("--ssh-port", type=_positive_int, default=22)
+    p.add_argument("--strict-host-key-checking", default="no",
+                   help="no, accept-new or strict")
+    p.add_argument("--node-root", default=d.node_root,
+                   help="directory for the test's files on a real host")
+    p.add_argument("--store", default=d.store)
+    p.add_argument("--leave-running", action="store_true",
+                   help="keep the cluster and nodes up afterwards")
+    p.add_argument("--no-supervision", action="store_true",
+                   help="do not restart killed Flink processes (negative controls)")
+    p.add_argument("--poll-rate", type=float, default=d.poll_rate,
+                   help="availability polls per second per job (default 10)")
+    p.add_argument("--seed", type=int, help="random seed of the fault schedule")
+    p.add_argument("--name", help="the test's name in the store")
+
+
+def options_from_args(args: argparse.Namespace) -> TestOptions:
+    hosts = parse_node_list(args.nodes, args.nodes_file)
+    remote = args.remote
+    if hosts and remote == "netns":
+        raise UsageError("--nodes/--nodes-file name real hosts: add --remote ssh")
+    return TestOptions(
+        test_spec=args.test_spec, tarball=args.tarball, flink_version=args.flink_version,
+        deployment_mode=args.deployment_mode, ha_storage_dir=args.ha_storage_dir,
+        nemesis_gen=args.nemesis_gen, client_gen=args.client_gen,
+        job_running_healthy_threshold=args.job_running_healthy_threshold,
+        job_recovery_grace_period=args.job_recovery_grace_period, time_limit=args.time_limit,
+        test_count=args.test_count, nodes=hosts, node_count=args.node_count, remote=remote,
+        ssh=SshOptions(username=args.username, password=args.password,
+                       private_key=args.ssh_private_key, port=args.ssh_port,
+                       host_key_policy=args.strict_host_key_checking),
+        node_root=args.node_root, store=args.store, leave_running=args.leave_running,
+        supervision=not args.no_supervision, poll_rate=args.poll_rate, seed=args.seed,
+        name=args.name)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from flink_jepsen.runner import TestRun
+
+    options = options_from_args(args)
+    statuses = []
+    for i in range(options.test_count):
+        if options.test_count > 1:
+            log.info("run %d of %d", i + 1, options.test_count)
+        result = TestRun(options).run()
+        statuses.append(result.valid)
+        print(result.verdict_line, flush=True)
+    return verdict.exit_status(verdict.merge(*statuses))
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from flink_jepsen.runner import analyze
+
+    run_dir = Path(args.store_dir)
+    test_json = run_dir / "test.json"
+    history = run_dir / "history.jsonl"
+    if not test_json.is_file() or not history.is_file():
+        raise UsageError(f"{run_dir} is not a run directory (no test.json and history.jsonl)")
+    options = TestOptions.from_json(json.loads(test_json.read_text())["options"])
+    results = analyze(history, options)
+    (run_dir / "results-reanalyzed.json").write_text(json.dumps(results, indent=2) + "\n")
+    for a in results.get("anomalies", [])[:20]:
+        print(json.dumps(a))
+    valid = results.get("valid?", "unknown")
+    print(verdict.line(valid if valid in (True, False) else "unknown"))
+    return verdict.exit_status(valid if valid in (True, False) else "unknown")
+
+
+def cmd_dist(args: argparse.Namespace) -> int:
+    from flink_jepsen import dist
+
+    d = dist.resolve(None if args.tarball else args.flink_version, args.tarball)
+    print(json.dumps(d.describe(), indent=2))
+    return 0
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
@@ -130,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "nodes":
             return cmd_nodes(args)
+        if args.command == "test":
+            return cmd_test(args)
+        if args.command == "analyze":
+            return cmd_analyze(args)
+        if args.command == "dist":
+            return cmd_dist(args)
         if args.command == "smoke":
             from flink_jepsen.smoke import run_smoke
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 from flink_jepsen import versions
@@ -48,7 +49,8 @@ class TestOptions:
 
     @property
     def test_name(self) -> str:
-        return self.name or f"flink-{self.deployment_mode}-{self.nemesis_gen}"
+        raw = self.name or f"flink-{self.deployment_mode}-{self.nemesis_gen}"
+        return re.sub(r"[^A-Za-z0-9._-]", "_", raw).lstrip(".") or "test"
 
     def validate(self) -> None:
         from flink_jepsen.nemesis import SCHEDULES

@@ -70,13 +70,8 @@ class TestRun:
     """One execution of a test; `run()` returns its Result."""
 
     def __init__(self, options: TestOptions) -> None:
-        options.validate()
         self.options = options
-        self.spec = testspec.load(options.test_spec) if options.test_spec else testspec.default()
-        if "flink-standalone-session" not in self.spec.dbs:
-            raise UsageError(f"test spec {self.spec.source}: deploying "
-                             f"{', '.join(self.spec.dbs)} is not supported yet; "
-                             "this version runs :flink-standalone-session with :zookeeper")
+        self.spec: testspec.TestSpec | None = None
         self.seed = (options.seed if options.seed is not None
                      else random.SystemRandom().getrandbits(31))
         self.run_id = uuid.uuid4().hex[:12]
@@ -95,18 +90,35 @@ class TestRun:
         self.progress = Progress(self.status)
 
     # ---- the phases -------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Bad input is refused before anything starts (the run is recorded as unknown)."""
+        self.options.validate()
+        o = self.options
+        self.spec = testspec.load(o.test_spec) if o.test_spec else testspec.default()
+        if "flink-standalone-session" not in self.spec.dbs:
+            raise UsageError(f"test spec {self.spec.source}: deploying "
+                             f"{', '.join(self.spec.dbs)} is not supported yet; "
+                             "this version runs :flink-standalone-session with :zookeeper")
+
+    def write_test_json(self, d: dist.Distribution | None) -> None:
+        self.store.write_json("test.json", {
+            "options": self.options.to_json(), "seed": self.seed, "run_id": self.run_id,
+            "spec": self.spec.to_json() if self.spec else None,
+            "versions": environment_versions(d)})
+
     def run(self) -> Result:
         o = self.options
         self.store = Run(Path(o.store), o.test_name)
         self.history = _core.HistoryRecorder(str(self.store.path("history.jsonl")), True)
-        self.store.write_json("test.json", {"options": o.to_json(), "spec": self.spec.to_json(),
-                                            "seed": self.seed, "run_id": self.run_id,
-                                            "versions": environment_versions(None)})
+        self.write_test_json(None)
         log.info("test %s (seed %d), store %s", o.test_name, self.seed, self.store.dir)
         error: str | None = None
         interrupted: BaseException | None = None
         self.progress.start()
         try:
+            self._phase("validate")
+            self.validate()
+            self.write_test_json(None)
             self._phase("nodes")
             self.setup_nodes()
             self._phase("setup")
@@ -194,9 +206,7 @@ class TestRun:
         self.dist = dist.resolve(None if o.tarball else o.flink_version, o.tarball)
         log.info("Flink %s from %s (sha256 %s)", self.dist.version, self.dist.source,
                  self.dist.checksum[:16])
-        self.store.write_json("test.json", {
-            "options": o.to_json(), "spec": self.spec.to_json(), "seed": self.seed,
-            "run_id": self.run_id, "versions": environment_versions(self.dist)})
+        self.write_test_json(self.dist)
         self.jars = [Path(builtin_jar(j.builtin, self.dist.version)) if j.builtin else Path(j.jar)
                      for j in self.spec.jobs]
         zk = ZooKeeper(self.cluster)
