@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The original project's entry point: run its test matrix ITERATIONS times against a Flink
+# distribution (a tarball URI; without one, the default release from PyPI's official binaries).
+#   bin/run-tests.sh ITERATIONS [TARBALL]
+# Each run is its own directory in store/; the script exits non-zero if any run was not valid.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ $# -lt 1 ] || ! [[ "$1" =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: $0 ITERATIONS [TARBALL]" >&2
+  exit 254
+fi
+iterations="$1"
+common=()
+[ $# -ge 2 ] && common+=(--tarball "$2")
+specs="$here/test-specs"
+status=0
+run() {
+  echo "== flink-jepsen test $*" >&2
+  "$here/bin/flink-jepsen" test "${common[@]}" "$@" || status=1
+}
+for i in $(seq 1 "$iterations"); do
+  echo "Executing run #$i of $iterations" >&2
+  # Standalone session cluster with ZooKeeper HA
+  run --nemesis-gen kill-job-managers --test-spec "$specs/standalone-session.edn"
+  run --nemesis-gen kill-job-managers --client-gen cancel-jobs \
+      --test-spec "$specs/standalone-session.edn"
+done
+exit $status
