@@ -32,6 +32,8 @@ def fj_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("fjhome")
     os.environ["FLINK_JEPSEN_HOME"] = str(home)
     os.environ["FLINK_JEPSEN_PREFIX"] = TEST_PREFIX
+    # Downloads and built jobs are shared with the user's runs: they are checksummed and keyed.
+    os.environ.setdefault("FLINK_JEPSEN_CACHE", "/var/lib/flink-jepsen/cache")
     return home
 
 

@@ -126,6 +126,8 @@ def add_test_options(p: argparse.ArgumentParser) -> None:
                    help="availability polls per second per job (default 10)")
     p.add_argument("--seed", type=int, help="random seed of the fault schedule")
     p.add_argument("--name", help="the test's name in the store")
+    p.add_argument("--ready-timeout", type=float, default=d.ready_timeout,
+                   help="seconds each system may take to become ready (default 180)")
 
 
 def options_from_args(args: argparse.Namespace) -> TestOptions:
@@ -145,7 +147,7 @@ def options_from_args(args: argparse.Namespace) -> TestOptions:
                        host_key_policy=args.strict_host_key_checking),
         node_root=args.node_root, store=args.store, leave_running=args.leave_running,
         supervision=not args.no_supervision, poll_rate=args.poll_rate, seed=args.seed,
-        name=args.name)
+        name=args.name, ready_timeout=args.ready_timeout)
 
 
 def cmd_test(args: argparse.Namespace) -> int:

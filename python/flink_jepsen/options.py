@@ -41,6 +41,7 @@ class TestOptions:
     poll_rate: float = 10.0                           # polls per second per job
     seed: int | None = None
     name: str | None = None
+    ready_timeout: float = 180.0                      # how long a system may take to be ready
 
     @property
     def healthy_duration(self) -> float:
@@ -76,6 +77,8 @@ class TestOptions:
         if not 0.2 <= self.poll_rate <= 100:
             raise UsageError(f"--poll-rate must be between 0.2 and 100 per second, not "
                              f"{self.poll_rate:g}")
+        if self.ready_timeout < 10:
+            raise UsageError(f"--ready-timeout must be at least 10 s, not {self.ready_timeout:g}")
         if self.remote not in ("netns", "ssh"):
             raise UsageError(f"--remote must be netns or ssh, not {self.remote!r}")
         if self.remote == "ssh":

@@ -84,6 +84,7 @@ class TestRun:
         self.nemesis: Nemesis | None = None
         self.client: FlinkClient | None = None
         self.jobs: list[str] = []
+        self.streak_start: dict[str, float | None] = {}
         self.phase = "start"
         self._stop_discovery = threading.Event()
         self.shared_dir: Path | None = None
@@ -213,7 +214,7 @@ class TestRun:
         self.services.append(zk)
         zk.install()
         zk.start()
-        zk.wait_ready(120)
+        zk.wait_ready(o.ready_timeout)
         ha = o.ha_storage_dir or f"file://{self.shared_dir}/ha"
         checkpoints = f"{ha.rstrip('/')}/../checkpoints" if o.ha_storage_dir else \
             f"file://{self.shared_dir}/checkpoints"
@@ -223,7 +224,7 @@ class TestRun:
         self.services.append(self.flink)
         self.flink.install()
         self.flink.start()
-        self.flink.wait_ready(180)
+        self.flink.wait_ready(o.ready_timeout)
         self.zk = zk
 
     def workload(self) -> None:
@@ -245,6 +246,7 @@ class TestRun:
         self.poller.start()
         threading.Thread(target=self._discover_leader, name="leader-discovery",
                          daemon=True).start()
+        threading.Thread(target=self._track_health, name="health", daemon=True).start()
         targets = Targets(self.flink.job_managers(), self.flink.task_managers(), self.zk.nodes(),
                           leader=self._leader_node)
         self.nemesis = Nemesis(self.cluster, targets, self.history, self.seed)
@@ -284,29 +286,37 @@ class TestRun:
             except Exception as e:  # noqa: BLE001 - discovery is best effort
                 log.debug("leader discovery: %s", e)
 
+    def _track_health(self) -> None:
+        """Samples what the poller last saw, 4 times a second, to know since when each job has
+        been running without interruption (the stop condition needs that duration)."""
+        cancel_ok = self.options.client_gen == "cancel-jobs"
+        while not self._stop_discovery.wait(0.25):
+            now = time.monotonic()
+            state = self.poller.last_state() if self.poller is not None else {}
+            for j in self.jobs:
+                s = state.get(j, {})
+                ok = bool(s.get("running")) or (cancel_ok and s.get("state") in (
+                    "CANCELED", "CANCELLING"))
+                if not ok:
+                    self.streak_start[j] = None
+                elif self.streak_start.get(j) is None:
+                    self.streak_start[j] = now
+
     def recover(self) -> None:
         """Heal everything, then observe until every job has been running for the healthy
         duration, or 1.1 x the grace period has passed (the original's stop condition)."""
         o = self.options
         assert self.nemesis is not None and self.poller is not None
         self.nemesis.heal_all()
-        deadline = time.monotonic() + 1.1 * o.job_recovery_grace_period
-        streak_start: dict[str, float | None] = {j: None for j in self.jobs}
-        margin = 2.0
+        recovery_started = time.monotonic()
+        deadline = recovery_started + 1.1 * o.job_recovery_grace_period
+        need = o.healthy_duration + 2.0  # a margin over what the checker will demand
         while time.monotonic() < deadline:
             now = time.monotonic()
-            state = self.poller.last_state()
-            for j in self.jobs:
-                s = state.get(j, {})
-                ok = bool(s.get("running")) or (o.client_gen == "cancel-jobs" and
-                                                s.get("state") in ("CANCELED", "CANCELLING"))
-                if ok:
-                    streak_start[j] = streak_start[j] or now
-                else:
-                    streak_start[j] = None
-            if all(st is not None and now - st >= o.healthy_duration + margin
-                   for st in streak_start.values()):
-                log.info("every job healthy for %.0f s: stopping", o.healthy_duration)
+            starts = [self.streak_start.get(j) for j in self.jobs]
+            if all(st is not None and now - st >= need for st in starts) \
+                    and now - recovery_started >= 1.0:
+                log.info("every job running for %.0f s: stopping", o.healthy_duration)
                 return
             time.sleep(0.25)
         log.warning("jobs not healthy within 1.1 x the grace period (%.0f s)",
