@@ -54,8 +54,10 @@ class Result:
 
 def analyze(history_path: Path, options: TestOptions) -> dict:
     """Phase 6, also for `flink-jepsen analyze`: the checkers over a stored history."""
-    return _core.check_availability(str(history_path), options.job_recovery_grace_period,
-                                    options.healthy_duration, 10.0)
+    return _core.check_availability(str(history_path),
+                                    grace_period_s=options.job_recovery_grace_period,
+                                    healthy_duration_s=options.healthy_duration,
+                                    cancel_grace_s=10.0)
 
 
 def environment_versions(d: dist.Distribution | None) -> dict:
@@ -237,7 +239,7 @@ class TestRun:
             submitted = self.client.submit(jar, job.main_class, list(job.args), job.parallelism)
             self.jobs.append(submitted.job_id)
         self.poller = _core.AvailabilityPoller(self.history, self.flink.rest_addresses(),
-                                               1.0 / o.poll_rate, 2.0)
+                                               interval=1.0 / o.poll_rate, timeout=2.0)
         for j in self.jobs:
             self.poller.add_job(j)
         leader = self.client.leader()
