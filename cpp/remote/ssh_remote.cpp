@@ -1,5 +1,6 @@
 #include "remote/ssh_remote.hpp"
 
+#include <fcntl.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
@@ -16,7 +17,6 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -70,7 +70,10 @@ using Lock = std::lock_guard<std::recursive_mutex>;
 
 constexpr std::size_t kIoChunk = 64 * 1024;  // channel reads/writes, SFTP writes and reads
 constexpr std::size_t kReadAhead = 16;       // SFTP read requests in flight during a download
-constexpr auto kIdleWait = std::chrono::milliseconds(10);
+// An idle exec sleeps on the session socket; the cap bounds the delay when another thread
+// handled the packets meant for it (then the socket shows nothing new).
+constexpr auto kMinIdleWait = std::chrono::milliseconds(2);
+constexpr auto kMaxIdleWait = std::chrono::milliseconds(50);
 
 /// A failure a new attempt may cure: cannot connect, session lost, channel refused. Never
 /// leaves SshRemote; with_retries turns the last one into a ConnectionError.
@@ -173,11 +176,10 @@ std::string timeout_arg(double seconds) {
 
 int signal_number(const std::string& name) {
   static const std::map<std::string, int> kSignals = {
-      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-      {"TRAP", SIGTRAP}, {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},
-      {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-      {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"XCPU", SIGXCPU},
-      {"XFSZ", SIGXFSZ}};
+      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},   {"TRAP", SIGTRAP},
+      {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+      {"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+      {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ}};
   auto it = kSignals.find(name);
   return it == kSignals.end() ? 127 : it->second;
 }
@@ -269,7 +271,8 @@ std::string server_key_fingerprint(ssh_session s) {
 
 // ---- SshRemote ---------------------------------------------------------------------------------
 
-SshRemote::SshRemote(std::string node, SshConfig cfg) : node_(std::move(node)), cfg_(std::move(cfg)) {
+SshRemote::SshRemote(std::string node, SshConfig cfg)
+    : node_(std::move(node)), cfg_(std::move(cfg)) {
   if (cfg_.host.empty()) throw std::invalid_argument("SshRemote " + node_ + ": empty host");
   if (cfg_.port <= 0 || cfg_.port > 65535) {
     throw std::invalid_argument("SshRemote " + node_ + ": bad port " + std::to_string(cfg_.port));
@@ -368,7 +371,8 @@ void SshRemote::verify_host_key(SshConnection& conn) {
   const std::string& policy = cfg_.host_key_policy;
   if (policy == "no") return;
   ssh_session s = conn.session.get();
-  std::string known_hosts = cfg_.known_hosts_path.empty() ? "~/.ssh/known_hosts" : cfg_.known_hosts_path;
+  std::string known_hosts =
+      cfg_.known_hosts_path.empty() ? "~/.ssh/known_hosts" : cfg_.known_hosts_path;
   {
     char* raw = nullptr;
     if (ssh_options_get(s, SSH_OPTIONS_KNOWNHOSTS, &raw) == SSH_OK && raw != nullptr) {
@@ -400,8 +404,8 @@ void SshRemote::verify_host_key(SshConnection& conn) {
                                          " (policy strict)");
       }
       if (ssh_session_update_known_hosts(s) != SSH_OK) {
-        throw ConnectionError(node_, "cannot add the host key of " + host + " to " +
-                                         known_hosts + " (policy accept-new): " + conn.error());
+        throw ConnectionError(node_, "cannot add the host key of " + host + " to " + known_hosts +
+                                         " (policy accept-new): " + conn.error());
       }
       spdlog::info("[{}] ssh: added host key {} of {} to {} (policy accept-new)", node_,
                    server_key_fingerprint(s), host, known_hosts);
@@ -409,8 +413,8 @@ void SshRemote::verify_host_key(SshConnection& conn) {
     case SSH_KNOWN_HOSTS_ERROR:
     default:
       if (conn.dead()) {
-        throw Transient("connection to " + host + " lost while checking its host key: " +
-                        conn.error());
+        throw Transient("connection to " + host +
+                        " lost while checking its host key: " + conn.error());
       }
       throw ConnectionError(node_, "cannot check the host key of " + host + " against " +
                                        known_hosts + " (policy " + policy + "): " + conn.error());
@@ -563,6 +567,7 @@ ExecResult SshRemote::exec(const std::string& command, const ExecOptions& option
                            std::chrono::duration<double>(options.timeout_s + 5.0));
   }
   std::vector<char> buf(kIoChunk);
+  auto idle_wait = kMinIdleWait;
 
   while (true) {
     bool progress = false;
@@ -635,16 +640,20 @@ ExecResult SshRemote::exec(const std::string& command, const ExecOptions& option
       fd = ssh_get_fd(s);
     }
     if (finished || !lost.empty()) break;
-    auto wait = kIdleWait;
-    if (deadline) {
-      const auto now = Clock::now();
-      if (now >= *deadline) {
-        client_timeout = true;
-        break;
-      }
-      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(*deadline - now));
+    if (deadline && Clock::now() >= *deadline) {
+      client_timeout = true;
+      break;
     }
-    if (!progress) wait_readable(fd, wait);
+    if (progress) {
+      idle_wait = kMinIdleWait;
+      continue;
+    }
+    auto wait = idle_wait;
+    if (deadline) {
+      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()));
+    }
+    wait_readable(fd, wait);
+    idle_wait = std::min(idle_wait * 2, kMaxIdleWait);
   }
 
   if (client_timeout) {
@@ -669,6 +678,12 @@ ExecResult SshRemote::exec(const std::string& command, const ExecOptions& option
       status = *exit_state.status;
     } else if (exit_state.signal) {
       status = 128 + signal_number(*exit_state.signal);
+    } else {
+      if (!result.err.empty() && result.err.back() != '\n') result.err += '\n';
+      result.err += "fj: the channel to " + conn->label +
+                    " closed without an exit status (was the server's session process killed?); "
+                    "the command's outcome is unknown\n";
+      spdlog::warn("[{}] ssh: no exit status for `{}`", node_, command);
     }
     // GNU timeout exits 124 after its TERM, 137 after the KILL that follows --kill-after.
     if (timed && (status == 124 || status == 137) && result.seconds >= options.timeout_s) {
@@ -699,6 +714,11 @@ namespace {
     conn.broken = true;
     throw Transient(transfer + ": session lost while " + step + " (" + conn.error() + ")");
   }
+  if (sftp != nullptr && sftp->channel != nullptr &&
+      (ssh_channel_is_eof(sftp->channel) != 0 || ssh_channel_is_closed(sftp->channel) != 0)) {
+    // The server's sftp-server went away (often the first sign of a dying session).
+    throw Transient(transfer + ": the SFTP channel closed while " + step);
+  }
   std::string reason;
   const int code = sftp != nullptr ? sftp_get_error(sftp) : SSH_FX_FAILURE;
   if (sftp != nullptr && code != SSH_FX_OK && code != SSH_FX_FAILURE) {
@@ -720,8 +740,8 @@ SftpPtr open_sftp(const std::string& node, SshConnection& conn, const std::strin
       throw Transient(transfer + ": cannot open an SFTP channel, session lost (" + conn.error() +
                       ")");
     }
-    throw ConnectionError(node, transfer + ": cannot start SFTP on " + conn.label + ": " +
-                                    conn.error());
+    throw ConnectionError(node,
+                          transfer + ": cannot start SFTP on " + conn.label + ": " + conn.error());
   }
   if (sftp_init(sftp.get()) != SSH_OK) {
     sftp_failure(node, conn, sftp.get(), transfer, "initialising SFTP");
@@ -743,9 +763,16 @@ void SshRemote::upload(const std::string& local_path, const std::string& remote_
   const auto mode = static_cast<unsigned>(st.st_mode & 07777);
   const std::string parent = std::filesystem::path(remote_path).parent_path().string();
   if (!parent.empty() && parent != "/") {
+    // Idempotent, so unlike other commands it is run again if the session dies under it.
     ExecOptions mkdir_options;
     mkdir_options.timeout_s = 60;
-    check("mkdir -p " + shell_quote(parent), mkdir_options);
+    for (int attempt = 0;; ++attempt) {
+      ExecResult res = exec("mkdir -p " + shell_quote(parent), mkdir_options);
+      if (res.ok()) break;
+      const bool session_lost = res.exit_status == -1 && !res.timed_out;
+      if (!session_lost || attempt >= cfg_.retries) throw RemoteError(std::move(res));
+      std::this_thread::sleep_for(backoff());
+    }
   }
   const auto start = Clock::now();
   spdlog::debug("[{}] ssh: {} ({} bytes)", node_, transfer, static_cast<long long>(st.st_size));
@@ -815,8 +842,8 @@ void SshRemote::download(const std::string& remote_path, const std::string& loca
                  [&](const ConnPtr& c) { download_once(c, transfer, remote_path, tmp); });
     std::filesystem::rename(tmp, local_path, ec);
     if (ec) {
-      throw ConnectionError(node_, transfer + ": cannot move " + tmp + " into place: " +
-                                       ec.message());
+      throw ConnectionError(node_,
+                            transfer + ": cannot move " + tmp + " into place: " + ec.message());
     }
   } catch (...) {
     std::filesystem::remove(tmp, ec);
@@ -830,8 +857,8 @@ void SshRemote::download_once(const ConnPtr& conn, const std::string& transfer,
   SlotGuard slot(channel_slots_);
   std::ofstream out(tmp_path, std::ios::binary | std::ios::trunc);
   if (!out) {
-    throw ConnectionError(node_, transfer + ": cannot create local file " + tmp_path + ": " +
-                                     errno_text(errno));
+    throw ConnectionError(
+        node_, transfer + ": cannot create local file " + tmp_path + ": " + errno_text(errno));
   }
   SftpPtr sftp = open_sftp(node_, *conn, transfer);
   SftpFilePtr file(nullptr, SftpFileDeleter{conn.get()});
@@ -847,8 +874,8 @@ void SshRemote::download_once(const ConnPtr& conn, const std::string& transfer,
   auto write_local = [&](std::size_t n) {
     out.write(buf.data(), static_cast<std::streamsize>(n));
     if (!out) {
-      throw ConnectionError(node_, transfer + ": writing the local file failed: " +
-                                       errno_text(errno));
+      throw ConnectionError(node_,
+                            transfer + ": writing the local file failed: " + errno_text(errno));
     }
   };
 
@@ -914,8 +941,8 @@ void SshRemote::download_once(const ConnPtr& conn, const std::string& transfer,
   }
   out.close();
   if (!out) {
-    throw ConnectionError(node_, transfer + ": writing the local file failed: " +
-                                     errno_text(errno));
+    throw ConnectionError(node_,
+                          transfer + ": writing the local file failed: " + errno_text(errno));
   }
 }
 

@@ -22,7 +22,7 @@ struct SshConfig {
   /// "accept-new": unknown keys are added to known_hosts, changed keys are refused;
   /// "no": the host key is not checked.
   std::string host_key_policy = "no";
-  std::string known_hosts_path;  ///< empty: ~/.ssh/known_hosts
+  std::string known_hosts_path;   ///< empty: ~/.ssh/known_hosts
   double connect_timeout_s = 10;  ///< TCP connect and every blocking protocol step; <= 0: none
   int retries = 3;  ///< extra attempts when the connection is lost before a command starts
 };
@@ -84,8 +84,8 @@ class SshRemote : public Remote {
   std::string endpoint() const;  // host:port
   template <class F>
   auto with_retries(const std::string& what, F&& attempt);
-  void upload_once(const ConnPtr& conn, const std::string& transfer,
-                   const std::string& local_path, const std::string& remote_path, unsigned mode);
+  void upload_once(const ConnPtr& conn, const std::string& transfer, const std::string& local_path,
+                   const std::string& remote_path, unsigned mode);
   void download_once(const ConnPtr& conn, const std::string& transfer,
                      const std::string& remote_path, const std::string& tmp_path);
 
