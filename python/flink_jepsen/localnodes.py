@@ -245,6 +245,19 @@ class LocalNodes:
         etc.mkdir(parents=True, exist_ok=True)
         (etc / "hosts").write_text(hosts_file)
         (etc / "hostname").write_text(s.name + "\n")
+        # The node's own passwd: root's home is in the node's tree (its own dotfiles, not the
+        # control machine's), as on a real host. `ip netns exec` mounts it over /etc/passwd.
+        home = Path(s.root, "root")
+        home.mkdir(parents=True, exist_ok=True)
+        (home / ".bashrc").touch()
+        lines = []
+        for line in Path("/etc/passwd").read_text().splitlines():
+            f = line.split(":")
+            if len(f) == 7 and f[0] == "root":
+                f[5] = str(home)
+                line = ":".join(f)
+            lines.append(line)
+        (etc / "passwd").write_text("\n".join(lines) + "\n")
         peer = f"{self.prefix}p-{s.name}"
         if not _link_exists(s.veth):
             run(["ip", "link", "add", s.veth, "type", "veth", "peer", "name", peer,
