@@ -19,6 +19,7 @@ CANCEL_AFTER = 15.0           # cancel-jobs: the original cancelled after 15 s o
 
 @dataclass
 class TestOptions:
+    __test__ = False  # not a pytest test class, despite its name
     test_spec: str | None = None
     tarball: str | None = None
     flink_version: str = versions.FLINK_DEFAULT

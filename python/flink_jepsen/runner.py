@@ -70,6 +70,7 @@ def environment_versions(d: dist.Distribution | None) -> dict:
 
 class TestRun:
     """One execution of a test; `run()` returns its Result."""
+    __test__ = False  # not a pytest test class, despite its name
 
     def __init__(self, options: TestOptions) -> None:
         self.options = options
