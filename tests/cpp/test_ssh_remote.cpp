@@ -587,7 +587,12 @@ TEST_F(SshRemoteTest, SshSessionLostWhileCommandRuns) {
     res = r.exec("echo run >> " + runs.string() + "; echo started; sleep 20." + token,
                  with_timeout(30));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Cut the session only once the command runs (a fixed delay is too short on a loaded machine),
+  // and give its first output line time to reach the client.
+  for (int i = 0; i < 200 && read_file(runs).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   kill_sessions();
   t.join();
   // Without its session the command lives on until its own timeout: end it here.
