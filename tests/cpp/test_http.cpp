@@ -17,26 +17,10 @@
 
 #include "poll/http.hpp"
 
-// ---- A loopback HTTP server, scripted per request (test_poller.cpp uses it too and repeats
-// these declarations: the test directory has no header of its own). ----------------------------
-namespace fj_test {
+// ---- The loopback HTTP server declared in loopback_server.hpp ------------------------------
+#include "loopback_server.hpp"
 
-struct ServerReply {
-  int status = 200;
-  std::string body;
-  double delay_s = 0;        ///< wait this long before answering
-  bool chunked = false;      ///< send the body in chunks
-  bool close_after = false;  ///< close the connection after answering, without saying so
-  bool hang_up = false;      ///< close the connection instead of answering
-};
-using ServerHandler =
-    std::function<ServerReply(const std::string& method, const std::string& target)>;
-class LoopbackServer;
-std::shared_ptr<LoopbackServer> start_loopback_server(ServerHandler handler);
-int loopback_port(const LoopbackServer& s);
-int loopback_connections(const LoopbackServer& s);
-std::vector<std::string> loopback_requests(const LoopbackServer& s);  ///< "METHOD target [body]"
-int unused_port();
+namespace fj_test {
 
 class LoopbackServer {
  public:

@@ -14,27 +14,8 @@
 
 #include "check/availability.hpp"
 #include "history/history.hpp"
+#include "loopback_server.hpp"
 #include "poll/poller.hpp"
-
-// The loopback server of test_http.cpp (same declarations, defined there).
-namespace fj_test {
-struct ServerReply {
-  int status = 200;
-  std::string body;
-  double delay_s = 0;
-  bool chunked = false;
-  bool close_after = false;
-  bool hang_up = false;
-};
-using ServerHandler =
-    std::function<ServerReply(const std::string& method, const std::string& target)>;
-class LoopbackServer;
-std::shared_ptr<LoopbackServer> start_loopback_server(ServerHandler handler);
-int loopback_port(const LoopbackServer& s);
-int loopback_connections(const LoopbackServer& s);
-std::vector<std::string> loopback_requests(const LoopbackServer& s);
-int unused_port();
-}  // namespace fj_test
 
 namespace {
 
