@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli
+from conftest import TEST_PREFIX, cli
 from flink_jepsen.options import TestOptions
 from flink_jepsen.runner import TestRun
 from flink_jepsen.verdict import INVALID, UNKNOWN, VALID
@@ -32,9 +32,11 @@ def history(run_dir: Path) -> list[dict]:
 
 
 def java_left_on_nodes(local_nodes) -> str:
+    """Java processes on the test's own nodes (other namespaces on the machine are not ours)."""
     r = local_nodes.remotes("netns")["n1"].exec(
-        "for ns in $(ip netns list | awk '{print $1}'); do ip netns pids $ns; done | "
-        "xargs -r ps -o pid=,args= -p | grep -E '[j]ava' || true", timeout=30)
+        f"for ns in $(ip netns list | awk '{{print $1}}' | grep '^{TEST_PREFIX}-'); do "
+        "ip netns pids $ns; done | xargs -r ps -o pid=,args= -p | grep -E '[j]ava' || true",
+        timeout=30)
     return r.out.strip()
 
 
