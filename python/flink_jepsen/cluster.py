@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import logging
 import shlex
+import shutil
+import tarfile
+import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -43,6 +49,8 @@ class Cluster:
 
     def __post_init__(self) -> None:
         self.addresses = {n.name: n.address for n in self.nodes}
+        self._archives: dict[Path, Path] = {}
+        self._pack_lock = threading.Lock()
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)
@@ -54,6 +62,18 @@ class Cluster:
         """Runs a command on the nodes concurrently; raises naming the first node that failed."""
         return _core.fan_out_check([self.remote(n) for n in nodes], command, timeout=timeout,
                                    **kw)
+
+    def each(self, nodes: list[Node], action: Callable[[Node], None]) -> None:
+        """Runs action(node) for every node concurrently (installs on real hosts upload a lot);
+        the first failure is raised once all are done."""
+        if len(nodes) <= 1 or self.shared_fs:
+            for n in nodes:
+                action(n)
+            return
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            futures = [pool.submit(action, n) for n in nodes]
+        for f in futures:
+            f.result()
 
     def pids(self, node: Node, pattern: str) -> list[int]:
         r = self.remote(node).check(pids_command(pattern), timeout=30)
@@ -79,11 +99,29 @@ class Cluster:
                 parts.append(f"cp {mode} {shlex.quote(str(entry))} {shlex.quote(remote_dir)}/")
             remote.check(" && ".join(parts), timeout=300)
             return
-        remote.check(f"rm -rf {shlex.quote(remote_dir)} && mkdir -p {shlex.quote(remote_dir)}")
-        for f in sorted(p for p in local_dir.rglob("*") if p.is_file()):
-            remote.upload(str(f), f"{remote_dir}/{f.relative_to(local_dir)}")
-        remote.check(f"chmod -R u+rwX {shlex.quote(remote_dir)}; "
-                     f"chmod +x {shlex.quote(remote_dir)}/bin/* 2>/dev/null; true")
+        # One archive upload per node beats hundreds of small ones.
+        archive = self._packed(local_dir)
+        target = shlex.quote(remote_dir)
+        remote.check(f"rm -rf {target} && mkdir -p {target}")
+        remote.upload(str(archive), f"{remote_dir}.stage.tgz")
+        remote.check(f"tar xzf {target}.stage.tgz -C {target} && rm -f {target}.stage.tgz",
+                     timeout=600)
+
+    def _packed(self, local_dir: Path) -> Path:
+        with self._pack_lock:
+            if local_dir not in self._archives:
+                out = Path(tempfile.mkdtemp(prefix="fj-stage-")) / "stage.tgz"
+                with tarfile.open(out, "w:gz", compresslevel=1) as t:
+                    for entry in sorted(local_dir.iterdir()):
+                        t.add(entry, arcname=entry.name)
+                self._archives[local_dir] = out
+            return self._archives[local_dir]
+
+    def close(self) -> None:
+        """Removes the archives made for staging."""
+        for archive in self._archives.values():
+            shutil.rmtree(archive.parent, ignore_errors=True)
+        self._archives.clear()
 
     def write_file(self, node: Node, path: str, text: str) -> None:
         self.remote(node).check(f"mkdir -p \"$(dirname {shlex.quote(path)})\" && "

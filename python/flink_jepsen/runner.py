@@ -335,6 +335,7 @@ class TestRun:
             ("collect logs", self._collect_logs),
             ("stop services", self._stop_services),
             ("remove nodes", self._remove_nodes),
+            ("remove staging archives", lambda: self.cluster and self.cluster.close()),
         ]
         for what, step in steps:
             try:

@@ -156,15 +156,19 @@ class FlinkStandalone(Service):
 
     # lifecycle ---------------------------------------------------------------------------
     def install(self) -> None:
-        for node in self.nodes():
+        conf = self.dist.home / "conf"
+        name = "flink-conf.yaml" if (conf / "flink-conf.yaml").exists() and not (
+            conf / "config.yaml").exists() else "config.yaml"
+
+        def install_on(node: Node) -> None:
             self.cluster.stage_dir(node, self.dist.home, self.home(node), copy=("conf", "log"))
-            name = "config.yaml" if (self.dist.home / "conf" / "config.yaml").exists() \
-                or not (self.dist.home / "conf" / "flink-conf.yaml").exists() else "flink-conf.yaml"
             self.cluster.remote(node).check(f"rm -f {self.conf_dir(node)}/{name}")
             self.cluster.write_file(node, f"{self.conf_dir(node)}/{name}", self.config_text(node))
             self.cluster.remote(node).check(
                 f"mkdir -p {self.log_dir(node)} {node.path('tmp', 'flink')} "
                 f"{node.path('tmp', 'flink-web-upload')}")
+
+        self.cluster.each(self.nodes(), install_on)
         if self.cluster.shared_fs and self.ha_storage_dir.startswith("file://"):
             Path(self.ha_storage_dir[len("file://"):]).mkdir(parents=True, exist_ok=True)
             Path(self.checkpoint_dir[len("file://"):]).mkdir(parents=True, exist_ok=True)

@@ -92,8 +92,9 @@ class ZooKeeper(Service):
         lib = fetch_jars()
         servers = "\n".join(f"server.{i}={n.name}:2888:3888"
                             for i, n in enumerate(self.nodes(), start=1))
+        self.cluster.each(self.nodes(),
+                          lambda n: self.cluster.stage_dir(n, lib, f"{self.home(n)}/lib"))
         for i, node in enumerate(self.nodes(), start=1):
-            self.cluster.stage_dir(node, lib, f"{self.home(node)}/lib")
             data = node.path("data", "zookeeper")
             cfg = (f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
                    f"clientPort={CLIENT_PORT}\n4lw.commands.whitelist=*\n"
