@@ -157,8 +157,10 @@ class Schedule:
 
 # schedules -------------------------------------------------------------------------------------
 def _stagger(s: Schedule, mean: float) -> bool:
-    """Jepsen's stagger: a uniformly random delay between 0 and twice the mean."""
-    return s.sleep(s.nemesis.rng.uniform(0, 2 * mean))
+    """Jepsen's stagger: a uniformly random delay between 0 and twice the mean, cut short at the
+    time limit (the schedule then ends on time)."""
+    delay = s.nemesis.rng.uniform(0, 2 * mean)
+    return s.sleep(min(delay, max(0.0, s.time_limit - s.elapsed())))
 
 
 def _kill_tms(pick: Callable[[Schedule], list[Node]], kind: str) -> Callable[[Schedule], None]:
