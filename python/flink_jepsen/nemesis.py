@@ -97,6 +97,19 @@ class Nemesis:
         self._fault(f"stop-{kind}", None, self.partitioner.heal)
         self.open_faults.discard(kind)
 
+    # processes stopped on purpose (the HDFS NameNode) -----------------------------------------
+    def stop_process(self, kind: str, stop: Callable[[], None], start: Callable[[], None]
+                     ) -> None:
+        self._fault(f"start-{kind}", None, stop)
+        self.open_faults.add(kind)
+        self.stopped_processes[kind] = start
+
+    def restart_process(self, kind: str) -> None:
+        start = self.stopped_processes.pop(kind, None)
+        if start is not None:
+            self._fault(f"stop-{kind}", None, start)
+        self.open_faults.discard(kind)
+
     # the end ---------------------------------------------------------------------------------
     def heal_all(self) -> None:
         """Heals the network and restarts whatever the nemesis stopped on purpose; processes it
@@ -104,10 +117,8 @@ class Nemesis:
         for kind in sorted(self.open_faults):
             if kind.startswith("partition"):
                 self.stop_partition(kind)
-        for kind, restart in list(self.stopped_processes.items()):
-            self._fault(f"stop-{kind}", None, restart)
-            self.stopped_processes.pop(kind, None)
-            self.open_faults.discard(kind)
+        for kind in list(self.stopped_processes):
+            self.restart_process(kind)
         self.partitioner.heal()
 
     def teardown(self) -> None:
@@ -244,7 +255,28 @@ def _zookeeper_majority(s: Schedule) -> tuple[dict, str]:
     return _core.complete_grudge([majority, rest]), f"ZooKeeper majority {majority} | {rest}"
 
 
+def fail_name_node_during_recovery(s: Schedule) -> None:
+    """The original's timing: 60 s, then random halves and the NameNode stopped, 20 s, heal,
+    60 s more, then the NameNode started again."""
+    namenode = s.nemesis.targets.extra.get("namenode")
+    if namenode is None:
+        raise RuntimeError("fail-name-node-during-recovery needs HDFS (a YARN deployment mode)")
+    stop, start = namenode
+    if not s.sleep(JOB_SUBMIT_GRACE):
+        return
+    grudge, description = _random_halves(s)
+    s.nemesis.start_partition("partition-random-halves", grudge, description)
+    s.nemesis.stop_process("fail-name-node", stop, start)
+    if not s.sleep(20):
+        return
+    s.nemesis.stop_partition("partition-random-halves")
+    if not s.sleep(60):
+        return
+    s.nemesis.restart_process("fail-name-node")
+
+
 SCHEDULES: dict[str, Callable[[Schedule], None]] = {
+    "fail-name-node-during-recovery": fail_name_node_during_recovery,
     "kill-task-managers": _kill_tms(_all_tms, "kill-task-managers"),
     "kill-single-task-manager": _kill_tms(_single_tm, "kill-single-task-manager"),
     "kill-random-task-managers": _kill_tms(_random_tms, "kill-random-task-managers"),

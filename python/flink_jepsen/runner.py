@@ -21,6 +21,8 @@ from flink_jepsen.client import FlinkClient
 from flink_jepsen.cluster import Cluster
 from flink_jepsen.db.base import Service
 from flink_jepsen.db.flink import FlinkStandalone
+from flink_jepsen.db.flink_yarn import FlinkYarn
+from flink_jepsen.db.hadoop import Hadoop
 from flink_jepsen.db.zookeeper import ZooKeeper
 from flink_jepsen.errors import FlinkJepsenError, SetupError, UsageError
 from flink_jepsen.jobs import builtin_jar
@@ -68,6 +70,31 @@ def environment_versions(d: dist.Distribution | None) -> dict:
             "python": platform.python_version()}
 
 
+FLINK_DBS = {"flink-standalone-session": "standalone-session",
+             "flink-yarn-session": "yarn-session", "flink-yarn-job": "yarn-job",
+             "flink-yarn-application": "yarn-application"}
+
+
+def deployment_mode(spec: testspec.TestSpec, option: str, spec_given: bool) -> str:
+    """The deployment mode, from the spec's Flink db (as the original chose it) and
+    --deployment-mode, which must agree with it when both are given."""
+    named = [FLINK_DBS[d] for d in spec.dbs if d in FLINK_DBS]
+    if len(named) != 1:
+        raise UsageError(f"test spec {spec.source}: needs exactly one Flink db "
+                         f"({', '.join(FLINK_DBS)})")
+    mode = named[0]
+    if option != "standalone-session":
+        if spec_given and option != mode:
+            raise UsageError(f"--deployment-mode {option} contradicts the test spec, which "
+                             f"deploys {mode}")
+        mode = option
+    if mode != "standalone-session" and "hadoop" not in spec.dbs:
+        raise UsageError(f"test spec {spec.source}: {mode} needs :hadoop in :dbs")
+    if "zookeeper" not in spec.dbs:
+        raise UsageError(f"test spec {spec.source}: Flink HA needs :zookeeper in :dbs")
+    return mode
+
+
 class TestRun:
     """One execution of a test; `run()` returns its Result."""
     __test__ = False  # not a pytest test class, despite its name
@@ -98,11 +125,16 @@ class TestRun:
         """Bad input is refused before anything starts (the run is recorded as unknown)."""
         self.options.validate()
         o = self.options
-        self.spec = testspec.load(o.test_spec) if o.test_spec else testspec.default()
-        if "flink-standalone-session" not in self.spec.dbs:
-            raise UsageError(f"test spec {self.spec.source}: deploying "
-                             f"{', '.join(self.spec.dbs)} is not supported yet; "
-                             "this version runs :flink-standalone-session with :zookeeper")
+        default_spec = "standalone-session" if o.deployment_mode == "standalone-session" \
+            else "yarn-session"
+        self.spec = testspec.load(o.test_spec) if o.test_spec else testspec.default(default_spec)
+        self.mode = deployment_mode(self.spec, o.deployment_mode, bool(o.test_spec))
+        if self.mode == "standalone-session" and o.nemesis_gen == "fail-name-node-during-recovery":
+            raise UsageError("--nemesis-gen fail-name-node-during-recovery needs HDFS: use a YARN "
+                             "deployment mode (a spec with :hadoop)")
+        if self.mode in ("yarn-application", "yarn-job") and len(self.spec.jobs) != 1:
+            raise UsageError(f"--deployment-mode {self.mode} runs exactly one job per cluster; "
+                             f"the spec has {len(self.spec.jobs)}")
 
     def write_test_json(self, d: dist.Distribution | None) -> None:
         self.store.write_json("test.json", {
@@ -181,7 +213,9 @@ class TestRun:
         jobs = ""
         if self.poller is not None:
             state = self.poller.last_state()
-            jobs = " ".join(f"{j[:8]}:{s.get('state') or 'unknown'}" for j, s in state.items())
+            jobs = " ".join(
+                f"{j[:8]}:{'unreachable' if s.get('last_error') else s.get('state') or 'unknown'}"
+                for j, s in state.items())
         return f"faults={faults} jobs=[{jobs}]"
 
     def setup_nodes(self) -> None:
@@ -214,32 +248,62 @@ class TestRun:
         self.jars = [Path(builtin_jar(j.builtin, self.dist.version)) if j.builtin else Path(j.jar)
                      for j in self.spec.jobs]
         zk = ZooKeeper(self.cluster)
-        self.services.append(zk)
-        zk.install()
-        zk.start()
-        zk.wait_ready(o.ready_timeout)
-        ha = o.ha_storage_dir or f"file://{self.shared_dir}/ha"
-        checkpoints = f"{ha.rstrip('/')}/../checkpoints" if o.ha_storage_dir else \
-            f"file://{self.shared_dir}/checkpoints"
-        self.flink = FlinkStandalone(self.cluster, self.dist, zk.quorum(), self.run_id, ha,
-                                     checkpoints, dict(self.spec.flink_config),
-                                     supervise=o.supervision)
-        self.services.append(self.flink)
-        self.flink.install()
-        self.flink.start()
-        self.flink.wait_ready(o.ready_timeout)
         self.zk = zk
+        self.start_service(zk)
+        overrides = dict(self.spec.flink_config)
+        if self.mode == "standalone-session":
+            ha = o.ha_storage_dir or f"file://{self.shared_dir}/ha"
+            checkpoints = f"{ha.rstrip('/')}/../checkpoints" if o.ha_storage_dir else \
+                f"file://{self.shared_dir}/checkpoints"
+            self.flink = FlinkStandalone(self.cluster, self.dist, zk.quorum(), self.run_id, ha,
+                                         checkpoints, overrides, supervise=o.supervision)
+        else:
+            self.hadoop = Hadoop(self.cluster)
+            self.start_service(self.hadoop)
+            ha = o.ha_storage_dir or "hdfs:///flink/ha"
+            self.flink = FlinkYarn(self.cluster, self.dist, self.hadoop, zk.quorum(), self.mode,
+                                   ha, "hdfs:///flink/checkpoints", overrides)
+        self.start_service(self.flink)
+
+    def start_service(self, service: Service) -> None:
+        self.services.append(service)
+        service.install()
+        service.start()
+        service.wait_ready(self.options.ready_timeout)
 
     def workload(self) -> None:
         o = self.options
         assert self.cluster is not None
         names = {n.name: n.address for n in self.cluster.nodes}
         zk_hosts = ",".join(f"{n.address}:2181" for n in self.zk.nodes())
-        self.client = FlinkClient(zk_hosts, self.run_id, self.flink.rest_addresses(), names)
-        for job, jar in zip(self.spec.jobs, self.jars):
-            submitted = self.client.submit(jar, job.main_class, list(job.args), job.parallelism)
-            self.jobs.append(submitted.job_id)
-        self.poller = _core.AvailabilityPoller(self.history, self.flink.rest_addresses(),
+        if self.mode == "standalone-session":
+            endpoints = self.flink.rest_addresses()
+            self.client = FlinkClient(zk_hosts, self.run_id, endpoints, names)
+            targets = Targets(self.flink.job_managers(), self.flink.task_managers(),
+                              self.zk.nodes(), leader=self._leader_node)
+        else:
+            # On YARN the JobManagers and TaskManagers are containers on any worker; the HA
+            # cluster id is the YARN application's id.
+            workers = self.hadoop.workers()
+            targets = Targets(workers, workers, self.zk.nodes(), leader=self._leader_node,
+                              extra={"namenode": (self.hadoop.stop_namenode,
+                                                  self.hadoop.start_namenode)})
+            if self.mode == "yarn-session":
+                app = self.flink.app_ids[0]
+            else:
+                job, jar = self.spec.jobs[0], self.jars[0]
+                app = self.flink.submit_application(jar, job.main_class, list(job.args),
+                                                    o.ready_timeout)
+            endpoints = [e for e in [self.flink.app_rest_endpoint(app)] if e]
+            self.client = FlinkClient(zk_hosts, app, endpoints, names)
+        if self.mode in ("standalone-session", "yarn-session"):
+            for job, jar in zip(self.spec.jobs, self.jars):
+                submitted = self.client.submit(jar, job.main_class, list(job.args),
+                                               job.parallelism)
+                self.jobs.append(submitted.job_id)
+        else:
+            self.jobs.extend(self._wait_for_jobs(o.ready_timeout))
+        self.poller = _core.AvailabilityPoller(self.history, endpoints,
                                                interval=1.0 / o.poll_rate, timeout=2.0)
         for j in self.jobs:
             self.poller.add_job(j)
@@ -250,8 +314,6 @@ class TestRun:
         threading.Thread(target=self._discover_leader, name="leader-discovery",
                          daemon=True).start()
         threading.Thread(target=self._track_health, name="health", daemon=True).start()
-        targets = Targets(self.flink.job_managers(), self.flink.task_managers(), self.zk.nodes(),
-                          leader=self._leader_node)
         self.nemesis = Nemesis(self.cluster, targets, self.history, self.seed)
         self.nemesis.setup()
         self.schedule = Schedule(o.nemesis_gen, self.nemesis, o.time_limit)
@@ -270,6 +332,21 @@ class TestRun:
         if o.client_gen == "cancel-jobs" and not cancelled:
             for j in self.jobs:
                 self.poller.cancel_job(j)
+
+    def _wait_for_jobs(self, timeout: float) -> list[str]:
+        """An application cluster submits its job itself: find its id over REST."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ep = self.client.leader() if self.client else None
+            if ep:
+                try:
+                    jobs = self.client.get(ep, "/jobs/overview", timeout=3).get("jobs", [])
+                    if jobs:
+                        return [j["jid"] for j in jobs]
+                except (OSError, ValueError):
+                    pass
+            time.sleep(1)
+        raise SetupError(f"the application cluster ran no job within {timeout:.0f} s")
 
     def _leader_node(self) -> str | None:
         if self.client is None:
@@ -298,8 +375,10 @@ class TestRun:
             state = self.poller.last_state() if self.poller is not None else {}
             for j in self.jobs:
                 s = state.get(j, {})
-                ok = bool(s.get("running")) or (cancel_ok and s.get("state") in (
-                    "CANCELED", "CANCELLING"))
+                # A failed poll is unavailability, whatever the last answer before it said.
+                answered = s.get("last_error") is None and s.get("last_poll_s") is not None
+                ok = answered and (bool(s.get("running")) or (cancel_ok and s.get("state") in (
+                    "CANCELED", "CANCELLING")))
                 if not ok:
                     self.streak_start[j] = None
                 elif self.streak_start.get(j) is None:

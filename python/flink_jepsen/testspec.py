@@ -85,9 +85,10 @@ def load(path: str | Path, check_jars: bool = True) -> TestSpec:
     return from_data(_parse(p), p.parent, str(p), check_jars)
 
 
-def default() -> TestSpec:
-    ref = resources.files("flink_jepsen").joinpath("resources/specs/standalone-session.edn")
-    return from_data(edn.loads(ref.read_text()), Path("."), "default (standalone-session.edn)")
+def default(name: str = "standalone-session") -> TestSpec:
+    """A spec that ships with the package: standalone-session (the default) or yarn-session."""
+    ref = resources.files("flink_jepsen").joinpath(f"resources/specs/{name}.edn")
+    return from_data(edn.loads(ref.read_text()), Path("."), f"default ({name}.edn)")
 
 
 def from_data(data: object, base: Path, source: str, check_jars: bool = True) -> TestSpec:

@@ -34,3 +34,5 @@ ZOOKEEPER_EXTRA = [
     ("io.dropwizard.metrics", "metrics-core", "4.1.12.1"),
     ("org.xerial.snappy", "snappy-java", "1.1.10.5"),
 ]
+
+HADOOP = "3.4.3"  # the newest 3.4 on Maven Central; run from its jars (no Apache tarball here)

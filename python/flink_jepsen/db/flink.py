@@ -122,7 +122,6 @@ class FlinkStandalone(Service):
             "taskmanager.numberOfTaskSlots": self.slots,
             "parallelism.default": 1,
             "high-availability.type": "zookeeper",
-            "high-availability": "zookeeper",
             "high-availability.zookeeper.quorum": self.zk_quorum,
             "high-availability.zookeeper.path.root": "/flink",
             "high-availability.cluster-id": self.cluster_id,
