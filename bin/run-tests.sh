@@ -18,8 +18,19 @@ run() {
   echo "== flink-jepsen test $*" >&2
   "$here/bin/flink-jepsen" test "${common[@]}" "$@" || status=1
 }
+# Per-job mode exists only in Flink 1.x; with 2.x the application mode takes its place.
+per_job="$specs/yarn-application.edn"
+if [ $# -ge 2 ] && [[ "$(basename "$2")" =~ flink-1\. ]]; then per_job="$specs/yarn-job.edn"; fi
 for i in $(seq 1 "$iterations"); do
   echo "Executing run #$i of $iterations" >&2
+  # YARN session cluster
+  for gen in kill-task-managers kill-job-managers fail-name-node-during-recovery; do
+    run --nemesis-gen "$gen" --test-spec "$specs/yarn-session.edn"
+  done
+  # YARN per-job (Flink 1.x) or application (Flink 2.x) cluster
+  for gen in kill-task-managers kill-job-managers fail-name-node-during-recovery; do
+    run --nemesis-gen "$gen" --test-spec "$per_job"
+  done
   # Standalone session cluster with ZooKeeper HA
   run --nemesis-gen kill-job-managers --test-spec "$specs/standalone-session.edn"
   run --nemesis-gen kill-job-managers --client-gen cancel-jobs \

@@ -1,0 +1,57 @@
+"""Flink on YARN with HDFS, for real: Hadoop's daemons from Maven Central's jars on the local
+nodes, a Flink session cluster on YARN with HA storage and checkpoints in HDFS, TaskManager
+containers killed, the NameNode stopped during recovery, and a broken set-up reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flink_jepsen.options import TestOptions
+from flink_jepsen.runner import TestRun
+
+pytestmark = pytest.mark.integration
+
+
+def options(tmp_path: Path, **kw) -> TestOptions:
+    base = dict(store=str(tmp_path / "store"), job_recovery_grace_period=60, seed=5,
+                time_limit=20, deployment_mode="yarn-session")
+    base.update(kw)
+    return TestOptions(**base)
+
+
+def nemesis_infos(run_dir: Path) -> list[dict]:
+    ops = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    return [o for o in ops if o["process"] == "nemesis" and o["type"] == "info"]
+
+
+def test_yarn_session_survives_task_manager_kills(local_nodes, tmp_path) -> None:
+    result = TestRun(options(tmp_path, nemesis_gen="kill-task-managers")).run()
+    assert result.valid is True, result.results
+    killed = [pids for o in nemesis_infos(result.store) for pids in o["value"]["killed"].values()]
+    assert any(killed), "no TaskManager container was killed"
+    names = {p.name for p in (result.store / "nodes").rglob("*") if p.is_file()}
+    assert {"namenode.out", "resourcemanager.out", "nodemanager.out"} <= names
+    assert "taskmanager.log" in names and "jobmanager.log" in names  # YARN container logs
+
+
+def test_fail_name_node_during_recovery(local_nodes, tmp_path) -> None:
+    result = TestRun(options(tmp_path, nemesis_gen="fail-name-node-during-recovery")).run()
+    assert result.valid is True, result.results
+    fs = [o["f"] for o in nemesis_infos(result.store)]
+    assert fs == ["start-partition-random-halves", "start-fail-name-node",
+                  "stop-partition-random-halves", "stop-fail-name-node"]
+    assert set(result.results["recovery"]) == {"partition-random-halves", "fail-name-node"}
+
+
+def test_ha_storage_the_jobmanager_cannot_use_is_reported(local_nodes, tmp_path) -> None:
+    # A NameNode port where nothing listens: the JobManager cannot write its HA data.
+    result = TestRun(options(tmp_path, nemesis_gen="utopia", ready_timeout=60,
+                             ha_storage_dir="hdfs://n1:9/flink/ha")).run()
+    assert result.valid == "unknown"
+    assert "no Flink YARN application reached RUNNING" in result.error
+    logs = list((result.store / "nodes").rglob("jobmanager.log"))
+    assert logs and any("n1:9" in p.read_text(errors="replace") or
+                        "Connection refused" in p.read_text(errors="replace") for p in logs)
