@@ -70,6 +70,8 @@ class FlinkClient:
             data, _ = self._zk_client().get(self.leader_path)
         except Exception as e:  # noqa: BLE001 - no leader or ZooKeeper unreachable: None
             log.debug("no leader in ZooKeeper at %s: %s", self.leader_path, e)
+            if self._zk is not None and not self._zk.connected:
+                self.close()  # kazoo gives up after its retries: the next ask reconnects
             return None
         url = parse_connection_info(data)
         if not url:

@@ -115,6 +115,7 @@ class TestRun:
         self.client: FlinkClient | None = None
         self.jobs: list[str] = []
         self.streak_start: dict[str, float | None] = {}
+        self.app_id: str | None = None  # the YARN application of a YARN deployment
         self.phase = "start"
         self._stop_discovery = threading.Event()
         self.shared_dir: Path | None = None
@@ -294,6 +295,7 @@ class TestRun:
                 job, jar = self.spec.jobs[0], self.jars[0]
                 app = self.flink.submit_application(jar, job.main_class, list(job.args),
                                                     o.ready_timeout)
+            self.app_id = app
             endpoints = [e for e in [self.flink.app_rest_endpoint(app)] if e]
             self.client = FlinkClient(zk_hosts, app, endpoints, names)
         if self.mode in ("standalone-session", "yarn-session"):
@@ -358,9 +360,15 @@ class TestRun:
         return next((n.name for n in self.cluster.nodes if n.address == address), None)
 
     def _discover_leader(self) -> None:
+        """The leader's REST address, once a second, from ZooKeeper; on YARN also from the
+        ResourceManager (a new application attempt moves the JobManager to another node)."""
         while not self._stop_discovery.wait(1.0):
             try:
                 ep = self.client.leader_from_zookeeper() if self.client else None
+                if ep is None and self.app_id is not None:
+                    ep = self.flink.app_rest_endpoint(self.app_id)
+                    if ep and self.poller is not None:
+                        self.poller.set_endpoints([ep])
                 if ep and self.poller is not None:
                     self.poller.set_preferred(ep)
             except Exception as e:  # noqa: BLE001 - discovery is best effort
