@@ -300,8 +300,17 @@ class TestRun:
             self.client = FlinkClient(zk_hosts, app, endpoints, names)
         if self.mode in ("standalone-session", "yarn-session"):
             for job, jar in zip(self.spec.jobs, self.jars):
-                submitted = self.client.submit(jar, job.main_class, list(job.args),
-                                               job.parallelism)
+                try:
+                    submitted = self.client.submit(jar, job.main_class, list(job.args),
+                                                   job.parallelism)
+                except SetupError as e:
+                    if self.app_id is None:
+                        raise
+                    logs = self.hadoop.workers()[0].path("log", "hadoop", "containers",
+                                                         self.app_id)
+                    raise SetupError(f"{e}; YARN application {self.app_id} is RUNNING but its "
+                                     f"JobManager does not serve: see its container logs "
+                                     f"({logs} and the same on the other workers)") from e
                 self.jobs.append(submitted.job_id)
         else:
             self.jobs.extend(self._wait_for_jobs(o.ready_timeout))
