@@ -102,6 +102,7 @@ class TestRun:
     def __init__(self, options: TestOptions) -> None:
         self.options = options
         self.spec: testspec.TestSpec | None = None
+        self.mode = options.deployment_mode  # until validate() reads the spec
         self.seed = (options.seed if options.seed is not None
                      else random.SystemRandom().getrandbits(31))
         self.run_id = uuid.uuid4().hex[:12]
@@ -188,8 +189,8 @@ class TestRun:
             results = {"valid?": "unknown", "error": error, "phase": self.failed_phase}
         results["test"] = o.test_name
         results["nemesis-gen"] = o.nemesis_gen
-        results["deployment-mode"] = o.deployment_mode
-        results["jobs"] = results.get("jobs", {}) if isinstance(results.get("jobs"), dict) else {}
+        results["deployment-mode"] = self.mode
+        results.setdefault("jobs", {})
         self.store.write_json("results.json", results)
         valid = results.get("valid?", "unknown")
         if valid not in (True, False):
