@@ -88,3 +88,37 @@ def fetch_uri(uri: str, dest_dir: Path) -> Path:
         raise SetupError(f"--tarball {uri}: cannot download: {e}") from e
     tmp.rename(dest)
     return dest
+
+
+def maven_jars(base: Path, what: str, dependencies: str, check_jar: str,
+               pinned: str | None = None) -> Path:
+    """Jars with their runtime dependencies from Maven Central into base/lib, once (`mvn -C`:
+    the registry's checksums are enforced; check_jar is then verified against a pinned or
+    recorded sha256). `dependencies` is the <dependency> elements of a throwaway pom."""
+    lib = base / "lib"
+    if (base / "fetched").exists():
+        return lib
+    if shutil.which("mvn") is None:
+        raise SetupError(f"Maven (mvn) is needed to fetch {what}'s jars: run bin/install.sh")
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "pom.xml").write_text(
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        "<groupId>flinkjepsen</groupId><artifactId>jars</artifactId><version>1</version>"
+        f"<packaging>pom</packaging><dependencies>{dependencies}</dependencies></project>")
+    shutil.rmtree(lib, ignore_errors=True)
+    log.info("fetching %s's jars from Maven Central", what)
+    proc = subprocess.run(
+        ["mvn", "-B", "-q", "-C", "-f", str(base / "pom.xml"), "dependency:copy-dependencies",
+         "-DincludeScope=runtime", f"-DoutputDirectory={lib}"],
+        capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise SetupError(f"Maven could not fetch {what}: "
+                         f"{(proc.stdout + proc.stderr).strip()[-1500:]}")
+    verify(lib / check_jar, pinned, base / "sha256.json")
+    (base / "fetched").write_text("ok\n")
+    return lib
+
+
+def maven_dependency(group: str, artifact: str, version: str, extra: str = "") -> str:
+    return (f"<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
+            f"<version>{version}</version>{extra}</dependency>")

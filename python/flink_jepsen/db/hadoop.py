@@ -6,15 +6,13 @@ ResourceManager (both asked over their REST APIs). See docs/notes/yarn-hdfs.md f
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import urllib.request
 from pathlib import Path
 
 from flink_jepsen import paths, versions
 from flink_jepsen.db.base import Service
 from flink_jepsen.errors import SetupError
-from flink_jepsen.fetch import verify
+from flink_jepsen.fetch import maven_dependency, maven_jars
 from flink_jepsen.node import Node
 
 NN_RPC, NN_HTTP, RM_HTTP, NM_PORT = 8020, 9870, 8088, 8041
@@ -34,49 +32,26 @@ log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n
 """
 
 
-def _dep(artifact: str, extra: str = "") -> str:
-    return (f"<dependency><groupId>org.apache.hadoop</groupId><artifactId>{artifact}</artifactId>"
-            f"<version>${{hadoop.version}}</version>{extra}</dependency>")
-
-
 _NO_DEPS = "<exclusions><exclusion><groupId>*</groupId><artifactId>*</artifactId></exclusion>" \
            "</exclusions>"
 
 
 def fetch_jars(version: str = versions.HADOOP) -> Path:
-    """One lib directory with the daemons and their dependencies, through Maven (`-C`: checksums
-    enforced). Two extras are needed that a plain dependency tree lacks: the timeline service
-    jar (the ResourceManager's web app loads a class of it) and hadoop-hdfs's tests jar (the only
-    one with the NameNode's and DataNode's web apps)."""
-    base = paths.cache() / "hadoop" / version
-    lib = base / "lib"
-    if (base / "fetched").exists():
-        return lib
-    if shutil.which("mvn") is None:
-        raise SetupError("Maven (mvn) is needed to fetch Hadoop's jars: run bin/install.sh")
-    base.mkdir(parents=True, exist_ok=True)
-    deps = "".join(_dep(a) for a in (
+    """One lib directory with the daemons and their dependencies, from Maven Central. Two
+    extras are needed that a plain dependency tree lacks: the timeline service jar (the
+    ResourceManager's web app loads a class of it) and hadoop-hdfs's tests jar (the only one
+    with the NameNode's and DataNode's web apps)."""
+    def dep(artifact: str, extra: str = "") -> str:
+        return maven_dependency("org.apache.hadoop", artifact, version, extra)
+
+    deps = "".join(dep(a) for a in (
         "hadoop-common", "hadoop-hdfs", "hadoop-hdfs-client",
         "hadoop-yarn-server-resourcemanager", "hadoop-yarn-server-nodemanager",
         "hadoop-yarn-client"))
-    deps += _dep("hadoop-yarn-server-timelineservice", _NO_DEPS)
-    deps += _dep("hadoop-hdfs", "<classifier>tests</classifier>" + _NO_DEPS)
-    (base / "pom.xml").write_text(
-        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
-        "<groupId>flinkjepsen</groupId><artifactId>hadoop-lib</artifactId><version>1</version>"
-        f"<packaging>pom</packaging><properties><hadoop.version>{version}</hadoop.version>"
-        f"</properties><dependencies>{deps}</dependencies></project>")
-    shutil.rmtree(lib, ignore_errors=True)
-    proc = subprocess.run(
-        ["mvn", "-B", "-q", "-C", "-f", str(base / "pom.xml"), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={lib}"],
-        capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        raise SetupError(f"Maven could not fetch Hadoop {version}: "
-                         f"{(proc.stdout + proc.stderr).strip()[-1500:]}")
-    verify(lib / f"hadoop-common-{version}.jar", None, base / "sha256.json")
-    (base / "fetched").write_text("ok\n")
-    return lib
+    deps += dep("hadoop-yarn-server-timelineservice", _NO_DEPS)
+    deps += dep("hadoop-hdfs", "<classifier>tests</classifier>" + _NO_DEPS)
+    return maven_jars(paths.cache() / "hadoop" / version, f"Hadoop {version}", deps,
+                      f"hadoop-common-{version}.jar")
 
 
 def _site(props: dict[str, object]) -> str:

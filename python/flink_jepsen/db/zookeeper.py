@@ -4,15 +4,13 @@ and one of them leads."""
 
 from __future__ import annotations
 
-import shutil
 import socket
-import subprocess
 from pathlib import Path
 
 from flink_jepsen import paths, versions
 from flink_jepsen.db.base import Service
 from flink_jepsen.errors import SetupError
-from flink_jepsen.fetch import verify
+from flink_jepsen.fetch import maven_dependency, maven_jars
 from flink_jepsen.node import Node
 
 CLIENT_PORT = 2181
@@ -39,36 +37,12 @@ def four_letter_word(host: str, word: str, timeout: float = 2.0) -> str:
 
 
 def fetch_jars(version: str = versions.ZOOKEEPER) -> Path:
-    """The server's jars with their runtime dependencies, through Maven (checksums enforced)."""
-    base = paths.cache() / "zookeeper" / version
-    lib = base / "lib"
-    done = base / "fetched"
-    if done.exists():
-        return lib
-    if shutil.which("mvn") is None:
-        raise SetupError("Maven (mvn) is needed to fetch ZooKeeper's jars: run bin/install.sh")
-    base.mkdir(parents=True, exist_ok=True)
-    extra = "".join(
-        f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{v}</version>"
-        "</dependency>" for g, a, v in versions.ZOOKEEPER_EXTRA)
-    (base / "pom.xml").write_text(
-        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
-        "<groupId>flinkjepsen</groupId><artifactId>zookeeper-jars</artifactId><version>1</version>"
-        "<packaging>pom</packaging><dependencies><dependency><groupId>org.apache.zookeeper"
-        f"</groupId><artifactId>zookeeper</artifactId><version>{version}</version></dependency>"
-        f"{extra}</dependencies></project>")
-    shutil.rmtree(lib, ignore_errors=True)
-    proc = subprocess.run(
-        ["mvn", "-B", "-q", "-C", "-f", str(base / "pom.xml"), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={lib}"],
-        capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0:
-        raise SetupError(f"Maven could not fetch ZooKeeper {version}: "
-                         f"{(proc.stdout + proc.stderr).strip()[-1500:]}")
+    """The server's jars with their runtime dependencies, from Maven Central."""
+    deps = maven_dependency("org.apache.zookeeper", "zookeeper", version) + "".join(
+        maven_dependency(g, a, v) for g, a, v in versions.ZOOKEEPER_EXTRA)
     pinned = versions.ZOOKEEPER_JAR_SHA256 if version == versions.ZOOKEEPER else None
-    verify(lib / f"zookeeper-{version}.jar", pinned, base / "sha256.json")
-    done.write_text("ok\n")
-    return lib
+    return maven_jars(paths.cache() / "zookeeper" / version, f"ZooKeeper {version}", deps,
+                      f"zookeeper-{version}.jar", pinned)
 
 
 class ZooKeeper(Service):
