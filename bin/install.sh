@@ -33,11 +33,11 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" >&2
 fi
 py="$venv/bin/python"
-if ! "$py" -c "import scikit_build_core, pybind11, pytest, yaml, kazoo" 2>/dev/null; then
+if ! "$py" -c "import scikit_build_core, pybind11, pytest, yaml, kazoo, confluent_kafka" 2>/dev/null; then
   say "installing build and test tools from PyPI"
   "$py" -m pip install -q --upgrade pip >&2
   "$py" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "pytest>=7" "ruff>=0.5" \
-    "PyYAML>=6" "kazoo>=2.9" >&2
+    "PyYAML>=6" "kazoo>=2.9" "confluent-kafka>=2.3" >&2
 fi
 
 stamp="$venv/.flink-jepsen-sources"

@@ -5,6 +5,7 @@ containers killed, the NameNode stopped during recovery, and a broken set-up rep
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,34 @@ def test_ha_storage_the_jobmanager_cannot_use_is_reported(local_nodes, tmp_path)
     logs = list((result.store / "nodes").rglob("jobmanager.log"))
     assert logs and any("n1:9" in p.read_text(errors="replace") or
                         "Connection refused" in p.read_text(errors="replace") for p in logs)
+
+
+def java_processes_on(nodes) -> list[str]:
+    """Every JVM still running in the local nodes' network namespaces."""
+    found = []
+    for node in nodes.specs():
+        pids = subprocess.run(["ip", "netns", "pids", node.netns], capture_output=True,
+                              text=True).stdout.split()
+        for pid in pids:
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "java" in cmd.split(" ")[0]:
+                found.append(f"{node.name}: {cmd[:120]}")
+    return found
+
+
+def test_container_memory_yarn_cannot_give_is_reported(local_nodes, tmp_path) -> None:
+    # Each NodeManager offers 4096 MB; an 8 GB TaskManager container can never be allocated.
+    spec = tmp_path / "big-tm.edn"
+    spec.write_text('{:dbs [:hadoop :zookeeper :flink-yarn-session]\n'
+                    ' :jobs [{:job-jar "builtin:allround"}]\n'
+                    ' :flink-config {"taskmanager.memory.process.size" "8g"}}\n')
+    result = TestRun(options(tmp_path, nemesis_gen="utopia", test_spec=str(spec))).run()
+    assert result.valid == "unknown"
+    assert "the Flink YARN client (yarn-session)" in result.error, result.error
+    assert "Maximum Memory: 4096 Requested: 8192MB" in result.error, result.error
+    assert "yarn-session.out" in result.error
+    assert result.results["phase"] == "setup"
+    assert java_processes_on(local_nodes) == []

@@ -18,7 +18,7 @@ from flink_jepsen import log as fjlog
 from flink_jepsen.errors import FlinkJepsenError, UsageError
 from flink_jepsen.localnodes import DEFAULT_COUNT, DEFAULT_SUBNET, LocalNodes
 from flink_jepsen.nemesis import SCHEDULES
-from flink_jepsen.options import DEPLOYMENT_MODES, TestOptions
+from flink_jepsen.options import DEPLOYMENT_MODES, WORKLOADS, TestOptions
 from flink_jepsen.remotes import SshOptions, parse_node_list, select
 
 log = logging.getLogger("flink_jepsen.cli")
@@ -128,6 +128,13 @@ def add_test_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="the test's name in the store")
     p.add_argument("--ready-timeout", type=float, default=d.ready_timeout,
                    help="seconds each system may take to become ready (default 180)")
+    p.add_argument("--workload", default=d.workload, choices=WORKLOADS,
+                   help="availability (the original's: are the jobs running?) or exactly-once "
+                        "(Kafka in and out: did every record arrive once?)")
+    p.add_argument("--producer-rate", type=float, default=d.producer_rate,
+                   help="exactly-once: records per second written to the input topic")
+    p.add_argument("--keys", type=_positive_int, default=d.keys,
+                   help="exactly-once: distinct record keys")
 
 
 def options_from_args(args: argparse.Namespace) -> TestOptions:
@@ -147,7 +154,8 @@ def options_from_args(args: argparse.Namespace) -> TestOptions:
                        host_key_policy=args.strict_host_key_checking),
         node_root=args.node_root, store=args.store, leave_running=args.leave_running,
         supervision=not args.no_supervision, poll_rate=args.poll_rate, seed=args.seed,
-        name=args.name, ready_timeout=args.ready_timeout)
+        name=args.name, ready_timeout=args.ready_timeout, workload=args.workload,
+        producer_rate=args.producer_rate, keys=args.keys)
 
 
 def cmd_test(args: argparse.Namespace) -> int:

@@ -98,16 +98,16 @@ class Nemesis:
         self.open_faults.discard(kind)
 
     # processes stopped on purpose (the HDFS NameNode) -----------------------------------------
-    def stop_process(self, kind: str, stop: Callable[[], None], start: Callable[[], None]
-                     ) -> None:
-        self._fault(f"start-{kind}", None, stop)
+    def stop_process(self, kind: str, stop: Callable[[], object], start: Callable[[], object],
+                     value: object = None) -> None:
+        self._fault(f"start-{kind}", value, stop)
         self.open_faults.add(kind)
         self.stopped_processes[kind] = start
 
-    def restart_process(self, kind: str) -> None:
+    def restart_process(self, kind: str, value: object = None) -> None:
         start = self.stopped_processes.pop(kind, None)
         if start is not None:
-            self._fault(f"stop-{kind}", None, start)
+            self._fault(f"stop-{kind}", value, start)
         self.open_faults.discard(kind)
 
     # the end ---------------------------------------------------------------------------------
@@ -275,6 +275,43 @@ def fail_name_node_during_recovery(s: Schedule) -> None:
     s.nemesis.restart_process("fail-name-node")
 
 
+KAFKA_FAULT_HOLD = 15.0   # how long a Kafka broker stays dead or cut off
+KAFKA_FAULT_GAP = 10.0    # mean pause between Kafka faults
+
+
+def _kafka_brokers(s: Schedule) -> tuple[list[Node], Callable, Callable]:
+    kafka = s.nemesis.targets.extra.get("kafka")
+    if kafka is None:
+        raise RuntimeError(f"{s.name} needs Kafka (a spec with :kafka in :dbs)")
+    return kafka
+
+
+def kill_kafka_broker(s: Schedule) -> None:
+    """A random broker killed (SIGKILL), restarted after a while, again and again: the topics
+    (3 replicas, min.insync.replicas 2) must lose no acknowledged record."""
+    brokers, kill, start = _kafka_brokers(s)
+    while s.until(s.time_limit):
+        if not _stagger(s, KAFKA_FAULT_GAP) or not s.until(s.time_limit):
+            return
+        node = s.nemesis.rng.choice(brokers)
+        s.nemesis.stop_process("kill-kafka-broker", lambda n=node: {
+            "node": n.name, "killed": kill(n)}, lambda n=node: start(n), {"node": node.name})
+        s.sleep(KAFKA_FAULT_HOLD)
+        s.nemesis.restart_process("kill-kafka-broker", {"node": node.name})
+
+
+def _kafka_broker_alone(s: Schedule) -> tuple[dict, str]:
+    brokers, _, _ = _kafka_brokers(s)
+    names = [n.name for n in s.nemesis.cluster.nodes]
+    broker = s.nemesis.rng.choice(brokers).name
+    return _core.complete_grudge(_core.split_one(names, broker)), f"Kafka broker {broker} alone"
+
+
+def _kafka_partitions(s: Schedule) -> None:
+    _kafka_brokers(s)  # fails at once without Kafka
+    _partitions("partition-kafka-broker", _kafka_broker_alone)(s)
+
+
 SCHEDULES: dict[str, Callable[[Schedule], None]] = {
     "fail-name-node-during-recovery": fail_name_node_during_recovery,
     "kill-task-managers": _kill_tms(_all_tms, "kill-task-managers"),
@@ -287,4 +324,6 @@ SCHEDULES: dict[str, Callable[[Schedule], None]] = {
     "partition-leader-jm": _partitions("partition-leader-jm", _leader_alone),
     "partition-zookeeper-majority": _partitions("partition-zookeeper-majority",
                                                 _zookeeper_majority),
+    "kill-kafka-broker": kill_kafka_broker,
+    "partition-kafka-broker": _kafka_partitions,
 }

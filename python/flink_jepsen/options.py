@@ -13,6 +13,7 @@ from flink_jepsen.remotes import SshOptions
 
 DEPLOYMENT_MODES = ("standalone-session", "yarn-session", "yarn-application", "yarn-job")
 CLIENT_GENS = ("poll-job-running", "cancel-jobs")
+WORKLOADS = ("availability", "exactly-once")
 ORIGINAL_POLL_INTERVAL = 5.0  # the original polled every 5 s: thresholds are in those polls
 CANCEL_AFTER = 15.0           # cancel-jobs: the original cancelled after 15 s of polling
 
@@ -43,6 +44,9 @@ class TestOptions:
     seed: int | None = None
     name: str | None = None
     ready_timeout: float = 180.0                      # how long a system may take to be ready
+    workload: str = "availability"                    # or exactly-once (needs :kafka)
+    producer_rate: float = 500.0                      # exactly-once: records per second
+    keys: int = 16                                    # exactly-once: distinct record keys
 
     @property
     def healthy_duration(self) -> float:
@@ -51,7 +55,13 @@ class TestOptions:
 
     @property
     def test_name(self) -> str:
-        raw = self.name or f"flink-{self.deployment_mode}-{self.nemesis_gen}"
+        return self.test_name_for(self.deployment_mode)
+
+    def test_name_for(self, mode: str) -> str:
+        """--name, or one made of the deployment mode (the spec's, when it names one), the
+        nemesis schedule and any workload other than availability."""
+        workload = "" if self.workload == "availability" else f"-{self.workload}"
+        raw = self.name or f"flink-{mode}-{self.nemesis_gen}{workload}"
         return re.sub(r"[^A-Za-z0-9._-]", "_", raw).lstrip(".") or "test"
 
     def validate(self) -> None:
@@ -80,6 +90,14 @@ class TestOptions:
                              f"{self.poll_rate:g}")
         if self.ready_timeout < 10:
             raise UsageError(f"--ready-timeout must be at least 10 s, not {self.ready_timeout:g}")
+        if self.workload not in WORKLOADS:
+            raise UsageError(f"--workload {self.workload!r} is unknown; must be one of: "
+                             f"{', '.join(WORKLOADS)}")
+        if not 1 <= self.producer_rate <= 1_000_000:
+            raise UsageError(f"--producer-rate must be between 1 and 1000000 records per "
+                             f"second, not {self.producer_rate:g}")
+        if not 1 <= self.keys <= 1_000_000:
+            raise UsageError(f"--keys must be between 1 and 1000000, not {self.keys}")
         if self.remote not in ("netns", "ssh"):
             raise UsageError(f"--remote must be netns or ssh, not {self.remote!r}")
         if self.remote == "ssh":

@@ -23,6 +23,7 @@ from flink_jepsen.db.base import Service
 from flink_jepsen.db.flink import FlinkStandalone
 from flink_jepsen.db.flink_yarn import FlinkYarn
 from flink_jepsen.db.hadoop import Hadoop
+from flink_jepsen.db.kafka import Kafka
 from flink_jepsen.db.zookeeper import ZooKeeper
 from flink_jepsen.errors import FlinkJepsenError, SetupError, UsageError
 from flink_jepsen.jobs import builtin_jar
@@ -54,18 +55,39 @@ class Result:
         return verdict.line(self.valid)
 
 
+INPUT_TOPIC, OUTPUT_TOPIC, EVENTS_TOPIC = "fj-input", "fj-output", "fj-events"
+TOPIC_PARTITIONS = 4
+KAFKA_PLACEHOLDER = "${KAFKA_BOOTSTRAP}"  # in :job-args, the brokers' host:port list
+
+
 def analyze(history_path: Path, options: TestOptions) -> dict:
-    """Phase 6, also for `flink-jepsen analyze`: the checkers over a stored history."""
-    return _core.check_availability(str(history_path),
-                                    grace_period_s=options.job_recovery_grace_period,
-                                    healthy_duration_s=options.healthy_duration,
-                                    cancel_grace_s=10.0)
+    """Phase 6, also for `flink-jepsen analyze`: the checkers over a stored history. The
+    exactly-once workload adds its checker; the verdict is the worst of the two."""
+    results = _core.check_availability(str(history_path),
+                                       grace_period_s=options.job_recovery_grace_period,
+                                       healthy_duration_s=options.healthy_duration,
+                                       cancel_grace_s=10.0)
+    if options.workload == "exactly-once":
+        eo = _core.check_exactly_once(str(history_path), 5)
+        results["exactly-once"] = eo
+        results["availability-valid?"] = results.get("valid?")
+        results["valid?"] = verdict.merge(results.get("valid?", "unknown"), eo["valid"])
+        anomalies = results.setdefault("anomalies", [])
+        for kind in EXACTLY_ONCE_ANOMALIES:
+            found = eo.get(kind) or {}
+            if found.get("count"):
+                anomalies.append({"type": kind, "count": found["count"],
+                                  "examples": found.get("examples", [])})
+    return results
+
+
+EXACTLY_ONCE_ANOMALIES = ("lost", "duplicated", "unexpected", "order", "state")
 
 
 def environment_versions(d: dist.Distribution | None) -> dict:
     java = subprocess.run(["java", "-version"], capture_output=True, text=True)
     return {"flink-jepsen": __version__, "flink": d.describe() if d else None,
-            "zookeeper": versions.ZOOKEEPER, "kernel": platform.release(),
+            "zookeeper": versions.ZOOKEEPER, "kafka": versions.KAFKA, "kernel": platform.release(),
             "java": (java.stderr or "").splitlines()[0] if java.returncode == 0 else None,
             "python": platform.python_version()}
 
@@ -121,19 +143,40 @@ class TestRun:
         self._stop_discovery = threading.Event()
         self.shared_dir: Path | None = None
         self.progress = Progress(self.status)
+        self.kafka: Kafka | None = None
+        self.producer = None
 
     # ---- the phases -------------------------------------------------------------------------
     def validate(self) -> None:
         """Bad input is refused before anything starts (the run is recorded as unknown)."""
         self.options.validate()
         o = self.options
-        default_spec = "standalone-session" if o.deployment_mode == "standalone-session" \
-            else "yarn-session"
-        self.spec = testspec.load(o.test_spec) if o.test_spec else testspec.default(default_spec)
+        if o.test_spec:
+            self.spec = testspec.load(o.test_spec)
+        elif o.workload == "exactly-once":
+            if o.deployment_mode != "standalone-session":
+                raise UsageError(f"--workload exactly-once with --deployment-mode "
+                                 f"{o.deployment_mode}: give a --test-spec with :kafka (e.g. "
+                                 "test-specs/yarn-session-exactly-once.edn)")
+            self.spec = testspec.default("exactly-once")
+        else:
+            self.spec = testspec.default("standalone-session" if o.deployment_mode ==
+                                         "standalone-session" else "yarn-session")
         self.mode = deployment_mode(self.spec, o.deployment_mode, bool(o.test_spec))
         if self.mode == "standalone-session" and o.nemesis_gen == "fail-name-node-during-recovery":
             raise UsageError("--nemesis-gen fail-name-node-during-recovery needs HDFS: use a YARN "
                              "deployment mode (a spec with :hadoop)")
+        if o.workload == "exactly-once" and "kafka" not in self.spec.dbs:
+            raise UsageError(f"--workload exactly-once needs :kafka in the test spec's :dbs "
+                             f"({self.spec.source} has {', '.join(self.spec.dbs)})")
+        needs_kafka = [j.jar for j in self.spec.jobs if any(KAFKA_PLACEHOLDER in a
+                                                             for a in j.args)]
+        if needs_kafka and "kafka" not in self.spec.dbs:
+            raise UsageError(f"test spec {self.spec.source}: job {needs_kafka[0]} names "
+                             f"{KAFKA_PLACEHOLDER} but :dbs has no :kafka")
+        if "kafka" in o.nemesis_gen and "kafka" not in self.spec.dbs:
+            raise UsageError(f"--nemesis-gen {o.nemesis_gen} needs Kafka: a spec with :kafka "
+                             "in :dbs")
         if self.mode in ("yarn-application", "yarn-job") and len(self.spec.jobs) != 1:
             raise UsageError(f"--deployment-mode {self.mode} runs exactly one job per cluster; "
                              f"the spec has {len(self.spec.jobs)}")
@@ -146,10 +189,11 @@ class TestRun:
 
     def run(self) -> Result:
         o = self.options
-        self.store = Run(Path(o.store), o.test_name)
+        self.test_name = o.test_name_for(self._mode_for_name())
+        self.store = Run(Path(o.store), self.test_name)
         self.history = _core.HistoryRecorder(str(self.store.path("history.jsonl")), True)
         self.write_test_json(None)
-        log.info("test %s (seed %d), store %s", o.test_name, self.seed, self.store.dir)
+        log.info("test %s (seed %d), store %s", self.test_name, self.seed, self.store.dir)
         error: str | None = None
         interrupted: BaseException | None = None
         self.progress.start()
@@ -187,7 +231,7 @@ class TestRun:
             results = analyze(self.store.path("history.jsonl"), o)
         else:
             results = {"valid?": "unknown", "error": error, "phase": self.failed_phase}
-        results["test"] = o.test_name
+        results["test"] = self.test_name
         results["nemesis-gen"] = o.nemesis_gen
         results["deployment-mode"] = self.mode
         results.setdefault("jobs", {})
@@ -202,6 +246,16 @@ class TestRun:
         return Result(valid, results, self.store.dir, error, results.get("anomalies", []))
 
     failed_phase = "start"
+
+    def _mode_for_name(self) -> str:
+        """The deployment mode a valid spec names, for the store's directory name; bad input is
+        reported later, by validate(), into that directory."""
+        o = self.options
+        try:
+            spec = testspec.load(o.test_spec, check_jars=False) if o.test_spec else None
+            return deployment_mode(spec, o.deployment_mode, True) if spec else o.deployment_mode
+        except FlinkJepsenError:
+            return o.deployment_mode
 
     def _phase(self, name: str) -> None:
         if name not in ("teardown", "analysis"):
@@ -252,6 +306,10 @@ class TestRun:
         zk = ZooKeeper(self.cluster)
         self.zk = zk
         self.start_service(zk)
+        if "kafka" in self.spec.dbs:
+            self.kafka = Kafka(self.cluster)
+            self.start_service(self.kafka)
+            self.kafka.create_topics([INPUT_TOPIC, OUTPUT_TOPIC, EVENTS_TOPIC], TOPIC_PARTITIONS)
         overrides = dict(self.spec.flink_config)
         if self.mode == "standalone-session":
             ha = o.ha_storage_dir or f"file://{self.shared_dir}/ha"
@@ -266,6 +324,12 @@ class TestRun:
             self.flink = FlinkYarn(self.cluster, self.dist, self.hadoop, zk.quorum(), self.mode,
                                    ha, "hdfs:///flink/checkpoints", overrides)
         self.start_service(self.flink)
+
+    def job_args(self, job: testspec.JobSpec) -> list[str]:
+        """The job's arguments with the Kafka brokers' addresses filled in."""
+        if self.kafka is None:
+            return list(job.args)
+        return [a.replace(KAFKA_PLACEHOLDER, self.kafka.bootstrap_servers()) for a in job.args]
 
     def start_service(self, service: Service) -> None:
         self.services.append(service)
@@ -294,7 +358,7 @@ class TestRun:
                 app = self.flink.app_ids[0]
             else:
                 job, jar = self.spec.jobs[0], self.jars[0]
-                app = self.flink.submit_application(jar, job.main_class, list(job.args),
+                app = self.flink.submit_application(jar, job.main_class, self.job_args(job),
                                                     o.ready_timeout)
             self.app_id = app
             endpoints = [e for e in [self.flink.app_rest_endpoint(app)] if e]
@@ -302,7 +366,7 @@ class TestRun:
         if self.mode in ("standalone-session", "yarn-session"):
             for job, jar in zip(self.spec.jobs, self.jars):
                 try:
-                    submitted = self.client.submit(jar, job.main_class, list(job.args),
+                    submitted = self.client.submit(jar, job.main_class, self.job_args(job),
                                                    job.parallelism)
                 except SetupError as e:
                     if self.app_id is None:
@@ -326,6 +390,15 @@ class TestRun:
         threading.Thread(target=self._discover_leader, name="leader-discovery",
                          daemon=True).start()
         threading.Thread(target=self._track_health, name="health", daemon=True).start()
+        if self.kafka is not None:
+            targets.extra["kafka"] = (self.kafka.nodes(), self.kafka.kill_broker,
+                                      self.kafka.start_broker)
+        if o.workload == "exactly-once":
+            from flink_jepsen.kafka_client import SequencedProducer
+
+            self.producer = SequencedProducer(self.kafka.bootstrap_servers(), INPUT_TOPIC,
+                                              self.history, keys=o.keys, rate=o.producer_rate)
+            self.producer.start()
         self.nemesis = Nemesis(self.cluster, targets, self.history, self.seed)
         self.nemesis.setup()
         self.schedule = Schedule(o.nemesis_gen, self.nemesis, o.time_limit)
@@ -339,6 +412,7 @@ class TestRun:
                     self.poller.cancel_job(j)
                 cancelled = True
             time.sleep(0.2)
+        self._stop_producer()
         if self.schedule.error is not None:
             raise SetupError(f"the nemesis schedule failed: {self.schedule.error}")
         if o.client_gen == "cancel-jobs" and not cancelled:
@@ -417,15 +491,34 @@ class TestRun:
             if all(st is not None and now - st >= need for st in starts) \
                     and now - recovery_started >= 1.0:
                 log.info("every job running for %.0f s: stopping", o.healthy_duration)
-                return
+                break
             time.sleep(0.25)
-        log.warning("jobs not healthy within 1.1 x the grace period (%.0f s)",
-                    1.1 * o.job_recovery_grace_period)
+        else:
+            log.warning("jobs not healthy within 1.1 x the grace period (%.0f s)",
+                        1.1 * o.job_recovery_grace_period)
+        if self.producer is not None:
+            self._drain()
+
+    def _drain(self) -> None:
+        """exactly-once: everything the job committed, read back with read_committed."""
+        from flink_jepsen.kafka_client import drain
+
+        assert self.kafka is not None and self.producer is not None
+        self._phase("drain")
+        drain(self.kafka.bootstrap_servers(), OUTPUT_TOPIC, self.history,
+              expect=self.producer.acked)
+
+    def _stop_producer(self) -> None:
+        if self.producer is not None and not self.producer.stop_event.is_set():
+            self.producer.stop()
+            if self.producer.error is not None:
+                raise SetupError(f"the Kafka producer failed: {self.producer.error}")
 
     def teardown(self) -> None:
         self._stop_discovery.set()
         steps = [
             ("stop the nemesis", self._stop_nemesis),
+            ("stop the producer", self._stop_producer),
             ("stop the poller", self._stop_poller),
             ("close the client", lambda: self.client and self.client.close()),
             ("close the history", self.history.close),

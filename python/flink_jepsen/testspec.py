@@ -35,7 +35,10 @@ REFUSED_DBS = {
                            "Apache Mesos is retired",
 }
 BUILTIN_PREFIX = "builtin:"
-BUILTIN_JOBS = {"allround": "org.flinkjepsen.jobs.AllroundJob"}
+# The project's own jobs (jobs/<name>) and their default entry class.
+BUILTIN_JOBS = {"allround": "org.flinkjepsen.jobs.AllroundJob",
+                "exactly-once": "org.flinkjepsen.jobs.ExactlyOnceJob",
+                "state-machine": "org.flinkjepsen.jobs.StateMachineJob"}
 
 
 @dataclass(frozen=True)

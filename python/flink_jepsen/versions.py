@@ -36,3 +36,8 @@ ZOOKEEPER_EXTRA = [
 ]
 
 HADOOP = "3.4.3"  # the newest 3.4 on Maven Central; run from its jars (no Apache tarball here)
+
+KAFKA = "4.4.0"  # the newest 4.x (KRaft only) on Maven Central; run from its jars
+KAFKA_JAR_SHA256 = "76d3314f873571677ff98620ab9a431e508e3687f921a3df4f70d692a970475e"
+# The server logs through slf4j; its pom leaves the binding to the distribution's scripts.
+KAFKA_EXTRA = [("org.apache.logging.log4j", "log4j-slf4j-impl", "2.25.5")]

@@ -127,18 +127,51 @@ class FlinkYarn(Service):
             f"&applicationTypes={q}"))
         return (apps.get("apps") or {}).get("app") or []
 
-    def _wait_app(self, timeout: float, known: set[str]) -> str:
+    def _ended_apps(self, known: set[str]) -> list[dict]:
+        q = urllib.parse.quote("Apache Flink")
+        apps = _get_json(self.hadoop.rm_url(
+            f"/ws/v1/cluster/apps?states=FAILED,KILLED,FINISHED&applicationTypes={q}"))
+        return [a for a in (apps.get("apps") or {}).get("app") or [] if a["id"] not in known]
+
+    def _client_failure(self, client_log: str) -> str | None:
+        """The exception the Flink client printed before it gave up, if it did."""
+        q = shlex.quote(client_log)
+        r = self.cluster.remote(self.client).exec(
+            f"grep -q 'The program finished with the following exception' {q} 2>/dev/null && "
+            f"grep -E '^(Caused by|[A-Za-z.]+(Exception|Error)[:]|Maximum Memory)' {q} | tail -n 4",
+            timeout=10)
+        return r.out.strip() or None if r.ok else None
+
+    def _wait_app(self, timeout: float, known: set[str], client_log: str | None = None) -> str:
+        """Waits for a new Flink application to be RUNNING in YARN; fails early, with the reason,
+        when the client gave up or YARN ended the application."""
+        ended_before = {a["id"] for a in self._ended_apps(set())}
         deadline = time.monotonic() + timeout
+        waiting: dict = {}
+        rm_log = self.hadoop.resourcemanager.path("log", "hadoop", "resourcemanager.out")
         while time.monotonic() < deadline:
             for app in self.running_apps():
-                if app["id"] not in known and app.get("state") == "RUNNING":
-                    self.app_ids.append(app["id"])
-                    return app["id"]
+                if app["id"] not in known:
+                    if app.get("state") == "RUNNING":
+                        self.app_ids.append(app["id"])
+                        return app["id"]
+                    waiting = app
+            for app in self._ended_apps(known | ended_before):
+                raise SetupError(
+                    f"YARN application {app['id']} ended {app.get('state')} before it ran: "
+                    f"{(app.get('diagnostics') or '').strip()[:800]}; see its container logs "
+                    f"under log/hadoop/containers/{app['id']} on the workers and the "
+                    f"ResourceManager's log {rm_log} on {self.hadoop.resourcemanager.name}")
+            failure = self._client_failure(client_log) if client_log else None
+            if failure:
+                raise SetupError(f"the Flink YARN client ({self.mode}) on {self.client.name} "
+                                 f"failed: {failure}; see {client_log} on {self.client.name}")
             time.sleep(1)
-        rm_log = self.hadoop.resourcemanager.path("log", "hadoop", "resourcemanager.out")
-        raise SetupError(f"no Flink YARN application reached RUNNING within {timeout:.0f} s; see "
-                         f"{self.log_dir()} on {self.client.name} and the ResourceManager's log "
-                         f"{rm_log}")
+        detail = (f"; application {waiting['id']} is {waiting.get('state')}: "
+                  f"{(waiting.get('diagnostics') or '').strip()[:500]}") if waiting else ""
+        raise SetupError(f"no Flink YARN application reached RUNNING within {timeout:.0f} s"
+                         f"{detail}; see {self.log_dir()} on {self.client.name} and the "
+                         f"ResourceManager's log {rm_log} on {self.hadoop.resourcemanager.name}")
 
     def start(self) -> None:
         """yarn-session: starts the session cluster now; the other modes start with a job."""
@@ -151,7 +184,8 @@ class FlinkYarn(Service):
 
     def wait_ready(self, timeout: float = 180) -> None:
         if self.mode == "yarn-session":
-            self._wait_app(timeout, set())
+            self._wait_app(timeout, set(),
+                           self.client.path("log", self.name, "yarn-session.out"))
 
     def submit_application(self, jar: Path, main_class: str | None, args: list[str],
                            timeout: float) -> str:
