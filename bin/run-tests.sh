@@ -2,6 +2,7 @@
 # The original project's entry point: run its test matrix ITERATIONS times against a Flink
 # distribution (a tarball URI; without one, the default release from PyPI's official binaries).
 #   bin/run-tests.sh ITERATIONS [TARBALL]
+# FJ_MATRIX selects parts of the matrix (default: "yarn standalone kafka").
 # Each run is its own directory in store/; the script exits non-zero if any run was not valid.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,6 +11,13 @@ if [ $# -lt 1 ] || ! [[ "$1" =~ ^[1-9][0-9]*$ ]]; then
   exit 254
 fi
 iterations="$1"
+matrix=" ${FJ_MATRIX:-yarn standalone kafka} "
+for part in $matrix; do
+  case "$part" in yarn|standalone|kafka) ;; *)
+    echo "FJ_MATRIX: unknown part '$part' (parts: yarn standalone kafka)" >&2; exit 254 ;;
+  esac
+done
+want() { [[ "$matrix" == *" $1 "* ]]; }
 common=()
 [ $# -ge 2 ] && common+=(--tarball "$2")
 specs="$here/test-specs"
@@ -23,17 +31,31 @@ per_job="$specs/yarn-application.edn"
 if [ $# -ge 2 ] && [[ "$(basename "$2")" =~ flink-1\. ]]; then per_job="$specs/yarn-job.edn"; fi
 for i in $(seq 1 "$iterations"); do
   echo "Executing run #$i of $iterations" >&2
-  # YARN session cluster
-  for gen in kill-task-managers kill-job-managers fail-name-node-during-recovery; do
-    run --nemesis-gen "$gen" --test-spec "$specs/yarn-session.edn"
-  done
-  # YARN per-job (Flink 1.x) or application (Flink 2.x) cluster
-  for gen in kill-task-managers kill-job-managers fail-name-node-during-recovery; do
-    run --nemesis-gen "$gen" --test-spec "$per_job"
-  done
-  # Standalone session cluster with ZooKeeper HA
-  run --nemesis-gen kill-job-managers --test-spec "$specs/standalone-session.edn"
-  run --nemesis-gen kill-job-managers --client-gen cancel-jobs \
-      --test-spec "$specs/standalone-session.edn"
+  if want yarn; then
+    # YARN session cluster
+    for gen in kill-task-managers kill-job-managers fail-name-node-during-recovery; do
+      run --nemesis-gen "$gen" --test-spec "$specs/yarn-session.edn"
+    done
+    # YARN per-job (Flink 1.x) or application (Flink 2.x) cluster
+    for gen in kill-task-managers kill-job-managers fail-name-node-during-recovery; do
+      run --nemesis-gen "$gen" --test-spec "$per_job"
+    done
+  fi
+  if want standalone; then
+    # Standalone session cluster with ZooKeeper HA
+    run --nemesis-gen kill-job-managers --test-spec "$specs/standalone-session.edn"
+    run --nemesis-gen kill-job-managers --client-gen cancel-jobs \
+        --test-spec "$specs/standalone-session.edn"
+  fi
+  if want kafka; then
+    # The original's Kafka scenario: two jobs sharing a topic, TaskManagers killed in bursts
+    run --nemesis-gen kill-task-managers-bursts --job-running-healthy-threshold 15 \
+        --test-spec "$specs/kafka-two-jobs.edn"
+    # Beyond the original: every record through Kafka and Flink exactly once, under faults
+    for gen in kill-task-managers kill-kafka-broker partition-kafka-broker; do
+      run --workload exactly-once --nemesis-gen "$gen" \
+          --test-spec "$specs/standalone-exactly-once.edn"
+    done
+  fi
 done
 exit $status

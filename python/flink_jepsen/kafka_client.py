@@ -105,18 +105,17 @@ class SequencedProducer:
         return b
 
     def _complete(self, b: _Batch) -> None:
-        """Records the batch's completion: ok for what Kafka acknowledged, then (a second op of
-        the same process) info for whatever failed - an error may still have been written."""
+        """Records the batch's completion: ok with what Kafka acknowledged; what failed follows
+        as an op of its own (invoke, then info: a failed send may still have been written)."""
         self.open.remove(b)
+        error = b.failed[0][1] if b.failed else ""
         if b.acked:
-            if len(b.acked) != len(b.records):  # the invoke named more than was acknowledged
-                self.history.record(b.process, "info", "send", b.records,
-                                    {"acked": len(b.acked), "error": b.failed[0][1]})
-                self.history.record(b.process, "invoke", "send", b.acked)
             self.history.record(b.process, "ok", "send", b.acked)
-        else:
-            self.history.record(b.process, "info", "send", b.records,
-                                {"error": b.failed[0][1] if b.failed else "no delivery report"})
+            if b.failed:
+                self.history.record(b.process, "invoke", "send", [r for r, _ in b.failed])
+        if b.failed or not b.acked:
+            self.history.record(b.process, "info", "send", [r for r, _ in b.failed] or b.records,
+                                {"error": error or "no delivery report"})
         self.acked += len(b.acked)
         self.unknown += len(b.records) - len(b.acked)
         self.free_processes.append(b.process)
@@ -164,6 +163,11 @@ class SequencedProducer:
                     self.next_id += 1
                 if due <= 0:
                     time.sleep(min(0.005, 1.0 / self.rate))
+            if not pending:  # stopped before anything was due: no op at all
+                with self.lock:
+                    self.open.remove(batch)
+                    self.free_processes.append(batch.process)
+                continue
             batch.records = pending
             self.history.record(batch.process, "invoke", "send", pending)
             for rec in pending:
