@@ -12,7 +12,7 @@ say() { [ "$quiet" = "--quiet" ] || echo "install: $*" >&2; }
 packages=(build-essential cmake ninja-build pkg-config python3 python3-venv python3-dev
           libssh-dev libspdlog-dev nlohmann-json3-dev libgtest-dev googletest
           iproute2 iptables openssh-server openssh-client util-linux procps psmisc openssl
-          openjdk-17-jdk-headless maven curl ca-certificates)
+          openjdk-17-jdk-headless maven curl ca-certificates chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,11 +33,14 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" >&2
 fi
 py="$venv/bin/python"
-if ! "$py" -c "import scikit_build_core, pybind11, pytest, yaml, kazoo, confluent_kafka" 2>/dev/null; then
+modules="scikit_build_core, pybind11, pytest, yaml, kazoo, confluent_kafka, pandas, matplotlib"
+modules="$modules, nbclient, nbformat, ipykernel, selenium"
+if ! "$py" -c "import $modules" 2>/dev/null; then
   say "installing build and test tools from PyPI"
   "$py" -m pip install -q --upgrade pip >&2
   "$py" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "pytest>=7" "ruff>=0.5" \
-    "PyYAML>=6" "kazoo>=2.9" "confluent-kafka>=2.3" >&2
+    "PyYAML>=6" "kazoo>=2.9" "confluent-kafka>=2.3" "pandas>=2.0" "matplotlib>=3.7" \
+    "nbclient>=0.10" "nbformat>=5.9" "ipykernel>=6.29" "selenium>=4.20" >&2
 fi
 
 stamp="$venv/.flink-jepsen-sources"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 TEST_PREFIX = "fjt"
 TEST_SUBNET = "10.213.9.0/24"
 

@@ -98,13 +98,27 @@ def test_kill_task_managers_passes_on_a_healthy_flink(local_nodes, tmp_path) -> 
     assert 0 < rec["min_s"] <= rec["median_s"] <= rec["max_s"] < 60
 
 
-def test_killing_task_managers_without_supervision_is_invalid(local_nodes, tmp_path) -> None:
-    result = TestRun(options(tmp_path, nemesis_gen="kill-task-managers", supervision=False,
-                             time_limit=10)).run()
-    assert result.valid is False, result.results
-    types = {a["type"] for a in result.anomalies}
-    assert {"unavailable-after-grace", "not-healthy-at-end"} <= types
-    r = cli("analyze", str(result.store))
+def test_killing_task_managers_without_supervision_is_invalid(local_nodes, tmp_path,
+                                                              pytester) -> None:
+    # Through the pytest plugin, as a user's test matrix runs it: the negative control must
+    # fail its test, with the anomalies and the run's directory in the failure message.
+    pytester.makepyfile(test_unsupervised="""
+        def test_tm_kills_without_supervision(flink_jepsen):
+            flink_jepsen.run(nemesis_gen="kill-task-managers", supervision=False, seed=7,
+                             job_recovery_grace_period=60)
+    """)
+    store = tmp_path / "store"
+    outcome = pytester.runpytest("--fj-store", str(store),
+                                 "--fj-time-limit", "10")
+    outcome.assert_outcomes(failed=1)
+    report = outcome.stdout.str()
+    assert "flink-jepsen: verdict invalid" in report
+    assert "unavailable-after-grace" in report and "not-healthy-at-end" in report
+    runs = [p for p in store.glob("*/*") if p.is_dir() and not p.is_symlink()]
+    assert len(runs) == 1 and str(runs[0]) in report
+    results = json.loads((runs[0] / "results.json").read_text())
+    assert results["valid?"] is False
+    r = cli("analyze", str(runs[0]))
     assert (r.returncode, r.stdout.strip().splitlines()[-1]) == (1, INVALID)
     assert java_left_on_nodes(local_nodes) == ""
 

@@ -65,6 +65,15 @@ def build_parser() -> Parser:
     test = sub.add_parser("test", help="run a test (default: the main scenario, a standalone "
                                        "Flink HA cluster with TaskManager kills)")
     add_test_options(test)
+    sw = sub.add_parser("sweep", help="run every combination of a grid of test parameters, "
+                                      "one row per run in a JSON Lines file (resumable)")
+    sw.add_argument("--grid", action="append", required=True, metavar="NAME=V1,V2",
+                    help="a parameter (a test option, e.g. nemesis-gen) and its values; "
+                         "repeat for more parameters")
+    sw.add_argument("--repetitions", type=_positive_int, default=1)
+    sw.add_argument("--out", required=True, help="the sweep's file (rows already there are "
+                                                 "not run again)")
+    add_test_options(sw)
     analyze = sub.add_parser("analyze", help="re-check a stored run")
     analyze.add_argument("store_dir", help="a run's directory in the store")
     d = sub.add_parser("dist", help="fetch, check and cache a Flink distribution")
@@ -159,17 +168,31 @@ def options_from_args(args: argparse.Namespace) -> TestOptions:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from flink_jepsen.runner import TestRun
+    from flink_jepsen.api import Test
 
-    options = options_from_args(args)
+    test = Test(options_from_args(args), validate=False)
     statuses = []
-    for i in range(options.test_count):
-        if options.test_count > 1:
-            log.info("run %d of %d", i + 1, options.test_count)
-        result = TestRun(options).run()
+    for i, result in enumerate(test.runs()):
+        if test.options.test_count > 1:
+            log.info("run %d of %d done", i + 1, test.options.test_count)
         statuses.append(result.valid)
-        print(result.verdict_line, flush=True)
+        print(verdict.line(result.valid), flush=True)
     return verdict.exit_status(verdict.merge(*statuses))
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from flink_jepsen.sweep import parse_grid_arg, run_sweep
+
+    base_options = options_from_args(args)
+    base = {f.name: getattr(base_options, f.name) for f in dataclasses.fields(TestOptions)}
+    grid = dict(parse_grid_arg(g) for g in args.grid)
+    frame = run_sweep(grid, args.out, base, args.repetitions)
+    columns = [*grid, "repetition", "valid", "recovery_max_s", "store"]
+    print(frame[columns].to_string(index=False))
+    valids = [{"true": True, "false": False}.get(v, "unknown") for v in frame["valid"]]
+    return verdict.exit_status(verdict.merge(*valids))
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -262,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_test(args)
         if args.command == "analyze":
             return cmd_analyze(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
         if args.command == "dist":
             return cmd_dist(args)
         if args.command == "smoke":

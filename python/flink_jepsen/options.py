@@ -110,6 +110,10 @@ class TestOptions:
         elif not 3 <= self.node_count <= 50:
             raise UsageError(f"--node-count must be between 3 and 50 for a test, not "
                              f"{self.node_count}")
+        m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", str(self.flink_version))
+        if not m or not ((1, 17) <= (int(m[1]), int(m[2])) < (3, 0)):
+            raise UsageError(f"--flink-version {self.flink_version!r} is not a Flink release this "
+                             "harness deploys (X.Y.Z, 1.17 or newer, or 2.x)")
         if self.tarball and self.flink_version != versions.FLINK_DEFAULT:
             raise UsageError("give either --tarball or --flink-version, not both")
 
