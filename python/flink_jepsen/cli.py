@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flink_jepsen import _core, verdict, versions
 from flink_jepsen import log as fjlog
+from flink_jepsen import serve as fjserve
 from flink_jepsen.errors import FlinkJepsenError, UsageError
 from flink_jepsen.localnodes import DEFAULT_COUNT, DEFAULT_SUBNET, LocalNodes
 from flink_jepsen.nemesis import SCHEDULES
@@ -79,6 +80,10 @@ def build_parser() -> Parser:
     d = sub.add_parser("dist", help="fetch, check and cache a Flink distribution")
     d.add_argument("--flink-version", default=versions.FLINK_DEFAULT)
     d.add_argument("--tarball", help="file://, http(s):// or a path of a Flink binary tarball")
+
+    srv = sub.add_parser("serve", help="browse the store in a web browser (127.0.0.1 by "
+                                       "default)")
+    fjserve.add_arguments(srv)
 
     smoke = sub.add_parser("smoke", help="nodes smoke scenario: exec over netns and ssh, "
                                          "partition, heal (a run in the store with a verdict)")
@@ -287,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_analyze(args)
         if args.command == "sweep":
             return cmd_sweep(args)
+        if args.command == "serve":
+            return fjserve.run(args)
         if args.command == "dist":
             return cmd_dist(args)
         if args.command == "smoke":

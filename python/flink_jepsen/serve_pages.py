@@ -34,6 +34,7 @@ tr.run.v-valid,tr.run.v-invalid,tr.run.v-unknown{background-color:transparent}
 .op-fail{color:rgb(207,34,46)} .op-info{color:rgb(217,119,6)} .op-ok{color:rgb(26,127,55)}
 iframe.report{width:100%;height:48em;border:1px solid #d0d7de}
 form.filters{margin:.8em 0} form.filters *{margin-right:.4em}
+table#runs td:nth-child(2){white-space:nowrap}
 """
 
 
@@ -130,8 +131,14 @@ def run_page(s: RunSummary, history_start: int) -> str:
     for p in s.problems:
         parts.append(f"<p class=\"muted\">{e(p)}</p>")
     parts.append(_table(facts))
+    parts.append("<p class=\"toc\">" + " | ".join(
+        f"<a href=\"#{a}\">{t}</a>" for a, t in (
+            ("files", "files"), ("report", "report"), ("results", "results"),
+            ("parameters", "parameters"), ("history", "history"), ("jepsen-log", "jepsen.log"),
+            ("node-logs", "node logs"))) + "</p>")
     parts.append(_files_section(s, d))
     parts.append(_report_section(s))
+    parts.append(_plots_section(s, d))
     parts.append(_results_section(s))
     parts.append(_parameters_section(s))
     parts.append(_history_section(s, history_start))
@@ -162,6 +169,21 @@ def _files_section(s: RunSummary, d: Path) -> str:
         names = []
     items = "".join(f"<li>{_file_link(s, Path(n))}</li>" for n in names)
     return f"<h2>Files</h2><ul id=\"files\">{items}</ul>"
+
+
+def _plots_section(s: RunSummary, d: Path) -> str:
+    """Images the analysis left beside the run (plots), shown inline: an <img> cannot script."""
+    try:
+        images = sorted(p.name for p in d.iterdir()
+                        if p.is_file() and p.suffix.lower() in (".png", ".svg"))
+    except OSError:
+        images = []
+    if not images:
+        return ""
+    imgs = "".join(f"<figure><img src=\"{e(url(s.test, s.stamp, n))}\" alt=\"{e(n)}\" "
+                   f"style=\"max-width:100%\"><figcaption>{e(n)}</figcaption></figure>"
+                   for n in images)
+    return f"<h2>Plots</h2><div id=\"plots\">{imgs}</div>"
 
 
 def _report_section(s: RunSummary) -> str:
@@ -206,7 +228,7 @@ def _results_section(s: RunSummary) -> str:
 def _parameters_section(s: RunSummary) -> str:
     data, problem = read_json(s.dir / "test.json")
     if data is None:
-        return f"<h2>Parameters</h2><p class=\"muted\">{e(problem)}</p>"
+        return f"<h2 id=\"parameters\">Parameters</h2><p class=\"muted\">{e(problem)}</p>"
     rows: list[tuple[str, str]] = []
     options = data.get("options")
     if isinstance(options, dict):
@@ -226,7 +248,7 @@ def _parameters_section(s: RunSummary) -> str:
     spec = data.get("spec")
     spec_html = (f"<h3>test spec</h3><pre>{e(json.dumps(spec, indent=2, sort_keys=True))}</pre>"
                  if spec else "")
-    return f"<h2>Parameters</h2>{_table(rows, 'parameters')}{spec_html}"
+    return f"<h2 id=\"parameters\">Parameters</h2>{_table(rows, 'parameters')}{spec_html}"
 
 
 def _history_section(s: RunSummary, start: int) -> str:
