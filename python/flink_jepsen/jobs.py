@@ -30,6 +30,9 @@ def jobs_dir() -> Path:
 
 def _source_digest(module_dir: Path, parent_pom: Path) -> str:
     h = hashlib.sha256(parent_pom.read_bytes())
+    build_script = parent_pom.parent / "build.sh"  # it picks the Kafka connector's version
+    if build_script.exists():
+        h.update(build_script.read_bytes())
     for f in sorted(p for p in module_dir.rglob("*") if p.is_file() and "target" not in p.parts):
         h.update(str(f.relative_to(module_dir)).encode())
         h.update(f.read_bytes())

@@ -1,0 +1,182 @@
+package org.flinkjepsen.jobs;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.connector.datagen.source.GeneratorFunction;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The producing half of the "two jobs sharing a Kafka topic" scenario: simulated addresses walk
+ * the {@link Sessions} state machine and their events go to a Kafka topic, which
+ * {@link StateMachineJob} checks.
+ *
+ * <p>A rate-limited DataGeneratorSource (parallelism 1) emits ticks 0, 1, 2, ...; tick i belongs
+ * to address i % addresses. keyBy(address) -> {@link EventGenerator} keeps each address's state
+ * in checkpointed keyed state and picks the next event from tick i alone (a random generator
+ * seeded with i), so a replay after recovery writes the very same events. Now and then (about
+ * one in --invalid-every) it picks an invalid event on purpose and marks it so.
+ *
+ * <p>The sink is exactly-once by default: with at-least-once, events written after the last
+ * checkpoint of a failed attempt are written again, and the checker reads the duplicates as
+ * invalid transitions.
+ */
+public final class StateMachineGenerator {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StateMachineGenerator.class);
+
+    private StateMachineGenerator() {}
+
+    public static void main(String[] argv) throws Exception {
+        Args args =
+                Args.parse(
+                        argv,
+                        JobSetup.withCommon(
+                                "topic",
+                                "rate",
+                                "addresses",
+                                "invalid-every",
+                                "sink-guarantee",
+                                "transactional-id-prefix",
+                                "transaction-timeout-ms"));
+        JobSetup setup = new JobSetup(args, "flink-jepsen-state-machine-generator");
+        String topic = args.string("topic", "fj-events");
+        double rate = args.decimal("rate", 1000, 0);
+        int addresses = args.integer("addresses", 1000, 1);
+        long invalidEvery = args.longValue("invalid-every", 1000L, 0L);
+        boolean exactlyOnce =
+                "exactly-once"
+                        .equals(
+                                args.choice(
+                                        "sink-guarantee",
+                                        "exactly-once",
+                                        "exactly-once",
+                                        "at-least-once"));
+        String transactionalIdPrefix = args.string("transactional-id-prefix", "flink-jepsen-sm");
+        // See ExactlyOnceJob: brokers refuse more than transaction.max.timeout.ms (15 min by
+        // default); the connector's default is 1 h.
+        long transactionTimeoutMs = args.longValue("transaction-timeout-ms", 60000L, 1000L);
+        if (exactlyOnce && transactionTimeoutMs <= setup.checkpointInterval) {
+            throw new IllegalArgumentException(
+                    "--transaction-timeout-ms ("
+                            + transactionTimeoutMs
+                            + ") must be larger than --checkpoint-interval ("
+                            + setup.checkpointInterval
+                            + ")");
+        }
+
+        StreamExecutionEnvironment env = setup.environment();
+
+        DataGeneratorSource<Long> ticks =
+                new DataGeneratorSource<>(
+                        (GeneratorFunction<Long, Long>) i -> i,
+                        Long.MAX_VALUE,
+                        rate > 0 ? RateLimiterStrategy.perSecond(rate) : RateLimiterStrategy.noOp(),
+                        Types.LONG);
+
+        KafkaSinkBuilder<Tuple2<Long, String>> sink =
+                KafkaSink.<Tuple2<Long, String>>builder()
+                        .setBootstrapServers(setup.bootstrapServers)
+                        .setRecordSerializer(new KeyedTextSerializer(topic))
+                        .setDeliveryGuarantee(
+                                exactlyOnce
+                                        ? DeliveryGuarantee.EXACTLY_ONCE
+                                        : DeliveryGuarantee.AT_LEAST_ONCE);
+        if (exactlyOnce) {
+            sink.setTransactionalIdPrefix(transactionalIdPrefix)
+                    .setProperty("transaction.timeout.ms", Long.toString(transactionTimeoutMs));
+        }
+
+        TypeInformation<Tuple2<Long, String>> eventType = Types.TUPLE(Types.LONG, Types.STRING);
+        env.fromSource(ticks, WatermarkStrategy.noWatermarks(), "tick-source", Types.LONG)
+                .uid("tick-source")
+                // One ordered stream of ticks, so each address's ticks arrive in order.
+                .setParallelism(1)
+                .keyBy(i -> i % addresses, Types.LONG)
+                .process(new EventGenerator(invalidEvery), eventType)
+                .uid("event-generator")
+                .name("event-generator")
+                .sinkTo(sink.build())
+                .uid("kafka-events")
+                .name("kafka-events");
+
+        LOG.info(
+                "Submitting {}: {} topic={} rate={} addresses={} invalidEvery={} exactlyOnce={}"
+                        + " transactionalIdPrefix={} transactionTimeoutMs={}",
+                setup.jobName,
+                setup,
+                topic,
+                rate,
+                addresses,
+                invalidEvery,
+                exactlyOnce,
+                transactionalIdPrefix,
+                transactionTimeoutMs);
+        env.execute(setup.jobName);
+    }
+
+    /** Tick of an address -> the address's next event, as (address, event text). */
+    static final class EventGenerator
+            extends KeyedProcessFunction<Long, Long, Tuple2<Long, String>> {
+        private static final long serialVersionUID = 1L;
+        private final long invalidEvery;
+        private transient ValueState<String> state;
+        private transient Counter generated;
+        private transient Counter generatedInvalid;
+
+        EventGenerator(long invalidEvery) {
+            this.invalidEvery = invalidEvery;
+        }
+
+        @Override
+        public void open(OpenContext openContext) {
+            state = getRuntimeContext().getState(new ValueStateDescriptor<>("state", Types.STRING));
+            generated = getRuntimeContext().getMetricGroup().counter("eventsGenerated");
+            generatedInvalid = getRuntimeContext().getMetricGroup().counter("invalidEventsGenerated");
+        }
+
+        @Override
+        public void processElement(Long tick, Context ctx, Collector<Tuple2<Long, String>> out)
+                throws Exception {
+            long address = ctx.getCurrentKey();
+            String stored = state.value();
+            Sessions.State current = stored == null ? Sessions.State.NONE : Sessions.State.valueOf(stored);
+            // Seeded by the tick alone: a replayed tick makes the same choice.
+            SplittableRandom random = new SplittableRandom(tick);
+            boolean invalid = invalidEvery > 0 && random.nextLong(invalidEvery) == 0;
+            List<Sessions.Event> choices = Sessions.events(current, !invalid);
+            Sessions.Event event = choices.get(random.nextInt(choices.size()));
+            if (invalid) {
+                // The address stays where it is, as the checker's copy will.
+                generatedInvalid.inc();
+            } else {
+                Sessions.State next = Sessions.next(current, event);
+                if (next == Sessions.State.NONE) {
+                    state.clear();
+                } else {
+                    state.update(next.name());
+                }
+            }
+            generated.inc();
+            out.collect(Tuple2.of(address, new SessionEvent(address, event, invalid).toText()));
+        }
+    }
+}

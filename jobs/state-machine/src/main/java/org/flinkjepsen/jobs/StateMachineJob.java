@@ -1,0 +1,161 @@
+package org.flinkjepsen.jobs;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.util.Collector;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The checking half of the "two jobs sharing a Kafka topic" scenario: reads the events
+ * {@link StateMachineGenerator} writes, keeps each address's {@link Sessions} state in keyed
+ * state and emits an alert "address,STATE,EVENT,kind" for every invalid transition, to
+ * --alerts-topic if given (at-least-once), otherwise to a discarding sink. Alerts are also
+ * counted in metrics. Kinds:
+ *
+ * <ul>
+ *   <li>{@code expected}: the generator made this transition invalid on purpose;
+ *   <li>{@code unexpected}: the generator meant a valid transition, so this address's events
+ *       or state were lost, duplicated or reordered somewhere (logged as a warning);
+ *   <li>{@code missed}: the generator meant an invalid transition, but it is valid here: the
+ *       same kind of divergence (logged as a warning; the transition is applied).
+ * </ul>
+ *
+ * Events are read from the earliest offsets (a new job must see every address from its first
+ * event) with isolation.level read_committed (only the generator's committed transactions).
+ */
+public final class StateMachineJob {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StateMachineJob.class);
+
+    private StateMachineJob() {}
+
+    public static void main(String[] argv) throws Exception {
+        Args args = Args.parse(argv, JobSetup.withCommon("topic", "group-id", "alerts-topic"));
+        JobSetup setup = new JobSetup(args, "flink-jepsen-state-machine");
+        String topic = args.string("topic", "fj-events");
+        String groupId = args.string("group-id", "flink-jepsen-state-machine");
+        String alertsTopic = args.has("alerts-topic") ? args.required("alerts-topic") : null;
+
+        StreamExecutionEnvironment env = setup.environment();
+
+        KafkaSource<SessionEvent> source =
+                KafkaSource.<SessionEvent>builder()
+                        .setBootstrapServers(setup.bootstrapServers)
+                        .setTopics(topic)
+                        .setGroupId(groupId)
+                        .setStartingOffsets(OffsetsInitializer.earliest())
+                        .setDeserializer(new SessionEventDeserializer())
+                        .setProperty("isolation.level", "read_committed")
+                        .setProperty("partition.discovery.interval.ms", "10000")
+                        .build();
+
+        TypeInformation<Tuple2<Long, String>> alertType = Types.TUPLE(Types.LONG, Types.STRING);
+        DataStream<Tuple2<Long, String>> alerts =
+                env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka-events")
+                        .uid("kafka-events")
+                        .keyBy(e -> e.address, Types.LONG)
+                        .process(new TransitionChecker(), alertType)
+                        .uid("transition-checker")
+                        .name("transition-checker");
+        if (alertsTopic != null) {
+            alerts.sinkTo(
+                            KafkaSink.<Tuple2<Long, String>>builder()
+                                    .setBootstrapServers(setup.bootstrapServers)
+                                    .setRecordSerializer(new KeyedTextSerializer(alertsTopic))
+                                    .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                                    .build())
+                    .uid("alerts-sink")
+                    .name("kafka-alerts");
+        } else {
+            alerts.sinkTo(new DiscardingSink<>()).uid("alerts-sink").name("discard-alerts");
+        }
+
+        LOG.info(
+                "Submitting {}: {} topic={} group={} alertsTopic={}",
+                setup.jobName,
+                setup,
+                topic,
+                groupId,
+                alertsTopic);
+        env.execute(setup.jobName);
+    }
+
+    /** Applies each address's events to its state; invalid transitions become alerts. */
+    static final class TransitionChecker
+            extends KeyedProcessFunction<Long, SessionEvent, Tuple2<Long, String>> {
+        private static final long serialVersionUID = 1L;
+        private transient ValueState<String> state;
+        private transient Counter checked;
+        private transient Counter expected;
+        private transient Counter unexpected;
+        private transient Counter missed;
+
+        @Override
+        public void open(OpenContext openContext) {
+            state = getRuntimeContext().getState(new ValueStateDescriptor<>("state", Types.STRING));
+            checked = getRuntimeContext().getMetricGroup().counter("eventsChecked");
+            expected = getRuntimeContext().getMetricGroup().counter("alertsExpected");
+            unexpected = getRuntimeContext().getMetricGroup().counter("alertsUnexpected");
+            missed = getRuntimeContext().getMetricGroup().counter("alertsMissed");
+            LOG.info(
+                    "transition-checker subtask {} attempt {} opened",
+                    getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
+                    getRuntimeContext().getTaskInfo().getAttemptNumber());
+        }
+
+        @Override
+        public void processElement(
+                SessionEvent e, Context ctx, Collector<Tuple2<Long, String>> out)
+                throws Exception {
+            checked.inc();
+            String stored = state.value();
+            Sessions.State current =
+                    stored == null ? Sessions.State.NONE : Sessions.State.valueOf(stored);
+            Sessions.State next = Sessions.next(current, e.event);
+            String kind = null;
+            if (next == null) {
+                // Invalid: alert, and the address stays where it is (as in the generator).
+                if (e.intendedInvalid) {
+                    kind = "expected";
+                    expected.inc();
+                } else {
+                    kind = "unexpected";
+                    unexpected.inc();
+                }
+            } else {
+                if (e.intendedInvalid) {
+                    kind = "missed";
+                    missed.inc();
+                }
+                if (next == Sessions.State.NONE) {
+                    state.clear();
+                } else {
+                    state.update(next.name());
+                }
+            }
+            if (kind != null) {
+                String alert = e.address + "," + current + "," + e.event + "," + kind;
+                if (!"expected".equals(kind)) {
+                    LOG.warn("state machine alert {} (event {})", alert, e);
+                }
+                out.collect(Tuple2.of(e.address, alert));
+            }
+        }
+    }
+}
