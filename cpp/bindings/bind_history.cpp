@@ -1,6 +1,6 @@
 // Bindings of the history recorder and reader, the HTTP client, the availability poller and the
-// availability checker. Python values cross as JSON (None, bool, int, float, str, list, tuple,
-// dict); everything that waits (I/O, joins, checks) runs with the GIL released.
+// checkers (availability, exactly-once). Python values cross as JSON (None, bool, int, float, str,
+// list, tuple, dict); everything that waits (I/O, joins, checks) runs with the GIL released.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -8,6 +8,7 @@
 
 #include "bindings/bindings.hpp"
 #include "check/availability.hpp"
+#include "check/exactly_once.hpp"
 #include "history/history.hpp"
 #include "poll/http.hpp"
 #include "poll/poller.hpp"
@@ -353,6 +354,24 @@ void bind_history(py::module_& m) {
       "cancel_grace_s"_a = 10.0, "jobs"_a = std::vector<std::string>{},
       "Availability checker. history: a history file path, a HistoryRecorder, or a list of op "
       "dicts. Returns the result as a dict (valid? is True, False or 'unknown').");
+
+  m.def(
+      "check_exactly_once",
+      [](py::handle path, size_t max_examples) {
+        std::string p = path_of(path);
+        json r;
+        {
+          py::gil_scoped_release release;
+          r = fj::check_exactly_once(p, max_examples);
+        }
+        return to_py(r);
+      },
+      "path"_a, "max_examples"_a = 5,
+      "Exactly-once checker for the Kafka workload: reads a history file (str or path-like) and "
+      "returns the result as a dict: valid (True, False or 'unknown'), reason, sent, polls, "
+      "read, distinct_read, unknown_delivered, unknown_missing, lost, duplicated, unexpected, "
+      "order, state (each with a count and at most max_examples examples), anomaly_types, "
+      "bad_line_count, bad_lines. Raises RuntimeError if the file cannot be read.");
 }
 
 }  // namespace fj::bindings
