@@ -1,0 +1,180 @@
+"""What a history says happened, as small data frames: the faults the nemesis injected, the
+availability polls' outcomes and the deliberate cancellations. The rules are the availability
+checker's (cpp/check/availability.cpp), so that what the plots show is what was checked."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+POLL = "job-running?"
+CANCEL = "cancel-job"
+NEMESIS = "nemesis"
+# A poll's outcome, worst last: the timeline's colours and the downsampling use this order.
+STATUSES = ("running", "not running", "unreachable")
+
+FAULT_COLUMNS = ("kind", "start_s", "end_s", "start", "end", "instant", "healed", "value",
+                 "nodes", "detail")
+POLL_COLUMNS = ("index", "time", "time_s", "process", "job", "type", "ok", "running", "state",
+                "error", "status")
+
+
+def _detail(value: object) -> str:
+    """A short description of a fault's value, for labels and tooltips."""
+    if isinstance(value, dict):
+        if isinstance(value.get("shape"), str):
+            return value["shape"]
+        if isinstance(value.get("nodes"), list):
+            return "nodes " + ", ".join(map(str, value["nodes"]))
+    if value is None:
+        return ""
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def empty_faults() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+        FAULT_COLUMNS, ("object", "float64", "float64", "int64", "int64", "bool", "bool",
+                        "object", "object", "object"))})
+
+
+def faults_from_history(history: pd.DataFrame) -> pd.DataFrame:
+    """One row per fault: an instant fault (``kill-task-managers``) is one nemesis op, from its
+    invoke to its completion; a lasting one is a ``start-<kind>``/``stop-<kind>`` pair, from the
+    start's invoke to the stop's completion. A fault never stopped ends at the history's last
+    op and is marked ``healed`` False (no recovery is measured for it)."""
+    nem = history[history["process"] == NEMESIS]
+    if nem.empty:
+        return empty_faults()
+    last_time = int(history["time"].max())
+    open_faults: dict[str, tuple[int, object]] = {}
+    rows: list[tuple] = []
+
+    def event(f: str, start: int, end: int, value: object) -> None:
+        if f.startswith("start-"):
+            open_faults.setdefault(f[len("start-"):], (start, value))
+        elif f.startswith("stop-") and f[len("stop-"):] in open_faults:
+            kind = f[len("stop-"):]
+            began, v = open_faults.pop(kind)
+            rows.append((kind, began, end, False, True, v))
+        else:  # an instant fault, or a stop without its start
+            rows.append((f, start, end, True, True, value))
+
+    pending: tuple[str, int, object] | None = None
+    for f, typ, t, text in zip(nem["f"].astype(object), nem["type"].astype(object),
+                               nem["time"].to_numpy(), nem["value"]):
+        value = json.loads(text)
+        t = int(t)
+        completion = typ != "invoke"
+        if pending and completion and pending[0] == f:
+            event(f, pending[1], t, value if value is not None else pending[2])
+            pending = None
+            continue
+        if pending:
+            event(pending[0], pending[1], pending[1], pending[2])
+        pending = (f, t, value) if typ in ("invoke", "info") else None
+        if pending is None:
+            event(f, t, t, value)
+    if pending:
+        event(pending[0], pending[1], pending[1], pending[2])
+    for kind, (start, value) in sorted(open_faults.items()):
+        rows.append((kind, start, last_time, False, False, value))
+
+    frame = pd.DataFrame(rows, columns=["kind", "start", "end", "instant", "healed", "value"])
+    frame = frame.sort_values(["start", "end"], kind="stable", ignore_index=True)
+    frame["start_s"] = frame["start"] / 1e9
+    frame["end_s"] = frame["end"] / 1e9
+    frame["nodes"] = [v.get("nodes") if isinstance(v, dict) else None for v in frame["value"]]
+    frame["detail"] = [_detail(v) for v in frame["value"]]
+    frame["kind"] = frame["kind"].astype(object)
+    return frame[list(FAULT_COLUMNS)]
+
+
+def _job_of(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("job"), str):
+        return value["job"]
+    return None
+
+
+def empty_polls() -> pd.DataFrame:
+    return pd.DataFrame({
+        "index": pd.Series(dtype="int64"), "time": pd.Series(dtype="int64"),
+        "time_s": pd.Series(dtype="float64"), "process": pd.Series(dtype=object),
+        "job": pd.Series(dtype=object), "type": pd.Series(dtype=object),
+        "ok": pd.Series(dtype=bool), "running": pd.Series(dtype=bool),
+        "state": pd.Series(dtype=object), "error": pd.Series(dtype=object),
+        "status": pd.Categorical([], categories=STATUSES)})
+
+
+def polls_from_history(history: pd.DataFrame) -> pd.DataFrame:
+    """One row per completed ``job-running?`` poll, in time order: the job, whether it was
+    ``ok`` (the REST API answered), ``running`` (state and every vertex RUNNING), Flink's job
+    ``state``, the ``error`` of a failed poll, and ``status`` (running / not running /
+    unreachable: a failed poll or one whose outcome is unknown)."""
+    is_poll = (history["f"] == POLL).to_numpy()
+    completion = is_poll & (history["type"] != "invoke").to_numpy()
+    if not completion.any():
+        return empty_polls()
+    sub = history.loc[completion]
+    # Poll values repeat (a few jobs, endpoints and states): parse each distinct text once.
+    codes, uniques = pd.factorize(sub["value"].to_numpy(dtype=object))
+    parsed = [json.loads(u) for u in uniques]
+    job_u = np.array([_job_of(v) for v in parsed], dtype=object)
+    running_u = np.array([isinstance(v, dict) and v.get("running") is True for v in parsed])
+    state_u = np.array([v.get("state") if isinstance(v, dict) and isinstance(v.get("state"), str)
+                        else None for v in parsed], dtype=object)
+    jobs = job_u[codes]
+    if any(j is None for j in job_u):
+        jobs = _jobs_from_invokes(history, is_poll, jobs)
+    ok = (sub["type"] == "ok").to_numpy()
+    running = ok & running_u[codes]
+    status = np.where(running, 0, np.where(ok, 1, 2))
+    polls = pd.DataFrame({
+        "index": sub["index"].to_numpy(), "time": sub["time"].to_numpy(),
+        "time_s": sub["time_s"].to_numpy(),
+        "process": sub["process"].cat.remove_unused_categories().to_numpy(),
+        "job": jobs, "type": sub["type"].cat.remove_unused_categories().to_numpy(),
+        "ok": ok, "running": running, "state": np.where(ok, state_u[codes], None),
+        "error": np.where(ok, None, sub["error"].to_numpy(dtype=object)),
+        "status": pd.Categorical.from_codes(status, categories=STATUSES)})
+    polls = polls[polls["job"].notna()]
+    if not polls["time"].is_monotonic_increasing:
+        polls = polls.sort_values(["time", "index"], kind="stable")
+    return polls.reset_index(drop=True)
+
+
+def _jobs_from_invokes(history: pd.DataFrame, is_poll: np.ndarray, jobs: np.ndarray
+                       ) -> np.ndarray:
+    """Fills in the job of completions whose value does not name it from their invoke (the
+    latest invoke of the same process), as the checker does."""
+    rows = history.loc[is_poll, ["process", "type", "value"]].copy()
+    invoke = (rows["type"] == "invoke").to_numpy()
+    job = np.full(len(rows), None, dtype=object)
+    job[invoke] = [_job_of(json.loads(v)) for v in rows["value"].to_numpy()[invoke]]
+    rows["job"] = pd.Series(job, index=rows.index, dtype=object)
+    rows["job"] = rows.groupby("process", observed=True)["job"].ffill()
+    from_invoke = rows["job"].to_numpy()[~invoke]
+    return np.where(pd.isna(jobs), from_invoke, jobs)
+
+
+def cancels_from_history(history: pd.DataFrame) -> pd.DataFrame:
+    """Deliberate cancellations (``cancel-job`` completions): job, type (ok: cancelled; info:
+    maybe), invoke and completion times. A cancelled job is no longer expected to run."""
+    rows = history[(history["f"] == CANCEL).to_numpy()]
+    out = []
+    pending: dict[str, tuple[int, str | None]] = {}
+    for process, typ, t, text in zip(rows["process"].astype(object), rows["type"].astype(object),
+                                     rows["time"].to_numpy(), rows["value"]):
+        job = _job_of(json.loads(text))
+        if typ == "invoke":
+            pending[process] = (int(t), job)
+            continue
+        invoked, invoked_job = pending.pop(process, (int(t), None))
+        out.append((job or invoked_job, typ, invoked, int(t)))
+    frame = pd.DataFrame(out, columns=["job", "type", "invoke_time", "time"])
+    frame["time_s"] = frame["time"] / 1e9
+    return frame[frame["job"].notna()].reset_index(drop=True)
