@@ -80,6 +80,16 @@ def test_the_store_has_every_processs_logs(utopia_run) -> None:
     assert (run_dir / "jepsen.log").stat().st_size > 0
 
 
+def test_every_run_writes_its_report(utopia_run) -> None:
+    _, run_dir = utopia_run
+    report = (run_dir / "report.html").read_text()
+    assert "valid" in report and "utopia" in report
+    assert (run_dir / "timeline.png").stat().st_size > 1000
+    # every node's log files are linked from the report, relative to the run
+    some_log = next(p for p in (run_dir / "nodes").rglob("*.out"))
+    assert str(some_log.relative_to(run_dir)) in report
+
+
 def test_analyze_of_the_stored_history_gives_the_same_verdict(utopia_run) -> None:
     _, run_dir = utopia_run
     r = cli("analyze", str(run_dir))

@@ -20,9 +20,11 @@ DROPPED_ID = 150
 
 
 def options(tmp_path: Path, **kw) -> TestOptions:
+    # Kills ~12 s apart: the job recovers and processes records between them, so every kill
+    # lands on a job with open transactions and state to restore.
     base = dict(store=str(tmp_path / "store"), job_recovery_grace_period=60, seed=11,
-                time_limit=25, workload="exactly-once", producer_rate=200,
-                nemesis_gen="kill-task-managers")
+                time_limit=40, workload="exactly-once", producer_rate=200,
+                nemesis_gen="kill-task-managers", nemesis_interval=12)
     base.update(kw)
     return TestOptions(**base)
 
@@ -41,6 +43,17 @@ def ops(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
+def kills_of_a_running_job(history: list[dict]) -> int:
+    """Kills whose last poll before them saw the job running (with open transactions)."""
+    running, hits = False, 0
+    for o in history:
+        if o["f"] == "job-running?" and o["type"] == "ok":
+            running = bool(o["value"].get("running"))
+        elif o["process"] == "nemesis" and o["type"] == "invoke" and running:
+            hits += 1
+    return hits
+
+
 def test_exactly_once_holds_while_task_managers_are_killed(local_nodes, tmp_path) -> None:
     result = TestRun(options(tmp_path)).run()
     eo = result.results["exactly-once"]
@@ -50,15 +63,16 @@ def test_exactly_once_holds_while_task_managers_are_killed(local_nodes, tmp_path
     history = ops(result.store)
     kills = [o for o in history if o["process"] == "nemesis" and o["type"] == "info"]
     assert any(any(v) for o in kills for v in o["value"]["killed"].values())
+    assert kills_of_a_running_job(history) >= 1, "no kill hit the job while it was running"
     names = {p.name for p in (result.store / "nodes").rglob("*") if p.is_file()}
     assert "broker.out" in names  # the brokers' logs are in the store
 
 
 def test_at_least_once_sink_and_a_dropped_record_are_caught(local_nodes, tmp_path) -> None:
-    # Checkpoints far apart: every TaskManager kill replays seconds of records, which an
+    # Every TaskManager kill replays the records since the last checkpoint, which an
     # at-least-once sink writes a second time.
     broken = spec(tmp_path, f"--sink-guarantee at-least-once --drop-id {DROPPED_ID} "
-                            "--checkpoint-interval 8000")
+                            "--checkpoint-interval 3000")
     result = TestRun(options(tmp_path, test_spec=broken)).run()
     eo = result.results["exactly-once"]
     assert result.valid is False, json.dumps(result.results)[:3000]

@@ -142,6 +142,9 @@ def add_test_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="the test's name in the store")
     p.add_argument("--ready-timeout", type=float, default=d.ready_timeout,
                    help="seconds each system may take to become ready (default 180)")
+    p.add_argument("--nemesis-interval", type=float, default=None,
+                   help="mean seconds between faults (default: the schedule's own, e.g. 3 for "
+                        "TaskManager kills, as the original)")
     p.add_argument("--workload", default=d.workload, choices=WORKLOADS,
                    help="availability (the original's: are the jobs running?) or exactly-once "
                         "(Kafka in and out: did every record arrive once?)")
@@ -169,6 +172,7 @@ def options_from_args(args: argparse.Namespace) -> TestOptions:
         node_root=args.node_root, store=args.store, leave_running=args.leave_running,
         supervision=not args.no_supervision, poll_rate=args.poll_rate, seed=args.seed,
         name=args.name, ready_timeout=args.ready_timeout, workload=args.workload,
+        nemesis_interval=args.nemesis_interval,
         producer_rate=args.producer_rate, keys=args.keys)
 
 

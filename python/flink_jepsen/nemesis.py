@@ -128,8 +128,10 @@ class Nemesis:
 class Schedule:
     """Runs a schedule function in a thread with an interruptible clock."""
 
-    def __init__(self, name: str, nemesis: Nemesis, time_limit: float) -> None:
+    def __init__(self, name: str, nemesis: Nemesis, time_limit: float,
+                 interval: float | None = None) -> None:
         self.name = name
+        self.interval = interval  # mean seconds between faults; None: the schedule's own
         self.nemesis = nemesis
         self.time_limit = time_limit
         self.stop_event = threading.Event()
@@ -168,9 +170,9 @@ class Schedule:
 
 # schedules -------------------------------------------------------------------------------------
 def _stagger(s: Schedule, mean: float) -> bool:
-    """Jepsen's stagger: a uniformly random delay between 0 and twice the mean, cut short at the
-    time limit (the schedule then ends on time)."""
-    delay = s.nemesis.rng.uniform(0, 2 * mean)
+    """Jepsen's stagger: a uniformly random delay between 0 and twice the mean (the schedule's
+    own, or --nemesis-interval), cut short at the time limit (the schedule then ends on time)."""
+    delay = s.nemesis.rng.uniform(0, 2 * (s.interval or mean))
     return s.sleep(min(delay, max(0.0, s.time_limit - s.elapsed())))
 
 

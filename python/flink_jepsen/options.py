@@ -44,6 +44,7 @@ class TestOptions:
     seed: int | None = None
     name: str | None = None
     ready_timeout: float = 180.0                      # how long a system may take to be ready
+    nemesis_interval: float | None = None             # mean s between faults (None: schedule's)
     workload: str = "availability"                    # or exactly-once (needs :kafka)
     producer_rate: float = 500.0                      # exactly-once: records per second
     keys: int = 16                                    # exactly-once: distinct record keys
@@ -90,6 +91,9 @@ class TestOptions:
                              f"{self.poll_rate:g}")
         if self.ready_timeout < 10:
             raise UsageError(f"--ready-timeout must be at least 10 s, not {self.ready_timeout:g}")
+        if self.nemesis_interval is not None and not 0.1 <= self.nemesis_interval <= 3600:
+            raise UsageError(f"--nemesis-interval must be between 0.1 and 3600 seconds, not "
+                             f"{self.nemesis_interval:g}")
         if self.workload not in WORKLOADS:
             raise UsageError(f"--workload {self.workload!r} is unknown; must be one of: "
                              f"{', '.join(WORKLOADS)}")

@@ -236,6 +236,7 @@ class TestRun:
         results["deployment-mode"] = self.mode
         results.setdefault("jobs", {})
         self.store.write_json("results.json", results)
+        self._write_report()
         valid = results.get("valid?", "unknown")
         if valid not in (True, False):
             valid = "unknown"
@@ -246,6 +247,17 @@ class TestRun:
         return Result(valid, results, self.store.dir, error, results.get("anomalies", []))
 
     failed_phase = "start"
+
+    def _write_report(self) -> None:
+        """report.html (and its plots) beside results.json; a report that cannot be drawn is
+        logged, never the end of the run."""
+        try:
+            from flink_jepsen.analysis import write_report
+
+            path = write_report(self.store.dir)
+            log.info("report: %s", path)
+        except Exception as e:  # noqa: BLE001 - the evidence is in the store either way
+            log.warning("could not write report.html: %s", e)
 
     def _mode_for_name(self) -> str:
         """The deployment mode a valid spec names, for the store's directory name; bad input is
@@ -401,7 +413,7 @@ class TestRun:
             self.producer.start()
         self.nemesis = Nemesis(self.cluster, targets, self.history, self.seed)
         self.nemesis.setup()
-        self.schedule = Schedule(o.nemesis_gen, self.nemesis, o.time_limit)
+        self.schedule = Schedule(o.nemesis_gen, self.nemesis, o.time_limit, o.nemesis_interval)
         self.schedule.start()
         started = time.monotonic()
         cancelled = False
