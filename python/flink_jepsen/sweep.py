@@ -75,6 +75,19 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
+def _drop_torn_tail(path: Path) -> None:
+    """A write cut short (the sweep was killed) leaves a last line without its newline: it is
+    cut off, so the next row starts on a line of its own."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        log.warning("%s: dropping a torn last line (%d bytes)", path, len(data) - keep)
+        with path.open("r+b") as f:
+            f.truncate(keep)
+
+
 def row_of(point: dict, repetition: int, result, duration_s: float) -> dict:
     recovery = result.recovery
     medians = [r.get("median_s") for r in recovery.values() if r.get("median_s") is not None]
@@ -101,6 +114,7 @@ def run_sweep(grid: dict[str, list], path: str | Path, base: dict | None = None,
     log.info("sweep %s: %d runs, %d done before, %d to go", out, len(runs), len(runs) - len(todo),
              len(todo))
     out.parent.mkdir(parents=True, exist_ok=True)
+    _drop_torn_tail(out)
     for i, (point, repetition, test) in enumerate(todo, start=1):
         log.info("sweep run %d of %d: %s (repetition %d)", i, len(todo), point, repetition)
         started = time.monotonic()
@@ -126,6 +140,10 @@ def parse_grid_arg(arg: str) -> tuple[str, list]:
         raise UsageError(f"--grid {arg!r}: unknown parameter {name}; known: "
                          f"{', '.join(PARAMETERS)}")
     default = getattr(TestOptions(), name)
+    if default is None:  # an optional parameter: its annotation says what it holds
+        annotation = str(fields[name].type)
+        default = 0 if annotation.startswith("int") else 0.0 if annotation.startswith(
+            "float") else ""
     values = []
     for v in (x.strip() for x in raw.split(",")):
         try:
