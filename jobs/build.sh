@@ -18,7 +18,8 @@ if ! command -v mvn >/dev/null 2>&1; then
   echo "error: Maven (mvn) not found on PATH; install Maven 3.6+ (e.g. apt-get install maven)" >&2
   exit 127
 fi
-if [ ! -f "$here/$module/pom.xml" ]; then
+if [ "$module" = common ] || [ ! -f "$here/$module/pom.xml" ]; then
+  # common is the library the Kafka jobs share (built with them through -am), not a job.
   echo "error: no job module '$module' in $here" >&2
   exit 2
 fi

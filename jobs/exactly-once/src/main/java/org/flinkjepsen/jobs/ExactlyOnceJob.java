@@ -14,6 +14,8 @@ import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsIni
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
+import org.flinkjepsen.jobs.common.Args;
+import org.flinkjepsen.jobs.common.KeyedTextSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -5,6 +5,8 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
+import org.flinkjepsen.jobs.common.Args;
+
 /** The settings both state machine jobs share, from their common arguments. */
 final class JobSetup {
 

@@ -18,6 +18,8 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.Collector;
 
+import org.flinkjepsen.jobs.common.Args;
+import org.flinkjepsen.jobs.common.KeyedTextSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

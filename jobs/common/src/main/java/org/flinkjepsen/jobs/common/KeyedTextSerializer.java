@@ -1,4 +1,4 @@
-package org.flinkjepsen.jobs;
+package org.flinkjepsen.jobs.common;
 
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
@@ -12,11 +12,12 @@ import java.nio.charset.StandardCharsets;
  * partition is set, so Kafka's partitioner hashes the key: all of a key's records go to one
  * partition, in the order they were written.
  */
-final class KeyedTextSerializer implements KafkaRecordSerializationSchema<Tuple2<Long, String>> {
+public final class KeyedTextSerializer
+        implements KafkaRecordSerializationSchema<Tuple2<Long, String>> {
     private static final long serialVersionUID = 1L;
     private final String topic;
 
-    KeyedTextSerializer(String topic) {
+    public KeyedTextSerializer(String topic) {
         this.topic = topic;
     }
 

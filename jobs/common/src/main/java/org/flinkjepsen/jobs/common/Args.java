@@ -1,4 +1,4 @@
-package org.flinkjepsen.jobs;
+package org.flinkjepsen.jobs.common;
 
 import java.util.Arrays;
 import java.util.HashMap;
@@ -12,10 +12,10 @@ import java.util.TreeSet;
  * exception text of a failed submission.
  *
  * <p>Written here rather than using ParameterTool, which changed packages between 1.20 and 2.x.
- * Each job module carries its own copy: the harness caches built jars by a digest of the module
- * directory (and the parent pom) only, so a shared module would not invalidate that cache.
+ * Used by the Kafka jobs (exactly-once, state-machine). allround keeps its own parsing, whose
+ * messages and leniency (repeats allowed, no range checks) differ.
  */
-final class Args {
+public final class Args {
 
     private final Map<String, String> values;
 
@@ -23,7 +23,7 @@ final class Args {
         this.values = values;
     }
 
-    static Args parse(String[] args, String... knownNames) {
+    public static Args parse(String[] args, String... knownNames) {
         TreeSet<String> known = new TreeSet<>(Arrays.asList(knownNames));
         Map<String, String> values = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
@@ -53,11 +53,11 @@ final class Args {
         return new Args(values);
     }
 
-    boolean has(String name) {
+    public boolean has(String name) {
         return values.containsKey(name);
     }
 
-    String required(String name) {
+    public String required(String name) {
         String v = values.get(name);
         if (v == null || v.trim().isEmpty()) {
             throw new IllegalArgumentException("--" + name + " is required");
@@ -65,7 +65,7 @@ final class Args {
         return v.trim();
     }
 
-    String string(String name, String dflt) {
+    public String string(String name, String dflt) {
         String v = values.get(name);
         if (v == null) {
             return dflt;
@@ -76,7 +76,7 @@ final class Args {
         return v.trim();
     }
 
-    int integer(String name, int dflt, int min) {
+    public int integer(String name, int dflt, int min) {
         long v = longValue(name, dflt, min);
         if (v > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(
@@ -85,7 +85,7 @@ final class Args {
         return (int) v;
     }
 
-    long longValue(String name, long dflt, long min) {
+    public long longValue(String name, long dflt, long min) {
         String v = values.get(name);
         if (v == null) {
             return dflt;
@@ -104,7 +104,7 @@ final class Args {
         return parsed;
     }
 
-    double decimal(String name, double dflt, double min) {
+    public double decimal(String name, double dflt, double min) {
         String v = values.get(name);
         if (v == null) {
             return dflt;
@@ -123,7 +123,7 @@ final class Args {
     }
 
     /** One of {@code choices}, compared case-insensitively with '_' and '-' the same. */
-    String choice(String name, String dflt, String... choices) {
+    public String choice(String name, String dflt, String... choices) {
         String v = values.get(name);
         if (v == null) {
             return dflt;
