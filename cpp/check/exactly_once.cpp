@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -18,6 +17,8 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+
+#include "common/json_scan.hpp"
 
 namespace fj {
 
@@ -194,179 +195,47 @@ struct Sink {
 
 // ---- the fast scanner --------------------------------------------------------------------------
 
-// The common subset of JSON: ASCII strings without escapes, nesting up to 64. It accepts only
-// valid JSON, so a line it takes is one nlohmann would take too; anything else goes to nlohmann,
-// which also says what is wrong with a corrupt line.
-class Cursor {
- public:
-  Cursor(const char* p, const char* end) : p_(p), end_(end) {}
+// The lines are read with JsonCursor (common/json_scan.hpp): the common subset of JSON, anything
+// else goes to nlohmann.
 
-  [[gnu::always_inline]] void ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n')) ++p_;
-  }
-  [[gnu::always_inline]] bool eat(char c) {
-    if (p_ < end_ && *p_ == c) {
-      ++p_;
-      return true;
+/// Parses a list of N-integer lists, calling push for each; false at the first deviation.
+template <size_t N, class Push>
+bool tuples(JsonCursor& c, Push push) {
+  c.ws();
+  if (!c.eat('[')) return false;
+  c.ws();
+  if (c.eat(']')) return true;
+  for (;;) {
+    c.ws();
+    if (!c.eat('[')) return false;
+    int64_t v[N];
+    for (size_t i = 0; i < N; ++i) {
+      c.ws();
+      if (!c.integer(v[i])) return false;
+      c.ws();
+      if (i + 1 < N && !c.eat(',')) return false;
     }
-    return false;
+    if (!c.eat(']')) return false;
+    push(v);
+    c.ws();
+    if (c.eat(',')) continue;
+    return c.eat(']');
   }
-  bool at_end() const { return p_ == end_; }
-  const char* pos() const { return p_; }
-  void seek(const char* p) { p_ = p; }
-
-  bool plain_string(std::string_view& out) {
-    if (!eat('"')) return false;
-    const char* s = p_;
-    while (p_ < end_) {
-      unsigned char c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        out = std::string_view(s, static_cast<size_t>(p_ - s));
-        ++p_;
-        return true;
-      }
-      if (c < 0x20 || c >= 0x80 || c == '\\') return false;
-      ++p_;
-    }
-    return false;
-  }
-
-  /// A JSON integer that fits int64; false for anything else (a float, too big, not a number).
-  [[gnu::always_inline]] bool integer(int64_t& out) {
-    const char* s = p_;
-    bool neg = eat('-');
-    const char* d = p_;
-    uint64_t v = 0;
-    while (p_ < end_ && static_cast<unsigned char>(*p_ - '0') < 10) {
-      v = v * 10 + static_cast<uint64_t>(*p_ - '0');
-      ++p_;
-    }
-    size_t n = static_cast<size_t>(p_ - d);
-    if (n == 0 || (n > 1 && *d == '0')) return false;
-    if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
-    if (n > 18) {  // may not fit: let from_chars decide
-      auto r = std::from_chars(s, p_, out);
-      return r.ec == std::errc() && r.ptr == p_;
-    }
-    out = neg ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
-    return true;
-  }
-
-  /// Parses a list of N-integer lists, calling push for each; false at the first deviation.
-  template <size_t N, class Push>
-  bool tuples(Push push) {
-    ws();
-    if (!eat('[')) return false;
-    ws();
-    if (eat(']')) return true;
-    for (;;) {
-      ws();
-      if (!eat('[')) return false;
-      int64_t v[N];
-      for (size_t i = 0; i < N; ++i) {
-        ws();
-        if (!integer(v[i])) return false;
-        ws();
-        if (i + 1 < N && !eat(',')) return false;
-      }
-      if (!eat(']')) return false;
-      push(v);
-      ws();
-      if (eat(',')) continue;
-      return eat(']');
-    }
-  }
-
-  /// Skips one JSON value, checking it is valid (within the subset).
-  bool skip_value(int depth = 0) {
-    if (p_ >= end_ || depth > 64) return false;
-    switch (*p_) {
-      case '"': {
-        std::string_view sv;
-        return plain_string(sv);
-      }
-      case '[':
-        ++p_;
-        ws();
-        if (eat(']')) return true;
-        for (;;) {
-          ws();
-          if (!skip_value(depth + 1)) return false;
-          ws();
-          if (eat(',')) continue;
-          return eat(']');
-        }
-      case '{':
-        ++p_;
-        ws();
-        if (eat('}')) return true;
-        for (;;) {
-          ws();
-          std::string_view key;
-          if (!plain_string(key)) return false;
-          ws();
-          if (!eat(':')) return false;
-          ws();
-          if (!skip_value(depth + 1)) return false;
-          ws();
-          if (eat(',')) continue;
-          return eat('}');
-        }
-      case 't':
-        return literal("true");
-      case 'f':
-        return literal("false");
-      case 'n':
-        return literal("null");
-      default:
-        return number();
-    }
-  }
-
- private:
-  bool literal(std::string_view word) {
-    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word)
-      return false;
-    p_ += word.size();
-    return true;
-  }
-  bool digits() {
-    const char* s = p_;
-    while (p_ < end_ && static_cast<unsigned char>(*p_ - '0') < 10) ++p_;
-    return p_ > s;
-  }
-  bool number() {
-    eat('-');
-    if (eat('0')) {
-    } else if (!digits()) {
-      return false;
-    }
-    if (eat('.') && !digits()) return false;
-    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
-      ++p_;
-      if (!eat('+')) eat('-');
-      if (!digits()) return false;
-    }
-    return true;
-  }
-
-  const char* p_;
-  const char* end_;
-};
+}
 
 template <size_t N>
-bool parse_records(Cursor& c, Target t, Sink& sink) {
+bool parse_records(JsonCursor& c, Target t, Sink& sink) {
   if constexpr (N == 3) {
     auto& out = sink.sent(t);
-    return c.tuples<3>([&](const int64_t* v) { out.push_back({v[0], v[1], v[2]}); });
+    return tuples<3>(c, [&](const int64_t* v) { out.push_back({v[0], v[1], v[2]}); });
   } else {
     auto& out = sink.h.read;
-    return c.tuples<5>([&](const int64_t* v) { out.push_back({v[0], v[1], v[2], v[3], v[4]}); });
+    return tuples<5>(c, [&](const int64_t* v) { out.push_back({v[0], v[1], v[2], v[3], v[4]}); });
   }
 }
 
 // Parses a value (at the cursor) into the records of t; the cursor ends after the value.
-bool records_from_bytes(Cursor& c, Target t, Sink& sink) {
+bool records_from_bytes(JsonCursor& c, Target t, Sink& sink) {
   return t == Target::poll_ok ? parse_records<5>(c, t, sink) : parse_records<3>(c, t, sink);
 }
 
@@ -375,7 +244,7 @@ enum class Scan { done, bad, fallback };
 // One line in the fast subset. The fields are found in any order; in the usual one (type and f
 // before value) the records are parsed where they stand, else the value is parsed afterwards.
 Scan scan_fast(std::string_view text, Sink& sink, Target& target, std::string& error) {
-  Cursor c(text.data(), text.data() + text.size());
+  JsonCursor c(text);
   std::string_view f, type;
   bool has_f = false, has_type = false, has_value = false, parsed = false, bad_shape = false;
   const char* value_at = nullptr;
@@ -387,12 +256,8 @@ Scan scan_fast(std::string_view text, Sink& sink, Target& target, std::string& e
   c.ws();
   if (c.eat('}')) return Scan::fallback;  // {}: nlohmann names the missing field
   for (;;) {
-    c.ws();
     std::string_view key;
-    if (!c.plain_string(key)) return Scan::fallback;
-    c.ws();
-    if (!c.eat(':')) return Scan::fallback;
-    c.ws();
+    if (!c.key(key)) return Scan::fallback;
     if (key == "f" || key == "type") {
       bool& seen = key == "f" ? has_f : has_type;
       if (seen || !c.plain_string(key == "f" ? f : type)) return Scan::fallback;
@@ -438,7 +303,7 @@ Scan scan_fast(std::string_view text, Sink& sink, Target& target, std::string& e
   }
   if (!wants_records(target) || parsed) return Scan::done;
   if (!bad_shape && has_value) {
-    Cursor v(value_at, text.data() + text.size());
+    JsonCursor v(value_at, text.data() + text.size());
     if (records_from_bytes(v, target, sink)) return Scan::done;
     sink.rollback();
   }

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "common/json_scan.hpp"
+
 namespace fj {
 
 namespace {
@@ -182,7 +184,7 @@ std::string read_file(const std::string& path) {
 // also produces the error for a corrupt line. It accepts only valid JSON, so both agree.
 class FastLine {
  public:
-  explicit FastLine(std::string_view line) : p_(line.data()), end_(line.data() + line.size()) {}
+  explicit FastLine(std::string_view line) : c_(line) {}
 
   /// true when the line is an op in the common subset; false sends it through nlohmann (which
   /// also explains what is wrong with it).
@@ -190,18 +192,14 @@ class FastLine {
     bool has_index = false, has_time = false, has_process = false, has_type = false, has_f = false;
     op.value = nullptr;
     op.extra = nullptr;
-    ws();
-    if (!eat('{')) return false;
+    c_.ws();
+    if (!c_.eat('{')) return false;
     for (;;) {
-      ws();
       std::string_view key;
-      if (!plain_string(key)) return false;
-      ws();
-      if (!eat(':')) return false;
-      ws();
+      if (!c_.key(key)) return false;
       if (key == "index" || key == "time") {
         int64_t v;
-        if (!integer(v)) return false;
+        if (!c_.integer(v)) return false;
         (key == "index" ? op.index : op.time) = v;
         (key == "index" ? has_index : has_time) = true;
       } else if (key == "process") {
@@ -210,7 +208,7 @@ class FastLine {
         has_process = true;
       } else if (key == "type" || key == "f") {
         std::string_view sv;
-        if (!plain_string(sv)) return false;
+        if (!c_.plain_string(sv)) return false;
         if (key == "type") {
           if (!is_op_type(sv)) return false;
           op.type.assign(sv);
@@ -225,169 +223,96 @@ class FastLine {
         if (op.extra.is_null()) op.extra = json::object();
         if (!value(op.extra[std::string(key)], 0)) return false;
       }
-      ws();
-      if (eat(',')) continue;
-      if (eat('}')) break;
+      c_.ws();
+      if (c_.eat(',')) continue;
+      if (c_.eat('}')) break;
       return false;
     }
-    ws();
-    return p_ == end_ && has_index && has_time && has_process && has_type && has_f;
+    c_.ws();
+    return c_.at_end() && has_index && has_time && has_process && has_type && has_f;
   }
 
  private:
-  [[gnu::always_inline]] void ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n')) ++p_;
-  }
-  bool eat(char c) {
-    if (p_ < end_ && *p_ == c) {
-      ++p_;
-      return true;
-    }
-    return false;
-  }
-  bool plain_string(std::string_view& out) {
-    if (!eat('"')) return false;
-    const char* s = p_;
-    while (p_ < end_) {
-      unsigned char c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        out = std::string_view(s, static_cast<size_t>(p_ - s));
-        ++p_;
-        return true;
-      }
-      if (c < 0x20 || c >= 0x80 || c == '\\') return false;
-      ++p_;
-    }
-    return false;
-  }
-
-  // A plain JSON integer that fits int64 (anything else: not the fast path).
-  bool integer(int64_t& v) {
-    const char* s = p_;
-    if (p_ < end_ && *p_ == '-') ++p_;
-    if (p_ >= end_ || *p_ < '0' || *p_ > '9' ||
-        (*p_ == '0' && p_ + 1 < end_ && p_[1] >= '0' && p_[1] <= '9'))
-      return false;
-    auto r = std::from_chars(s, end_, v);
-    if (r.ec != std::errc()) return false;
-    p_ = r.ptr;
-    return p_ == end_ || (*p_ != '.' && *p_ != 'e' && *p_ != 'E');
-  }
-
-  bool digits() {
-    const char* s = p_;
-    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    return p_ > s;
-  }
-
   bool number(json& out) {
-    const char* s = p_;
-    eat('-');
-    if (p_ >= end_) return false;
-    if (*p_ == '0') {
-      ++p_;
-    } else if (!digits()) {
-      return false;
-    }
-    bool is_float = false;
-    if (eat('.')) {
-      if (!digits()) return false;
-      is_float = true;
-    }
-    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
-      ++p_;
-      if (!eat('+')) eat('-');
-      if (!digits()) return false;
-      is_float = true;
-    }
+    const char* s = c_.pos();
+    bool is_float;
+    if (!c_.number(is_float)) return false;
+    const char* e = c_.pos();
     if (!is_float) {
       int64_t i;
-      auto r = std::from_chars(s, p_, i);
-      if (r.ec == std::errc() && r.ptr == p_) {
+      auto r = std::from_chars(s, e, i);
+      if (r.ec == std::errc() && r.ptr == e) {
         out = i;
         return true;
       }
       if (*s != '-') {
         uint64_t u;
-        r = std::from_chars(s, p_, u);
-        if (r.ec == std::errc() && r.ptr == p_) {
+        r = std::from_chars(s, e, u);
+        if (r.ec == std::errc() && r.ptr == e) {
           out = u;
           return true;
         }
       }
     }
     double d;
-    auto r = std::from_chars(s, p_, d);
-    if (r.ec != std::errc() || r.ptr != p_) return false;  // out of range: let nlohmann decide
+    auto r = std::from_chars(s, e, d);
+    if (r.ec != std::errc() || r.ptr != e) return false;  // out of range: let nlohmann decide
     out = d;
     return true;
   }
 
-  bool literal(std::string_view word) {
-    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word)
-      return false;
-    p_ += word.size();
-    return true;
-  }
-
   bool value(json& out, int depth) {
-    if (p_ >= end_ || depth > 64) return false;
-    switch (*p_) {
+    if (c_.at_end() || depth > JsonCursor::kMaxDepth) return false;
+    switch (c_.peek()) {
       case '"': {
         std::string_view sv;
-        if (!plain_string(sv)) return false;
+        if (!c_.plain_string(sv)) return false;
         out = std::string(sv);
         return true;
       }
       case '{': {
-        ++p_;
+        c_.eat('{');
         out = json::object();
         auto& obj = out.get_ref<json::object_t&>();
-        ws();
-        if (eat('}')) return true;
+        c_.ws();
+        if (c_.eat('}')) return true;
         for (;;) {
-          ws();
           std::string_view key;
-          if (!plain_string(key)) return false;
-          ws();
-          if (!eat(':')) return false;
-          ws();
-          if (!value(obj[std::string(key)], depth + 1)) return false;
-          ws();
-          if (eat(',')) continue;
-          return eat('}');
+          if (!c_.key(key) || !value(obj[std::string(key)], depth + 1)) return false;
+          c_.ws();
+          if (c_.eat(',')) continue;
+          return c_.eat('}');
         }
       }
       case '[': {
-        ++p_;
+        c_.eat('[');
         out = json::array();
         auto& arr = out.get_ref<json::array_t&>();
-        ws();
-        if (eat(']')) return true;
+        c_.ws();
+        if (c_.eat(']')) return true;
         for (;;) {
-          ws();
+          c_.ws();
           if (!value(arr.emplace_back(), depth + 1)) return false;
-          ws();
-          if (eat(',')) continue;
-          return eat(']');
+          c_.ws();
+          if (c_.eat(',')) continue;
+          return c_.eat(']');
         }
       }
       case 't':
         out = true;
-        return literal("true");
+        return c_.literal("true");
       case 'f':
         out = false;
-        return literal("false");
+        return c_.literal("false");
       case 'n':
         out = nullptr;
-        return literal("null");
+        return c_.literal("null");
       default:
         return number(out);
     }
   }
 
-  const char* p_;
-  const char* end_;
+  JsonCursor c_;
 };
 
 bool blank(std::string_view line) {
