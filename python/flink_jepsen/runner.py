@@ -58,6 +58,7 @@ class Result:
 INPUT_TOPIC, OUTPUT_TOPIC, EVENTS_TOPIC = "fj-input", "fj-output", "fj-events"
 TOPIC_PARTITIONS = 4
 KAFKA_PLACEHOLDER = "${KAFKA_BOOTSTRAP}"  # in :job-args, the brokers' host:port list
+EXACTLY_ONCE_ANOMALIES = ("lost", "duplicated", "unexpected", "order", "state")
 
 
 def analyze(history_path: Path, options: TestOptions) -> dict:
@@ -79,9 +80,6 @@ def analyze(history_path: Path, options: TestOptions) -> dict:
                 anomalies.append({"type": kind, "count": found["count"],
                                   "examples": found.get("examples", [])})
     return results
-
-
-EXACTLY_ONCE_ANOMALIES = ("lost", "duplicated", "unexpected", "order", "state")
 
 
 def environment_versions(d: dist.Distribution | None) -> dict:
