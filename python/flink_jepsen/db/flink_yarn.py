@@ -178,7 +178,12 @@ class FlinkYarn(Service):
         if self.mode != "yarn-session":
             return
         # Detached, so the harness stays interruptible while YARN brings the session up;
-        # wait_ready() watches the ResourceManager for it.
+        # wait_ready() watches the ResourceManager for it. The client's log and properties file
+        # of an earlier run on these nodes must not be read as this run's.
+        c = self.client
+        self.cluster.remote(c).check(
+            f"rm -f {c.path('log', self.name, 'yarn-session.out')} "
+            f"{c.path('tmp', 'flink-yarn')}/.yarn-properties-*")
         self.daemon(self.client, "yarn-session",
                     f"{self.home()}/bin/yarn-session.sh -d -nm {APP_NAME}", env=self.env())
 
