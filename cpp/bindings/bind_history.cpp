@@ -319,15 +319,22 @@ void bind_history(py::module_& m) {
       .def("last_state", [](const fj::AvailabilityPoller& p) { return to_py(p.last_state()); });
 
   // ---- checker ------------------------------------------------------------------------------
+  auto make_options = [](double grace, double healthy, double cancel_grace,
+                         std::vector<std::string> jobs, bool expect_faults) {
+    fj::AvailabilityOptions o;
+    o.grace_period_s = grace;
+    o.healthy_duration_s = healthy;
+    o.cancel_grace_s = cancel_grace;
+    o.jobs = std::move(jobs);
+    o.expect_faults = expect_faults;
+    return o;
+  };
   m.def(
       "check_availability",
-      [](py::handle history, double grace, double healthy, double cancel_grace,
-         std::vector<std::string> jobs) {
-        fj::AvailabilityOptions o;
-        o.grace_period_s = grace;
-        o.healthy_duration_s = healthy;
-        o.cancel_grace_s = cancel_grace;
-        o.jobs = std::move(jobs);
+      [make_options](py::handle history, double grace, double healthy, double cancel_grace,
+                     std::vector<std::string> jobs, bool expect_faults) {
+        fj::AvailabilityOptions o =
+            make_options(grace, healthy, cancel_grace, std::move(jobs), expect_faults);
         json r;
         if (py::isinstance<fj::HistoryRecorder>(history)) {
           auto& rec = history.cast<fj::HistoryRecorder&>();
@@ -352,8 +359,40 @@ void bind_history(py::module_& m) {
       },
       "history"_a, "grace_period_s"_a = 180.0, "healthy_duration_s"_a = 25.0,
       "cancel_grace_s"_a = 10.0, "jobs"_a = std::vector<std::string>{},
+      "expect_faults"_a = false,
       "Availability checker. history: a history file path, a HistoryRecorder, or a list of op "
-      "dicts. Returns the result as a dict (valid? is True, False or 'unknown').");
+      "dicts; jobs: the ids of the submitted jobs; expect_faults: the schedule was to inject "
+      "faults. Returns the result as a dict (valid? is True, False or 'unknown').");
+
+  py::class_<fj::AvailabilityMonitor, std::shared_ptr<fj::AvailabilityMonitor>>(
+      m, "AvailabilityMonitor",
+      "The availability checker stepped live on every op a recorder records: the stop rule.")
+      .def(py::init([make_options](std::shared_ptr<fj::HistoryRecorder> recorder, double grace,
+                                   double healthy, double cancel_grace,
+                                   std::vector<std::string> jobs, bool expect_faults) {
+             auto mon = std::make_shared<fj::AvailabilityMonitor>(
+                 make_options(grace, healthy, cancel_grace, std::move(jobs), expect_faults));
+             recorder->add_observer(mon);
+             return mon;
+           }),
+           "recorder"_a, "grace_period_s"_a = 180.0, "healthy_duration_s"_a = 25.0,
+           "cancel_grace_s"_a = 10.0, "jobs"_a = std::vector<std::string>{},
+           "expect_faults"_a = false)
+      .def("detach",
+           [](std::shared_ptr<fj::AvailabilityMonitor> self,
+              std::shared_ptr<fj::HistoryRecorder> recorder) { recorder->remove_observer(self); },
+           "recorder"_a)
+      .def("observe_from", &fj::AvailabilityMonitor::observe_from, "since_ns"_a,
+           "Healthy streaks count only polls invoked at or after since_ns (the heal).")
+      .def("wait_settled", &fj::AvailabilityMonitor::wait_settled, "duration_s"_a, "timeout_s"_a,
+           py::call_guard<py::gil_scoped_release>(),
+           "Waits until every job has been settled for duration_s; False on timeout.")
+      .def("settled_s",
+           [](const fj::AvailabilityMonitor& m) -> py::object {
+             auto s = m.settled_s();
+             return s ? py::object(py::float_(*s)) : py::object(py::none());
+           })
+      .def("result", [](const fj::AvailabilityMonitor& m) { return to_py(m.result()); });
 
   m.def(
       "check_exactly_once",

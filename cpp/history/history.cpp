@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 
@@ -502,6 +503,7 @@ int64_t HistoryRecorder::record(json process, std::string type, std::string f, j
     append_int(buf_, last_time_);
     buf_.push_back(',');
     buf_ += tail;
+    if (!observers_.empty()) notify_locked(index, process, type, f, value, extra);
     if (keep_) {
       ops_.push_back(Op{index, last_time_, std::move(process), std::move(type), std::move(f),
                         std::move(value), std::move(extra)});
@@ -515,6 +517,32 @@ int64_t HistoryRecorder::record(json process, std::string type, std::string f, j
     drain_locked_io();
   }
   return index;
+}
+
+void HistoryRecorder::notify_locked(int64_t index, const json& process, const std::string& type,
+                                    const std::string& f, const json& value, const json& extra) {
+  bool nemesis = process.is_string() && process.get_ref<const std::string&>() == "nemesis";
+  std::optional<Op> op;
+  for (const auto& o : observers_) {
+    if (!o->wants(f, nemesis)) continue;
+    if (!op) op = Op{index, last_time_, process, type, f, value, extra};
+    try {
+      o->observe(*op);
+    } catch (const std::exception& e) {
+      spdlog::warn("history observer failed on op {}: {}", index, e.what());
+    }
+  }
+}
+
+void HistoryRecorder::add_observer(std::shared_ptr<HistoryObserver> observer) {
+  if (!observer) throw std::invalid_argument("observer is null");
+  std::lock_guard lk(mu_);
+  observers_.push_back(std::move(observer));
+}
+
+void HistoryRecorder::remove_observer(const std::shared_ptr<HistoryObserver>& observer) {
+  std::lock_guard lk(mu_);
+  observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
 }
 
 void HistoryRecorder::drain_locked_io() {

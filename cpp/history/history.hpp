@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -43,6 +44,16 @@ bool op_from_json(json&& j, Op& op, std::string& error);
 /// Appends one op as a JSON line (without the newline).
 void append_op_line(std::string& out, const Op& op);
 
+/// Sees ops as they are recorded, in index order, under the recorder's lock: observe() must be
+/// short and must never call back into the recorder.
+class HistoryObserver {
+ public:
+  virtual ~HistoryObserver() = default;
+  /// Whether observe() wants ops of this f (cheap: asked for every op).
+  virtual bool wants(const std::string& f, bool nemesis) const = 0;
+  virtual void observe(const Op& op) = 0;
+};
+
 /// Records ops with dense indices and monotonic times; safe to call from any thread.
 class HistoryRecorder {
  public:
@@ -57,6 +68,10 @@ class HistoryRecorder {
   /// Records one op and returns its index. `extra` must be null or an object without core keys.
   /// Throws std::invalid_argument for a bad op, std::logic_error after close().
   int64_t record(json process, std::string type, std::string f, json value, json extra = json());
+
+  /// Adds an observer of every op recorded from now on; remove_observer() ends it.
+  void add_observer(std::shared_ptr<HistoryObserver> observer);
+  void remove_observer(const std::shared_ptr<HistoryObserver>& observer);
 
   /// Every buffered line is in the file (written, not fsynced) when this returns; throws
   /// std::runtime_error if writing failed.
@@ -78,6 +93,9 @@ class HistoryRecorder {
   void writer_loop();
   /// Writes whatever is buffered; callers hold io_mu_ so buffers reach the file in order.
   void drain_locked_io();
+  /// Hands one op to the observers that want it; callers hold mu_.
+  void notify_locked(int64_t index, const json& process, const std::string& type,
+                     const std::string& f, const json& value, const json& extra);
 
   std::string path_;
   bool keep_;
@@ -89,6 +107,7 @@ class HistoryRecorder {
   std::condition_variable wake_;
   std::string buf_;
   std::vector<Op> ops_;
+  std::vector<std::shared_ptr<HistoryObserver>> observers_;
   int64_t next_index_ = 0;
   int64_t last_time_ = 0;
   bool closing_ = false;

@@ -15,6 +15,9 @@ namespace fj {
 
 namespace {
 
+// The state recorded for a job the REST API does not know (404).
+constexpr const char* kNotFound = "NOT_FOUND";
+
 std::string http_error(int status) {
   return status == 404 ? "http 404 job not found" : "http " + std::to_string(status);
 }
@@ -78,8 +81,11 @@ bool parse_job_status(const std::string& body, JobStatus& out, std::string& erro
       if (tasks != v.end() && tasks->is_object()) out.tasks_running += int_field(*tasks, "RUNNING");
     }
   }
-  // The original project's definition: the job and every one of its vertices RUNNING.
-  out.running = out.state == "RUNNING" && out.vertices_running == out.vertices;
+  // Available: the job RUNNING and every subtask of every vertex RUNNING. The original asked
+  // only for every vertex, but Flink calls a vertex RUNNING as soon as one subtask runs.
+  out.running = out.state == "RUNNING" && out.vertices > 0 &&
+                out.vertices_running == out.vertices && out.parallelism_total > 0 &&
+                out.tasks_running == out.parallelism_total;
   return true;
 }
 
@@ -321,7 +327,9 @@ void AvailabilityPoller::poll_once(Job& job) {
     client->set_timeout(timeout);
     try {
       HttpResponse r = client->request("GET", "/jobs/" + url_escape(job.id));
-      if (r.status != 200)
+      if (r.status == 404)
+        st.state = kNotFound;  // an answer, as in the original: the job is not (or no longer) there
+      else if (r.status != 200)
         error = http_error(r.status);
       else
         parse_job_status(r.body, st, error);
@@ -391,6 +399,8 @@ json AvailabilityPoller::cancel_job(const std::string& id) {
       status = r.status;
       if (status >= 200 && status < 300)
         type = "ok";
+      else if (status == 404)
+        type = "ok";  // the original's rule: a job that is not there counts as cancelled
       else
         error = http_error(status);
     } catch (const HttpError& e) {

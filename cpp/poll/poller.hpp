@@ -14,7 +14,8 @@
 
 namespace fj {
 
-/// What one GET /jobs/<id> answer says (running: job RUNNING and every vertex RUNNING).
+/// What one GET /jobs/<id> answer says (running: the job RUNNING, every vertex RUNNING and
+/// every subtask RUNNING; a 404 is the answer "NOT_FOUND", not running).
 struct JobStatus {
   std::string state;
   bool running = false;
@@ -60,8 +61,9 @@ class AvailabilityPoller {
   void set_timeout(double seconds);
 
   /// PATCH /jobs/<id>?mode=cancel through the job's current endpoint, recorded as a "cancel-job"
-  /// invoke and its completion (ok on 2xx, fail when refused or answered otherwise, info when it
-  /// may have reached Flink without an answer). Returns the completion op as JSON.
+  /// invoke and its completion (ok on 2xx, and on 404 as the original had it: the job is gone;
+  /// fail when refused or answered otherwise, info when it may have reached Flink without an
+  /// answer). One attempt: the caller retries. Returns the completion op as JSON.
   json cancel_job(const std::string& id);
 
   /// Per job: process, active, running (null before the first ok poll), state, last_ok_s,

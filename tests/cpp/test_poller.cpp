@@ -26,8 +26,10 @@ using fj_test::ServerReply;
 std::string job_json(const std::string& id, const std::string& state,
                      const std::string& vertex1 = "RUNNING",
                      const std::string& vertex2 = "RUNNING") {
-  auto vertex = [](const std::string& name, const std::string& status) {
-    int running = status == "RUNNING" ? 2 : 0;
+  // "PARTLY": Flink's vertex status is RUNNING as soon as one of its subtasks runs.
+  auto vertex = [](const std::string& name, std::string status) {
+    int running = status == "RUNNING" ? 2 : status == "PARTLY" ? 1 : 0;
+    if (status == "PARTLY") status = "RUNNING";
     return json{{"id", name},
                 {"name", name},
                 {"parallelism", 2},
@@ -75,6 +77,7 @@ class FakeFlink {
     if (mode == "running") return {200, job_json(id, "RUNNING")};
     if (mode == "restarting") return {200, job_json(id, "RESTARTING", "CANCELING", "CANCELED")};
     if (mode == "deploying") return {200, job_json(id, "RUNNING", "RUNNING", "DEPLOYING")};
+    if (mode == "partly") return {200, job_json(id, "RUNNING", "RUNNING", "PARTLY")};
     if (mode == "canceled") return {200, job_json(id, "CANCELED", "CANCELED", "CANCELED")};
     if (mode == "503") return {503, R"({"errors":["ongoing leader election"]})"};
     if (mode == "garbage") return {200, "<html>proxy</html>"};
@@ -144,6 +147,10 @@ TEST(Poller, ParsesFlinkJobDetails) {
   EXPECT_FALSE(st.running);  // the job says RUNNING, but not every vertex does
   EXPECT_EQ(st.vertices_running, 1);
   EXPECT_EQ(st.tasks_running, 2);
+  ASSERT_TRUE(fj::parse_job_status(job_json("a", "RUNNING", "RUNNING", "PARTLY"), st, error));
+  EXPECT_FALSE(st.running);  // every vertex says RUNNING, but one subtask of two is not
+  EXPECT_EQ(st.vertices_running, 2);
+  EXPECT_EQ(st.tasks_running, 3);
   ASSERT_TRUE(fj::parse_job_status(job_json("a", "FAILING"), st, error));
   EXPECT_FALSE(st.running);  // every vertex RUNNING, but the job is not
   EXPECT_FALSE(fj::parse_job_status("<html>", st, error));
@@ -208,7 +215,11 @@ TEST(Poller, RecordsRunningNotRunningAndFailedPolls) {
       EXPECT_EQ(op.error(), error);
     }
   };
-  expect_fail(2, "http 404 job not found");
+  auto c = completions(ops, 2);  // 404: an answer, as in the original (not running)
+  ASSERT_FALSE(c.empty());
+  EXPECT_EQ(c[0].type, "ok");
+  EXPECT_EQ(c[0].value["running"], false);
+  EXPECT_EQ(c[0].value["state"], "NOT_FOUND");
   expect_fail(3, "http 503");
   expect_fail(4, "invalid JSON answer");
   auto f = completions(ops, 5);
@@ -318,8 +329,8 @@ TEST(Poller, CancelsAJobAsAnOpOfItsProcess) {
   EXPECT_EQ(done["type"], "ok");
   EXPECT_EQ(done["process"], 1);
   EXPECT_EQ(done["value"]["status"], 202);
-  EXPECT_EQ(missing["type"], "fail");
-  EXPECT_EQ(missing["error"], "http 404 job not found");
+  EXPECT_EQ(missing["type"], "ok");  // the original's rule: a job not there is cancelled
+  EXPECT_EQ(missing["value"]["status"], 404);
   EXPECT_EQ(missing["process"], 2);
   auto reqs = flink.requests();
   EXPECT_NE(std::find(reqs.begin(), reqs.end(), "PATCH /jobs/bbbb?mode=cancel"), reqs.end());
@@ -358,9 +369,10 @@ TEST(Poller, ReportsLastStateAndStopsPollingRemovedJobs) {
   EXPECT_EQ(s["aaaa"]["state"], "RUNNING");
   EXPECT_TRUE(s["aaaa"]["last_ok_s"].is_number());
   EXPECT_EQ(s["aaaa"]["process"], 0);
-  EXPECT_EQ(s["cccc"]["running"], nullptr);
-  EXPECT_EQ(s["cccc"]["last_error"], "http 404 job not found");
-  EXPECT_GE(s["cccc"]["failed_polls"].get<int>(), 3);
+  EXPECT_EQ(s["cccc"]["running"], false);
+  EXPECT_EQ(s["cccc"]["state"], "NOT_FOUND");
+  EXPECT_EQ(s["cccc"]["last_error"], nullptr);
+  EXPECT_EQ(s["cccc"]["failed_polls"].get<int>(), 0);
 
   p.remove_job("cccc");
   EXPECT_EQ(p.jobs(), std::vector<std::string>{"aaaa"});
@@ -375,4 +387,38 @@ TEST(Poller, ReportsLastStateAndStopsPollingRemovedJobs) {
   EXPECT_GT(completions(rec->ops(), 1).size(), before);
   EXPECT_FALSE(p.running());
   std::filesystem::remove(path);
+}
+
+// A planted failure on a test double of Flink's REST API: the job and each of its vertices say
+// RUNNING, but half of one vertex's subtasks never run. Polled and checked as a real run is, it
+// must be flagged ("Job is not running."), and pass once every subtask runs.
+TEST(Poller, AJobWithSubtasksOnlyPartlyRunningIsFlaggedByTheChecker) {
+  for (const std::string mode : {"partly", "running"}) {
+    FakeFlink flink;
+    flink.set("aaaa", mode);
+    auto path = temp_path("partly-" + mode);
+    auto rec = std::make_shared<fj::HistoryRecorder>(path, true);
+    {
+      fj::AvailabilityPoller p(rec, {flink.endpoint()}, 0.02, 1.0);
+      p.add_job("aaaa");
+      p.start();
+      sleep_s(0.5);
+      p.stop();
+    }
+    fj::AvailabilityOptions o;
+    o.grace_period_s = 0.1;  // scaled down: the job is expected to run after 0.1 s
+    o.healthy_duration_s = 0.2;
+    o.jobs = {"aaaa"};
+    json r = fj::check_availability(rec->ops(), o);
+    rec->close();
+    std::filesystem::remove(path);
+    if (mode == "partly") {
+      EXPECT_EQ(r["valid?"], false) << r.dump(2);
+      ASSERT_FALSE(r["anomalies"].empty());
+      EXPECT_EQ(r["anomalies"][0]["type"], "job-not-running");
+      EXPECT_EQ(r["anomalies"][0]["first"], "state RUNNING (3/4 subtasks running)");
+    } else {
+      EXPECT_EQ(r["valid?"], true) << r.dump(2);
+    }
+  }
 }
