@@ -18,11 +18,7 @@ import time
 from pathlib import Path
 
 from flink_jepsen import _core
-from flink_jepsen.analysis.events import (
-    cancels_from_history,
-    faults_from_history,
-    polls_from_history,
-)
+from flink_jepsen.analysis.events import cancels_from_history, polls_from_history
 from flink_jepsen.analysis.load import load_run, read_history_frame
 from flink_jepsen.analysis.plots import plot_timeline
 
@@ -96,13 +92,13 @@ def main() -> None:
 
         (frame, _), t_frame, c_frame = timed(read_history_frame, run_dir / "history.jsonl")
         (faults, polls, _), t_events, c_events = timed(
-            lambda f: (faults_from_history(f), polls_from_history(f), cancels_from_history(f)),
-            frame)
+            lambda f: (_core.check_availability(str(run_dir / "history.jsonl"))["faults"],
+                       polls_from_history(f), cancels_from_history(f)), frame)
         run, t_load, c_load = timed(load_run, run_dir)
         _, t_png, c_png = timed(plot_timeline, run, run_dir / "timeline.png")
         print("                                          wall     CPU (all threads)")
         print(f"history data frame (C++ reader + pandas): {t_frame:5.2f} s  {c_frame:5.2f} s")
-        print(f"faults and polls from it:                 {t_events:5.2f} s  {c_events:5.2f} s"
+        print(f"checker's faults, polls from the frame:   {t_events:5.2f} s  {c_events:5.2f} s"
               f"   ({len(faults)} faults, {len(polls)} polls)")
         print(f"load_run in all:                          {t_load:5.2f} s  {c_load:5.2f} s")
         print(f"timeline PNG:                             {t_png:5.2f} s  {c_png:5.2f} s")

@@ -1,11 +1,11 @@
 """flink_jepsen.analysis against real stored runs (tests/data, see its README): loading through
-the C++ reader, faults and polls, recovery times (results.json's and recomputed), plots, the
+the C++ reader, faults and polls, recovery times (the checker's, from results.json or the
+history), plots, the
 interactive timeline, the report, and sweeps. Nothing here needs root or starts a process,
 except the browser test (headless Chromium, skipped when it is not installed)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import random
@@ -21,16 +21,11 @@ import pytest
 
 from flink_jepsen import _core
 from flink_jepsen.analysis import exactly_once, load_run, parse_values
-from flink_jepsen.analysis.events import faults_from_history, polls_from_history
+from flink_jepsen.analysis.events import polls_from_history
 from flink_jepsen.analysis.html_timeline import timeline_html, write_timeline_html
 from flink_jepsen.analysis.load import NotARunError, read_history_frame
 from flink_jepsen.analysis.plots import plot_recovery, plot_timeline
-from flink_jepsen.analysis.recovery import (
-    compute_fault_recoveries,
-    fault_recoveries,
-    recovery_by_kind,
-    summarise,
-)
+from flink_jepsen.analysis.recovery import fault_recoveries, recovery_by_kind
 from flink_jepsen.analysis.report import write_report
 from flink_jepsen.analysis.sweep import (
     SweepError,
@@ -44,6 +39,7 @@ from flink_jepsen.analysis.sweep import (
 from flink_jepsen.analysis.sweep import fault_recoveries as sweep_fault_recoveries
 from flink_jepsen.analysis.timeline import segments
 from flink_jepsen.errors import FlinkJepsenError
+from flink_jepsen.options import TestOptions
 
 DATA = Path(__file__).parent / "data"
 RUNS = DATA / "runs"
@@ -197,28 +193,39 @@ def test_a_run_without_results_or_history_loads(tmp_path: Path) -> None:
 
 # ---- recovery --------------------------------------------------------------------------------
 
+def checked(run_dir: Path) -> dict:
+    """The availability checker over a stored run's history, with the run's parameters."""
+    test = json.loads((run_dir / "test.json").read_text())
+    options = TestOptions.from_json(test.get("options") or {})
+    return _core.check_availability(str(run_dir / "history.jsonl"),
+                                    **options.checker_parameters(test.get("jobs")))
+
+
 @pytest.mark.parametrize("run_dir", [KILL, PARTITION, SHORT, EXACTLY_ONCE])
-def test_recovery_is_results_json_s_and_recomputes_to_it(run_dir: Path) -> None:
+def test_recovery_and_faults_are_the_checker_s(run_dir: Path, tmp_path: Path) -> None:
+    # These runs' results.json predate outages: the checker is run over their history.
     run = load_run(run_dir)
-    results = results_of(run_dir)
-    from_results = fault_recoveries(run)
-    assert from_results.attrs["source"] == "results.json"
-    expected = [x["recovery_s"] for x in results["faults"]]
-    assert from_results["recovery_s"].tolist() == pytest.approx(expected)
-    kinds = recovery_by_kind(run)
-    assert kinds.attrs["source"] == "results.json"
-    # Without the results, the same figures from the history alone.
-    bare = dataclasses.replace(run, results={})
-    computed = fault_recoveries(bare)
-    assert computed.attrs["source"] == "computed from the history"
-    assert computed["recovery_s"].tolist() == pytest.approx(expected, abs=1e-9)
-    again = recovery_by_kind(bare).set_index("kind")
-    for kind, r in results["recovery"].items():
-        assert again.loc[kind, "count"] == r["count"]
-        assert again.loc[kind, "recovered"] == r["recovered"]
+    expected = checked(run_dir)
+    faults = fault_recoveries(run)
+    assert faults.attrs["source"] == "checked from the history"
+    assert faults["kind"].tolist() == [f["kind"] for f in expected["faults"]]
+    assert faults["recovery_s"].tolist() == pytest.approx(
+        [math.nan if f["recovery_s"] is None else f["recovery_s"] for f in expected["faults"]],
+        nan_ok=True)
+    kinds = recovery_by_kind(run).set_index("kind")
+    for kind, r in expected["recovery"].items():
+        assert (kinds.loc[kind, "count"], kinds.loc[kind, "recovered"]) == (r["count"],
+                                                                            r["recovered"])
         for k in ("min_s", "median_s", "max_s"):
-            assert again.loc[kind, k] == pytest.approx(r[k], abs=1e-9)
-            assert kinds.set_index("kind").loc[kind, k] == pytest.approx(r[k])
+            assert kinds.loc[kind, k] == pytest.approx(r[k])
+    assert len(run.outages) == len(expected["outages"])
+    # A run whose results.json has today's shape is read from it, not checked again.
+    copy = copy_run(run_dir, tmp_path)
+    marked = dict(expected, recovery={"marker": {"count": 1, "recovered": 0}})
+    (copy / "results.json").write_text(json.dumps(marked))
+    again = load_run(copy)
+    assert fault_recoveries(again).attrs["source"] == "results.json"
+    assert recovery_by_kind(again)["kind"].tolist() == ["marker"]
 
 
 def synthetic_history(path: Path, seed: int) -> None:
@@ -262,31 +269,25 @@ def synthetic_history(path: Path, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_recomputed_recovery_agrees_with_the_cpp_checker(tmp_path: Path, seed: int) -> None:
+def test_loaded_polls_faults_and_outages_are_the_checker_s(tmp_path: Path, seed: int) -> None:
     run_dir = tmp_path / "t" / "run"
     run_dir.mkdir(parents=True)
     (run_dir / "test.json").write_text("{}")
     synthetic_history(run_dir / "history.jsonl", seed)
-    checked = _core.check_availability(str(run_dir / "history.jsonl"))
+    expected = checked(run_dir)
     run = load_run(run_dir)
     assert run.results == {}
-    assert len(run.polls) == checked["polls"]
-    for job, j in checked["jobs"].items():
+    assert len(run.polls) == expected["polls"]
+    for job, j in expected["jobs"].items():
         mine = run.polls[run.polls["job"] == job]
         assert (len(mine), int(mine["running"].sum()), int((~mine["ok"]).sum())) == (
             j["polls"], j["running_polls"], j["failed_polls"])
-    assert run.faults["kind"].tolist() == [f["kind"] for f in checked["faults"]]
-    assert run.faults["end_s"].tolist() == pytest.approx([f["end_s"] for f in checked["faults"]])
-    assert run.faults["healed"].tolist() == [f.get("healed", True) for f in checked["faults"]]
-    rec = compute_fault_recoveries(run.faults, run.polls, run.cancels)
-    expected = [math.nan if f["recovery_s"] is None else f["recovery_s"]
-                for f in checked["faults"]]
-    assert rec.tolist() == pytest.approx(expected, abs=1e-9, nan_ok=True)
-    kinds = summarise(run.faults.assign(recovery_s=rec)).set_index("kind")
-    for kind, r in checked["recovery"].items():
-        assert kinds.loc[kind, "recovered"] == r["recovered"]
-        if r["median_s"] is not None:
-            assert kinds.loc[kind, "median_s"] == pytest.approx(r["median_s"], abs=1e-9)
+    assert run.faults["kind"].tolist() == [f["kind"] for f in expected["faults"]]
+    assert run.faults["end_s"].tolist() == pytest.approx([f["end_s"] for f in expected["faults"]])
+    assert run.faults["healed"].tolist() == [f.get("healed", True) for f in expected["faults"]]
+    assert run.outages["start_s"].tolist() == pytest.approx(
+        [o["start_s"] for o in expected["outages"]])
+    assert run.outages["job"].tolist() == [o["job"] for o in expected["outages"]]
 
 
 def test_job_missing_from_a_completion_comes_from_its_invoke(tmp_path: Path) -> None:
@@ -301,7 +302,6 @@ def test_job_missing_from_a_completion_comes_from_its_invoke(tmp_path: Path) -> 
     polls = polls_from_history(frame)
     assert bad == [] and polls["job"].tolist() == [job, job]
     assert polls["status"].tolist() == ["unreachable", "running"]
-    assert faults_from_history(frame).empty
 
 
 # ---- plots -----------------------------------------------------------------------------------

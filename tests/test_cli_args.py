@@ -11,7 +11,7 @@ from flink_jepsen import verdict
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["nodes", "up", "--count", "0"], "between 1 and 50, not 0"),
+        (["nodes", "up", "--count", "0"], "must be at least 1, not 0"),
         (["nodes", "up", "--count", "51"], "between 1 and 50, not 51"),
         (["nodes", "up", "--count", "three"], "not an integer"),
         (["nodes", "up", "--subnet", "10.0.0.300/24"], "not an IPv4 network"),
@@ -19,6 +19,12 @@ from flink_jepsen import verdict
         (["nodes", "frobnicate"], "invalid choice"),
         (["nodes", "exec", "--remote", "telnet", "all", "--", "true"], "invalid choice"),
         (["launch-missiles"], "invalid choice"),
+        (["test", "--test-count", "0"], "--test-count: must be at least 1, not 0"),
+        (["test", "--time-limit", "nan"], "--time-limit: not a finite number: 'nan'"),
+        (["test", "--job-recovery-grace-period", "inf"], "not a finite number: 'inf'"),
+        (["test", "--nemesis-interval=-inf"], "not a finite number: '-inf'"),
+        (["sweep", "--grid", "time_limit=30", "--out", "/tmp/x.jsonl", "--poll-rate", "NaN"],
+         "--poll-rate: not a finite number"),
     ],
 )
 def test_bad_arguments_exit_254_naming_the_problem(args: list[str], needle: str) -> None:
@@ -36,3 +42,14 @@ def test_verdict_lines_are_jepsens_exact_code_points() -> None:
     assert verdict.merge("unknown", False, True) is False
     assert verdict.merge(True, True) is True
     assert [verdict.exit_status(v) for v in (True, False, "unknown")] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(("param", "value"), [("time_limit", float("nan")),
+                                              ("job_recovery_grace_period", float("inf")),
+                                              ("test_count", 0), ("poll_rate", "10")])
+def test_the_api_refuses_the_same_numbers(param: str, value: object) -> None:
+    from flink_jepsen import api
+    from flink_jepsen.errors import UsageError
+
+    with pytest.raises(UsageError, match=param.replace("_", "-")):
+        api.standalone_session(**{param: value})

@@ -75,6 +75,7 @@ struct Fault {
   int64_t end;
   bool healed = true;
   json value;
+  bool instant = false;  // a kill, not a start/stop pair
 };
 
 struct OpenFault {
@@ -181,7 +182,7 @@ struct AvailabilityModel::State {
       }
       return;
     }
-    faults.push_back({kind, p.start, end, true, value});
+    faults.push_back({kind, p.start, end, true, value, true});
   }
 
   void step_nemesis(const Op& op) {
@@ -375,8 +376,8 @@ json AvailabilityModel::State::result() const {
   std::vector<Fault> all = faults;
   if (nemesis) {
     auto [edge, kind] = edge_of(nemesis->f);
-    if (edge == Edge::kInstant) all.push_back({kind, nemesis->start, nemesis->start, true,
-                                               nemesis->value});
+    if (edge == Edge::kInstant)
+      all.push_back({kind, nemesis->start, nemesis->start, true, nemesis->value, true});
   }
   for (const auto& [kind, o] : open_faults) all.push_back({kind, o.start, last_time, false,
                                                            o.value});
@@ -480,6 +481,7 @@ json AvailabilityModel::State::result() const {
                {"start_s", secs(f.start)},
                {"end_s", secs(f.end)},
                {"recovery_s", rec},
+               {"instant", f.instant},
                {"value", f.value}};
     if (!f.healed) fo["healed"] = false;
     faults_out.push_back(std::move(fo));

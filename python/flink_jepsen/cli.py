@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
@@ -34,9 +35,23 @@ class Parser(argparse.ArgumentParser):
 
 def _positive_int(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from e
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    """A number of seconds or a rate: NaN and infinity are refused at once (exit 254)."""
+    try:
+        value = float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from e
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
 
 
 def build_parser() -> Parser:
@@ -59,7 +74,7 @@ def build_parser() -> Parser:
     st.add_argument("--json", action="store_true")
     ex = nsub.add_parser("exec", help="run a command on one node, some, or all")
     ex.add_argument("--remote", choices=["netns", "ssh"], default="netns")
-    ex.add_argument("--timeout", type=float, default=60.0)
+    ex.add_argument("--timeout", type=_finite_float, default=60.0)
     ex.add_argument("target", help="a node name, a comma-separated list, or 'all'")
     ex.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND...")
 
@@ -112,10 +127,10 @@ def add_test_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--job-running-healthy-threshold", type=_positive_int,
                    default=d.job_running_healthy_threshold,
                    help="consecutive running polls (of the original's 5 s) a job needs at the end")
-    p.add_argument("--job-recovery-grace-period", type=float,
+    p.add_argument("--job-recovery-grace-period", type=_finite_float,
                    default=d.job_recovery_grace_period,
                    help="seconds after the last fault within which jobs must recover (>= 60)")
-    p.add_argument("--time-limit", type=float, default=d.time_limit,
+    p.add_argument("--time-limit", type=_finite_float, default=d.time_limit,
                    help="seconds of fault injection")
     p.add_argument("--test-count", type=_positive_int, default=1)
     p.add_argument("--nodes", help="real hosts, comma-separated (with --remote ssh)")
@@ -136,19 +151,19 @@ def add_test_options(p: argparse.ArgumentParser) -> None:
                    help="keep the cluster and nodes up afterwards")
     p.add_argument("--no-supervision", action="store_true",
                    help="do not restart killed Flink processes (negative controls)")
-    p.add_argument("--poll-rate", type=float, default=d.poll_rate,
+    p.add_argument("--poll-rate", type=_finite_float, default=d.poll_rate,
                    help="availability polls per second per job (default 10)")
     p.add_argument("--seed", type=int, help="random seed of the fault schedule")
     p.add_argument("--name", help="the test's name in the store")
-    p.add_argument("--ready-timeout", type=float, default=d.ready_timeout,
+    p.add_argument("--ready-timeout", type=_finite_float, default=d.ready_timeout,
                    help="seconds each system may take to become ready (default 180)")
-    p.add_argument("--nemesis-interval", type=float, default=None,
+    p.add_argument("--nemesis-interval", type=_finite_float, default=None,
                    help="mean seconds between faults (default: the schedule's own, e.g. 3 for "
                         "TaskManager kills, as the original)")
     p.add_argument("--workload", default=d.workload, choices=WORKLOADS,
                    help="availability (the original's: are the jobs running?) or exactly-once "
                         "(Kafka in and out: did every record arrive once?)")
-    p.add_argument("--producer-rate", type=float, default=d.producer_rate,
+    p.add_argument("--producer-rate", type=_finite_float, default=d.producer_rate,
                    help="exactly-once: records per second written to the input topic")
     p.add_argument("--keys", type=_positive_int, default=d.keys,
                    help="exactly-once: distinct record keys")
@@ -212,8 +227,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     history = run_dir / "history.jsonl"
     if not test_json.is_file() or not history.is_file():
         raise UsageError(f"{run_dir} is not a run directory (no test.json and history.jsonl)")
-    options = TestOptions.from_json(json.loads(test_json.read_text())["options"])
-    results = analyze(history, options)
+    test = json.loads(test_json.read_text())
+    options = TestOptions.from_json(test["options"])
+    results = analyze(history, options, test.get("jobs") or [])
     (run_dir / "results-reanalyzed.json").write_text(json.dumps(results, indent=2) + "\n")
     for a in results.get("anomalies", [])[:20]:
         print(json.dumps(a))

@@ -55,15 +55,29 @@ class Nemesis:
         self.partitioner.setup()
 
     # recording -------------------------------------------------------------------------------
-    def _fault(self, f: str, value: object, action: Callable[[], object]) -> object:
+    def _fault(self, f: str, value: object, action: Callable[[], object],
+               effect: Callable[[object], str | None] = lambda _: None,
+               must_succeed: bool = False) -> object:
+        """Carries out one fault as an invoke and its completion: `info` when it happened (its
+        outcome as the value), `fail` when it had no effect: the action threw, or `effect`
+        named why its result hit nothing (a kill that matched no process). Only an effective
+        fault counts. A heal that fails (must_succeed) ends the run: it is re-raised."""
         self.history.record("nemesis", "invoke", f, value)
         try:
             result = action()
         except Exception as e:
-            self.history.record("nemesis", "info", f, value, {"error": str(e)})
+            self.history.record("nemesis", "fail", f, value, {"error": str(e)})
             log.warning("nemesis %s failed: %s", f, e)
+            if must_succeed:
+                raise
             return None
-        self.history.record("nemesis", "info", f, result if result is not None else value)
+        outcome = result if result is not None else value
+        missed = effect(result)
+        if missed is not None:
+            self.history.record("nemesis", "fail", f, outcome, {"error": missed})
+            log.info("nemesis %s had no effect: %s", f, missed)
+            return result
+        self.history.record("nemesis", "info", f, outcome)
         with self._lock:
             self.faults += 1
         return result
@@ -79,35 +93,46 @@ class Nemesis:
     def kill_task_managers(self, kind: str, nodes: list[Node]) -> None:
         names = [n.name for n in nodes]
         self._fault(kind, {"nodes": names}, lambda: {"nodes": names, "killed": self._kill(
-            nodes, self.targets.tm_patterns)})
+            nodes, self.targets.tm_patterns)}, _hit_nothing)
 
     def kill_job_managers(self) -> None:
         nodes = self.targets.job_managers
         names = [n.name for n in nodes]
         self._fault("kill-job-managers", {"nodes": names}, lambda: {
-            "nodes": names, "killed": self._kill(nodes, self.targets.jm_patterns)})
+            "nodes": names, "killed": self._kill(nodes, self.targets.jm_patterns)}, _hit_nothing)
 
     # partitions ------------------------------------------------------------------------------
     def start_partition(self, kind: str, grudge: dict, description: str) -> None:
         value = {"grudge": {k: sorted(v) for k, v in grudge.items()}, "shape": description}
-        self._fault(f"start-{kind}", value, lambda: self.partitioner.drop(grudge))
-        self.open_faults.add(kind)
+        done = [False]
+
+        def cut() -> object:
+            self.partitioner.drop(grudge)
+            done[0] = True
+            return value
+
+        self._fault(f"start-{kind}", value, cut,
+                    lambda _: None if any(grudge.values()) else "the grudge cuts no link")
+        if done[0]:
+            self.open_faults.add(kind)
 
     def stop_partition(self, kind: str) -> None:
-        self._fault(f"stop-{kind}", None, self.partitioner.heal)
+        self._fault(f"stop-{kind}", None, self.partitioner.heal, must_succeed=True)
         self.open_faults.discard(kind)
 
     # processes stopped on purpose (the HDFS NameNode) -----------------------------------------
     def stop_process(self, kind: str, stop: Callable[[], object], start: Callable[[], object],
                      value: object = None) -> None:
-        self._fault(f"start-{kind}", value, stop)
+        """A process stopped on purpose until restart_process (it is restarted whatever the
+        stop did: a stop that threw may have half happened)."""
+        self._fault(f"start-{kind}", value, stop, _hit_nothing)
         self.open_faults.add(kind)
         self.stopped_processes[kind] = start
 
     def restart_process(self, kind: str, value: object = None) -> None:
         start = self.stopped_processes.pop(kind, None)
         if start is not None:
-            self._fault(f"stop-{kind}", value, start)
+            self._fault(f"stop-{kind}", value, start, must_succeed=True)
         self.open_faults.discard(kind)
 
     # the end ---------------------------------------------------------------------------------
@@ -123,6 +148,16 @@ class Nemesis:
 
     def teardown(self) -> None:
         self.partitioner.teardown()
+
+
+def _hit_nothing(result: object) -> str | None:
+    """Why a kill had no effect: its result's "killed" map names no process (None: it hit)."""
+    if isinstance(result, dict) and isinstance(result.get("killed"), (dict, list)):
+        killed = result["killed"]
+        pids = [p for v in killed.values() for p in v] if isinstance(killed, dict) else killed
+        if not pids:
+            return "the kill matched no process"
+    return None
 
 
 class Schedule:
@@ -312,6 +347,15 @@ def _kafka_broker_alone(s: Schedule) -> tuple[dict, str]:
 def _kafka_partitions(s: Schedule) -> None:
     _kafka_brokers(s)  # fails at once without Kafka
     _partitions("partition-kafka-broker", _kafka_broker_alone)(s)
+
+
+# Schedules that are meant to inject no fault: every other schedule's run must show at least
+# one fault with an effect, or its verdict is unknown.
+FAULT_FREE = frozenset({"utopia"})
+
+
+def expects_faults(name: str) -> bool:
+    return name not in FAULT_FREE
 
 
 SCHEDULES: dict[str, Callable[[Schedule], None]] = {

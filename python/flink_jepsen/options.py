@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -16,6 +17,11 @@ CLIENT_GENS = ("poll-job-running", "cancel-jobs")
 WORKLOADS = ("availability", "exactly-once")
 ORIGINAL_POLL_INTERVAL = 5.0  # the original polled every 5 s: thresholds are in those polls
 CANCEL_AFTER = 15.0           # cancel-jobs: the original cancelled after 15 s of polling
+CANCEL_TRIES = 10             # ... and retried a cancel up to 10 times, requiring it to succeed
+CANCEL_RETRY_DELAY = 2.0      # seconds between two attempts
+CANCEL_GRACE = 10.0           # a cancelled job still running this long after is an anomaly
+FLOAT_OPTIONS = ("job_recovery_grace_period", "time_limit", "poll_rate", "ready_timeout",
+                 "nemesis_interval", "producer_rate")
 
 
 @dataclass
@@ -67,6 +73,17 @@ class TestOptions:
 
     def validate(self) -> None:
         from flink_jepsen.nemesis import SCHEDULES
+
+        for name in FLOAT_OPTIONS:
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(
+                    value, (int, float)) or not math.isfinite(value)):
+                raise UsageError(f"--{name.replace('_', '-')} must be a finite number, not "
+                                 f"{value!r}")
+        for name in ("test_count", "job_running_healthy_threshold", "node_count", "keys"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise UsageError(f"--{name.replace('_', '-')} must be an integer, not {value!r}")
 
         if self.nemesis_gen not in SCHEDULES:
             raise UsageError(f"--nemesis-gen {self.nemesis_gen!r} is unknown; must be one of: "
@@ -120,6 +137,16 @@ class TestOptions:
                              "harness deploys (X.Y.Z, 1.17 or newer, or 2.x)")
         if self.tarball and self.flink_version != versions.FLINK_DEFAULT:
             raise UsageError("give either --tarball or --flink-version, not both")
+
+    def checker_parameters(self, jobs: list[str] | None = None) -> dict:
+        """The availability checker's parameters for this test (jobs: the submitted ones), the
+        same for the live stop rule, the final check and a re-check of a stored run."""
+        from flink_jepsen.nemesis import expects_faults
+
+        return {"grace_period_s": float(self.job_recovery_grace_period),
+                "healthy_duration_s": float(self.healthy_duration),
+                "cancel_grace_s": CANCEL_GRACE, "jobs": list(jobs or []),
+                "expect_faults": expects_faults(self.nemesis_gen)}
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)

@@ -30,7 +30,7 @@ from flink_jepsen.jobs import builtin_jar
 from flink_jepsen.localnodes import LocalNodes
 from flink_jepsen.nemesis import Nemesis, Schedule, Targets
 from flink_jepsen.node import Node
-from flink_jepsen.options import CANCEL_AFTER, TestOptions
+from flink_jepsen.options import CANCEL_AFTER, CANCEL_RETRY_DELAY, CANCEL_TRIES, TestOptions
 from flink_jepsen.progress import Progress
 from flink_jepsen.remotes import ssh_remote
 from flink_jepsen.store import Run, collect_node_logs
@@ -61,13 +61,11 @@ KAFKA_PLACEHOLDER = "${KAFKA_BOOTSTRAP}"  # in :job-args, the brokers' host:port
 EXACTLY_ONCE_ANOMALIES = ("lost", "duplicated", "unexpected", "order", "state")
 
 
-def analyze(history_path: Path, options: TestOptions) -> dict:
-    """Phase 6, also for `flink-jepsen analyze`: the checkers over a stored history. The
-    exactly-once workload adds its checker; the verdict is the worst of the two."""
-    results = _core.check_availability(str(history_path),
-                                       grace_period_s=options.job_recovery_grace_period,
-                                       healthy_duration_s=options.healthy_duration,
-                                       cancel_grace_s=10.0)
+def analyze(history_path: Path, options: TestOptions, jobs: list[str] | None = None) -> dict:
+    """Phase 6, also for `flink-jepsen analyze`: the checkers over a stored history (jobs: the
+    ids of the jobs that were submitted). The exactly-once workload adds its checker; the
+    verdict is the worst of the two."""
+    results = _core.check_availability(str(history_path), **options.checker_parameters(jobs))
     if options.workload == "exactly-once":
         eo = _core.check_exactly_once(str(history_path), 5)
         results["exactly-once"] = eo
@@ -135,7 +133,7 @@ class TestRun:
         self.nemesis: Nemesis | None = None
         self.client: FlinkClient | None = None
         self.jobs: list[str] = []
-        self.streak_start: dict[str, float | None] = {}
+        self.monitor = None  # the availability checker, stepped live (the stop rule)
         self.app_id: str | None = None  # the YARN application of a YARN deployment
         self.phase = "start"
         self._stop_discovery = threading.Event()
@@ -183,7 +181,7 @@ class TestRun:
         self.store.write_json("test.json", {
             "options": self.options.to_json(), "seed": self.seed, "run_id": self.run_id,
             "spec": self.spec.to_json() if self.spec else None,
-            "versions": environment_versions(d)})
+            "jobs": list(self.jobs), "versions": environment_versions(d)})
 
     def run(self) -> Result:
         o = self.options
@@ -226,7 +224,7 @@ class TestRun:
             self.progress.stop()
         self._phase("analysis")
         if error is None:
-            results = analyze(self.store.path("history.jsonl"), o)
+            results = analyze(self.store.path("history.jsonl"), o, self.jobs)
         else:
             results = {"valid?": "unknown", "error": error, "phase": self.failed_phase}
         results["test"] = self.test_name
@@ -389,6 +387,8 @@ class TestRun:
                 self.jobs.append(submitted.job_id)
         else:
             self.jobs.extend(self._wait_for_jobs(o.ready_timeout))
+        self.write_test_json(self.dist)  # with the submitted jobs, for `analyze`
+        self.monitor = _core.AvailabilityMonitor(self.history, **o.checker_parameters(self.jobs))
         self.poller = _core.AvailabilityPoller(self.history, endpoints,
                                                interval=1.0 / o.poll_rate, timeout=2.0)
         for j in self.jobs:
@@ -399,7 +399,6 @@ class TestRun:
         self.poller.start()
         threading.Thread(target=self._discover_leader, name="leader-discovery",
                          daemon=True).start()
-        threading.Thread(target=self._track_health, name="health", daemon=True).start()
         if self.kafka is not None:
             targets.extra["kafka"] = (self.kafka.nodes(), self.kafka.kill_broker,
                                       self.kafka.start_broker)
@@ -418,16 +417,29 @@ class TestRun:
         while not self.schedule.done():
             if o.client_gen == "cancel-jobs" and not cancelled and \
                     time.monotonic() - started >= CANCEL_AFTER:
-                for j in self.jobs:
-                    self.poller.cancel_job(j)
+                self._cancel_jobs()
                 cancelled = True
             time.sleep(0.2)
         self._stop_producer()
         if self.schedule.error is not None:
             raise SetupError(f"the nemesis schedule failed: {self.schedule.error}")
         if o.client_gen == "cancel-jobs" and not cancelled:
-            for j in self.jobs:
-                self.poller.cancel_job(j)
+            self._cancel_jobs()
+
+    def _cancel_jobs(self) -> None:
+        """cancel-jobs, as the original's client did it: each job's cancel is retried until it
+        succeeds, up to CANCEL_TRIES times. Every attempt is an op in the history; a job whose
+        cancel never succeeded is not excused from any check, and the checker says so."""
+        for j in self.jobs:
+            for attempt in range(1, CANCEL_TRIES + 1):
+                done = self.poller.cancel_job(j)
+                if done.get("type") == "ok":
+                    log.info("cancelled job %s (attempt %d)", j, attempt)
+                    break
+                log.warning("cancel of job %s, attempt %d of %d: %s %s", j, attempt,
+                            CANCEL_TRIES, done.get("type"), done.get("error", ""))
+                if attempt < CANCEL_TRIES:
+                    time.sleep(CANCEL_RETRY_DELAY)
 
     def _wait_for_jobs(self, timeout: float) -> list[str]:
         """An application cluster submits its job itself: find its id over REST."""
@@ -468,44 +480,27 @@ class TestRun:
             except Exception as e:  # noqa: BLE001 - discovery is best effort
                 log.debug("leader discovery: %s", e)
 
-    def _track_health(self) -> None:
-        """Samples what the poller last saw, 4 times a second, to know since when each job has
-        been running without interruption (the stop condition needs that duration)."""
-        cancel_ok = self.options.client_gen == "cancel-jobs"
-        while not self._stop_discovery.wait(0.25):
-            now = time.monotonic()
-            state = self.poller.last_state() if self.poller is not None else {}
-            for j in self.jobs:
-                s = state.get(j, {})
-                # A failed poll is unavailability, whatever the last answer before it said.
-                answered = s.get("last_error") is None and s.get("last_poll_s") is not None
-                ok = answered and (bool(s.get("running")) or (cancel_ok and s.get("state") in (
-                    "CANCELED", "CANCELLING")))
-                if not ok:
-                    self.streak_start[j] = None
-                elif self.streak_start.get(j) is None:
-                    self.streak_start[j] = now
-
     def recover(self) -> None:
-        """Heal everything, then observe until every job has been running for the healthy
-        duration, or 1.1 x the grace period has passed (the original's stop condition)."""
+        """Heal everything, then observe until every job has been settled (running, or gone
+        after its cancel) for the healthy duration, counted only from polls taken after the
+        heal, or until 1.1 x the grace period has passed (the original's stop rule). The
+        decision is the availability checker's own, stepped live on every poll."""
         o = self.options
-        assert self.nemesis is not None and self.poller is not None
+        assert self.nemesis is not None and self.poller is not None and self.monitor is not None
         self.nemesis.heal_all()
-        recovery_started = time.monotonic()
-        deadline = recovery_started + 1.1 * o.job_recovery_grace_period
-        need = o.healthy_duration + 2.0  # a margin over what the checker will demand
-        while time.monotonic() < deadline:
-            now = time.monotonic()
-            starts = [self.streak_start.get(j) for j in self.jobs]
-            if all(st is not None and now - st >= need for st in starts) \
-                    and now - recovery_started >= 1.0:
-                log.info("every job running for %.0f s: stopping", o.healthy_duration)
+        self.monitor.observe_from(self.history.now_ns())
+        deadline = time.monotonic() + 1.1 * o.job_recovery_grace_period
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning("jobs not settled for %.0f s within 1.1 x the grace period (%.0f s)",
+                            o.healthy_duration, 1.1 * o.job_recovery_grace_period)
                 break
-            time.sleep(0.25)
-        else:
-            log.warning("jobs not healthy within 1.1 x the grace period (%.0f s)",
-                        1.1 * o.job_recovery_grace_period)
+            # Short waits keep Ctrl-C responsive; the wait itself wakes on the deciding poll.
+            if self.monitor.wait_settled(o.healthy_duration, min(left, 0.5)):
+                log.info("every job settled for %.0f s after the heal: stopping",
+                         o.healthy_duration)
+                break
         if self.producer is not None:
             self._drain()
 
@@ -553,6 +548,8 @@ class TestRun:
     def _stop_poller(self) -> None:
         if self.poller is not None:
             self.poller.stop()
+        if self.monitor is not None:
+            self.monitor.detach(self.history)
 
     def _collect_logs(self) -> None:
         if self.cluster is None:

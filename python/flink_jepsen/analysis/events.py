@@ -1,10 +1,11 @@
-"""What a history says happened, as small data frames: the faults the nemesis injected, the
-availability polls' outcomes and the deliberate cancellations. The rules are the availability
-checker's (cpp/check/availability.cpp), so that what the plots show is what was checked."""
+"""What a run shows, as small data frames: the availability polls' outcomes and the deliberate
+cancellations read from the history, and the faults and outages as the availability checker
+(cpp/check/availability.cpp) reported them, so that what the plots show is what was checked."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ NEMESIS = "nemesis"
 STATUSES = ("running", "not running", "unreachable")
 
 FAULT_COLUMNS = ("kind", "start_s", "end_s", "start", "end", "instant", "healed", "value",
-                 "nodes", "detail")
+                 "nodes", "detail", "recovery_s")
 POLL_COLUMNS = ("index", "time", "time_s", "process", "job", "type", "ok", "running", "state",
                 "error", "status")
 
@@ -37,59 +38,43 @@ def _detail(value: object) -> str:
 def empty_faults() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
         FAULT_COLUMNS, ("object", "float64", "float64", "int64", "int64", "bool", "bool",
-                        "object", "object", "object"))})
+                        "object", "object", "object", "float64"))})
 
 
-def faults_from_history(history: pd.DataFrame) -> pd.DataFrame:
-    """One row per fault: an instant fault (``kill-task-managers``) is one nemesis op, from its
-    invoke to its completion; a lasting one is a ``start-<kind>``/``stop-<kind>`` pair, from the
-    start's invoke to the stop's completion. A fault never stopped ends at the history's last
-    op and is marked ``healed`` False (no recovery is measured for it)."""
-    nem = history[history["process"] == NEMESIS]
-    if nem.empty:
+def faults_frame(faults: list[dict]) -> pd.DataFrame:
+    """The availability checker's faults (results.json's ``faults``) as a data frame, one row
+    per fault that had an effect: an instant fault (a kill) from its invoke to its completion,
+    a lasting one from its start's invoke to its stop's completion; ``healed`` False for one
+    never stopped; ``recovery_s`` NaN when the jobs never all ran again after it."""
+    if not faults:
         return empty_faults()
-    last_time = int(history["time"].max())
-    open_faults: dict[str, tuple[int, object]] = {}
-    rows: list[tuple] = []
-
-    def event(f: str, start: int, end: int, value: object) -> None:
-        if f.startswith("start-"):
-            open_faults.setdefault(f[len("start-"):], (start, value))
-        elif f.startswith("stop-") and f[len("stop-"):] in open_faults:
-            kind = f[len("stop-"):]
-            began, v = open_faults.pop(kind)
-            rows.append((kind, began, end, False, True, v))
-        else:  # an instant fault, or a stop without its start
-            rows.append((f, start, end, True, True, value))
-
-    pending: tuple[str, int, object] | None = None
-    for f, typ, t, text in zip(nem["f"].astype(object), nem["type"].astype(object),
-                               nem["time"].to_numpy(), nem["value"]):
-        value = json.loads(text)
-        t = int(t)
-        completion = typ != "invoke"
-        if pending and completion and pending[0] == f:
-            event(f, pending[1], t, value if value is not None else pending[2])
-            pending = None
-            continue
-        if pending:
-            event(pending[0], pending[1], pending[1], pending[2])
-        pending = (f, t, value) if typ in ("invoke", "info") else None
-        if pending is None:
-            event(f, t, t, value)
-    if pending:
-        event(pending[0], pending[1], pending[1], pending[2])
-    for kind, (start, value) in sorted(open_faults.items()):
-        rows.append((kind, start, last_time, False, False, value))
-
-    frame = pd.DataFrame(rows, columns=["kind", "start", "end", "instant", "healed", "value"])
-    frame = frame.sort_values(["start", "end"], kind="stable", ignore_index=True)
-    frame["start_s"] = frame["start"] / 1e9
-    frame["end_s"] = frame["end"] / 1e9
+    rows = [(f["kind"], float(f["start_s"]), float(f["end_s"]), bool(f.get("instant", False)),
+             bool(f.get("healed", True)), f.get("value"),
+             math.nan if f.get("recovery_s") is None else float(f["recovery_s"]))
+            for f in faults]
+    frame = pd.DataFrame(rows, columns=["kind", "start_s", "end_s", "instant", "healed",
+                                        "value", "recovery_s"])
+    frame["start"] = np.round(frame["start_s"] * 1e9).astype(np.int64)
+    frame["end"] = np.round(frame["end_s"] * 1e9).astype(np.int64)
     frame["nodes"] = [v.get("nodes") if isinstance(v, dict) else None for v in frame["value"]]
     frame["detail"] = [_detail(v) for v in frame["value"]]
     frame["kind"] = frame["kind"].astype(object)
     return frame[list(FAULT_COLUMNS)]
+
+
+OUTAGE_COLUMNS = ("job", "since_s", "start_s", "end_s", "length_s", "polls", "first",
+                  "anomalous", "faults")
+
+
+def outages_frame(outages: list[dict]) -> pd.DataFrame:
+    """The availability checker's outages: per job, each stretch of polls that found it
+    unavailable, its length (NaN: never over) and the kinds of the faults inside it."""
+    rows = [(o["job"], math.nan if o.get("since_s") is None else o["since_s"], o["start_s"],
+             math.nan if o.get("end_s") is None else o["end_s"],
+             math.nan if o.get("length_s") is None else o["length_s"], o["polls"],
+             o.get("first"), bool(o.get("anomalous")),
+             [f["kind"] for f in o.get("faults") or []]) for o in outages]
+    return pd.DataFrame(rows, columns=list(OUTAGE_COLUMNS))
 
 
 def _job_of(value: object) -> str | None:

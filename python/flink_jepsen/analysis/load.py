@@ -1,6 +1,7 @@
 """Loading a stored run (``store/<test>/<time>/``) into pandas: the history as a data frame read
-by the C++ reader, and from it the faults and the availability polls that every plot, recovery
-figure and report is built from."""
+by the C++ reader, the availability polls, and what the availability checker found (faults
+with their recovery, outages) that every plot, recovery figure and report is built from. The
+faults and outages are the checker's own output, never re-derived here."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import pandas as pd
 from flink_jepsen import _core
 from flink_jepsen.analysis.events import (
     cancels_from_history,
-    faults_from_history,
+    faults_frame,
+    outages_frame,
     polls_from_history,
 )
 from flink_jepsen.errors import UsageError
@@ -39,6 +41,8 @@ class RunData:
     polls: pd.DataFrame
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
     cancels: pd.DataFrame = field(default_factory=pd.DataFrame)
+    availability: dict = field(default_factory=dict)   # the availability checker's result
+    outages: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def name(self) -> str:
@@ -152,6 +156,27 @@ def parse_values(values: pd.Series) -> pd.Series:
     return pd.Series(parsed[codes], index=values.index, dtype=object)
 
 
+def availability_of(test: dict, results: dict, history_path: Path) -> dict:
+    """The availability checker's result for a run: results.json's when it is in today's shape
+    (faults and outages), otherwise the checker (C++) run over the stored history with the
+    run's own parameters. Empty when there is no history."""
+    if isinstance(results.get("faults"), list) and isinstance(results.get("outages"), list):
+        return results
+    if not history_path.is_file():
+        return {}
+    from flink_jepsen.options import TestOptions
+
+    try:
+        options = TestOptions.from_json(test.get("options") or {})
+    except TypeError:
+        options = TestOptions()
+    try:
+        return _core.check_availability(str(history_path),
+                                        **options.checker_parameters(test.get("jobs")))
+    except RuntimeError as e:
+        raise NotARunError(f"{history_path}: cannot check the history: {e}") from e
+
+
 def load_run(path: str | os.PathLike) -> RunData:
     """Loads a stored run. A run that failed in setup (no history, results with an error) or
     has not been analysed yet (no results.json) still loads, with empty frames or results."""
@@ -164,6 +189,9 @@ def load_run(path: str | os.PathLike) -> RunData:
         history, bad = read_history_frame(history_path)
     else:
         history, bad = empty_history(), []
+    availability = availability_of(test, results, history_path)
     return RunData(path=run_dir, test=test, results=results, history=history,
-                   faults=faults_from_history(history), polls=polls_from_history(history),
-                   bad_lines=bad, cancels=cancels_from_history(history))
+                   faults=faults_frame(availability.get("faults") or []),
+                   polls=polls_from_history(history), bad_lines=bad,
+                   cancels=cancels_from_history(history), availability=availability,
+                   outages=outages_frame(availability.get("outages") or []))

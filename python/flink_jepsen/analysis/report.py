@@ -122,6 +122,7 @@ def _verdict(run: RunData) -> str:
              ("workload", run.options.get("workload", "availability")),
              ("history ops", len(run.history)), ("polls", len(run.polls)),
              ("faults", len(run.faults)),
+             ("faults without effect", len(run.availability.get("ineffective_faults") or [])),
              ("availability anomalies", len(run.results.get("anomalies") or []))]
     if exactly_once.section(run.results) is not None:
         found = int(exactly_once.counts(run.results)["count"].sum())
@@ -170,6 +171,25 @@ def _recovery(run: RunData, plots_dir: Path | None) -> str:
             + _frame_table(kinds) + _img(png, "recovery times")
             + "<details><summary>every fault</summary>" + _frame_table(per_fault)
             + "</details>")
+
+
+def _outages(run: RunData) -> str:
+    """Each stretch in which a job was unavailable, with the faults inside it: with faults
+    every few seconds, one outage can span many faults, which recovery per fault hides."""
+    o = run.outages
+    if o.empty:
+        return '<p class="note">No outage: every poll found every job available.</p>'
+    table = o.assign(faults=[", ".join(f"{k} x{f.count(k)}" for k in dict.fromkeys(f))
+                             for f in o["faults"]])
+    longest = o["length_s"].max()
+    open_ = int(o["end_s"].isna().sum())
+    summary = (f"{len(o)} outage(s); longest {longest:.1f} s" if longest == longest else
+               f"{len(o)} outage(s)")
+    if open_:
+        summary += f"; {open_} never ended"
+    return (f'<p class="note">{_e(summary)}. An outage runs from the first poll that found a job '
+            "unavailable to the first that found it available again; anomalous: it broke the "
+            "grace-period rule.</p>" + _frame_table(table))
 
 
 def _jobs(run: RunData) -> str:
@@ -280,6 +300,7 @@ def render_report(run: RunData, plots_dir: Path | None = None) -> str:
         _section("Verdict", lambda: _verdict(run)),
         _section("Availability", lambda: _timeline(run, plots_dir)),
         _section("Faults and recovery", lambda: _recovery(run, plots_dir)),
+        _section("Outages", lambda: _outages(run)),
         _section("Jobs", lambda: _jobs(run)),
         _section("Anomalies", lambda: _anomalies(run)),
     ]
