@@ -351,11 +351,25 @@ def _kafka_partitions(s: Schedule) -> None:
 
 # Schedules that are meant to inject no fault: every other schedule's run must show at least
 # one fault with an effect, or its verdict is unknown.
-FAULT_FREE = frozenset({"utopia"})
+FAULT_FREE = {"utopia"}
 
 
 def expects_faults(name: str) -> bool:
     return name not in FAULT_FREE
+
+
+def register_schedule(name: str, schedule: Callable[[Schedule], None],
+                      injects_faults: bool = True) -> None:
+    """Adds a schedule written in Python under a --nemesis-gen name: a function that gets the
+    running Schedule (its nemesis, its clock) and injects faults until it returns. A schedule
+    that injects no fault on purpose says so (its run is then not unknown for lack of faults)."""
+    if not name or not all(c.isalnum() or c in "-_." for c in name):
+        raise ValueError(f"schedule name {name!r}: letters, digits, '-', '_' and '.' only")
+    SCHEDULES[name] = schedule
+    if injects_faults:
+        FAULT_FREE.discard(name)
+    else:
+        FAULT_FREE.add(name)
 
 
 SCHEDULES: dict[str, Callable[[Schedule], None]] = {

@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,8 +118,12 @@ class TestRun:
     """One execution of a test; `run()` returns its Result."""
     __test__ = False  # not a pytest test class, despite its name
 
-    def __init__(self, options: TestOptions) -> None:
+    def __init__(self, options: TestOptions,
+                 after_heal: Callable[[TestRun], None] | None = None) -> None:
+        """after_heal: called once everything is healed, before the stop rule observes (a
+        planted failure that begins only after the heal, in the negative controls)."""
         self.options = options
+        self.after_heal = after_heal
         self.spec: testspec.TestSpec | None = None
         self.mode = options.deployment_mode  # until validate() reads the spec
         self.seed = (options.seed if options.seed is not None
@@ -354,7 +359,9 @@ class TestRun:
             endpoints = self.flink.rest_addresses()
             self.client = FlinkClient(zk_hosts, self.run_id, endpoints, names)
             targets = Targets(self.flink.job_managers(), self.flink.task_managers(),
-                              self.zk.nodes(), leader=self._leader_node)
+                              self.zk.nodes(), leader=self._leader_node,
+                              extra={"task-managers": (self.flink.stop_task_managers,
+                                                       self.flink.start_task_managers)})
         else:
             # On YARN the JobManagers and TaskManagers are containers on any worker; the HA
             # cluster id is the YARN application's id.
@@ -488,6 +495,8 @@ class TestRun:
         o = self.options
         assert self.nemesis is not None and self.poller is not None and self.monitor is not None
         self.nemesis.heal_all()
+        if self.after_heal is not None:
+            self.after_heal(self)
         self.monitor.observe_from(self.history.now_ns())
         deadline = time.monotonic() + 1.1 * o.job_recovery_grace_period
         while True:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from flink_jepsen import _core
 from flink_jepsen.db.base import Service
 from flink_jepsen.dist import Distribution
 from flink_jepsen.errors import SetupError
@@ -193,6 +194,17 @@ class FlinkStandalone(Service):
     def start_process(self, node: Node, role: str) -> None:
         self.daemon(node, role, self.command(node, role), env=self.env(node),
                     supervise=self.supervise)
+
+    def start_task_managers(self) -> None:
+        """Starts every TaskManager that is not running (a killed one, without supervision)."""
+        for node in self.task_managers():
+            self.start_process(node, "taskmanager")
+
+    def stop_task_managers(self) -> None:
+        """Stops every TaskManager and its supervisor: they stay down."""
+        for node in self.task_managers():
+            _core.stop_daemon(self.cluster.remote(node),
+                              node.path("run", f"{self.name}-taskmanager.pid"), 10.0)
 
     def wait_ready(self, timeout: float = 180) -> None:
         """Ready: some JobManager's REST API answers /overview (a leader was elected) and every
