@@ -2,9 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
 #include <limits>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
+
+#include "common/json_scan.hpp"
 
 namespace fj {
 
@@ -17,18 +24,64 @@ constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 double secs(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 int64_t nanos(double s) { return static_cast<int64_t>(s * 1e9); }
 
-// The job an op is about: a string value, or an object's "job".
-std::string job_of(const json& v) {
-  if (v.is_string()) return v.get<std::string>();
+// What the checker reads of a poll or cancel op, as views into the op (or into the history
+// file's line): no allocation per op on the hot path.
+struct Event {
+  int64_t time = 0;
+  bool poll = true;  // else a cancel
+  std::string_view type;
+  bool proc_is_int = true;
+  int64_t proc = 0;
+  std::string_view proc_text;
+  std::string_view job;  // the value's job ("" when it names none)
+  bool running = false;  // value.running is true
+  std::string_view state;
+  bool has_tasks = false;
+  int64_t tasks = 0, parallelism = 0;
+  std::string_view error;
+};
+
+// The job an op's value is about: a string value, or an object's "job".
+std::string_view job_of(const json& v) {
+  if (v.is_string()) return v.get_ref<const std::string&>();
   if (v.is_object()) {
     auto it = v.find("job");
-    if (it != v.end() && it->is_string()) return it->get<std::string>();
+    if (it != v.end() && it->is_string()) return it->get_ref<const std::string&>();
   }
-  return "";
+  return {};
 }
 
-std::string process_key(const json& p) {
-  return p.is_number_integer() ? std::to_string(p.get<int64_t>()) : p.dump();
+Event event_of(const Op& op) {
+  Event e;
+  e.time = op.time;
+  e.poll = op.f == "job-running?";
+  e.type = op.type;
+  if (op.process.is_number_integer()) {
+    e.proc = op.process.get<int64_t>();
+  } else {
+    e.proc_is_int = false;
+    e.proc_text = op.process.is_string() ? std::string_view(op.process.get_ref<const std::string&>())
+                                         : std::string_view("?");
+  }
+  e.job = job_of(op.value);
+  if (op.value.is_object()) {
+    const auto& v = op.value;
+    auto r = v.find("running");
+    e.running = r != v.end() && r->is_boolean() && r->get<bool>();
+    auto st = v.find("state");
+    if (st != v.end() && st->is_string()) e.state = st->get_ref<const std::string&>();
+    auto t = v.find("tasks_running"), p = v.find("parallelism_total");
+    if (t != v.end() && p != v.end() && t->is_number_integer() && p->is_number_integer()) {
+      e.has_tasks = true;
+      e.tasks = t->get<int64_t>();
+      e.parallelism = p->get<int64_t>();
+    }
+  }
+  if (op.extra.is_object()) {
+    auto er = op.extra.find("error");
+    if (er != op.extra.end() && er->is_string()) e.error = er->get_ref<const std::string&>();
+  }
+  return e;
 }
 
 // A fault's kind and whether it opens or closes a lasting fault: "start-<kind>" /
@@ -45,16 +98,34 @@ std::pair<Edge, std::string> edge_of(const std::string& f) {
   return {Edge::kInstant, f};
 }
 
-std::string describe(bool ok, const json& value, const std::string& error) {
-  if (!ok) return error;
-  std::string out = "state ";
-  auto state = value.is_object() ? value.find("state") : value.end();
-  out += state != value.end() && state->is_string() ? state->get<std::string>() : "?";
-  if (value.is_object() && value.contains("tasks_running") && value.contains("parallelism_total"))
-    out += " (" + value["tasks_running"].dump() + "/" + value["parallelism_total"].dump() +
-           " subtasks running)";
-  return out;
-}
+// What one poll saw, kept per job for the anomaly that may need it.
+struct Seen {
+  bool ok = true;
+  std::string state;
+  bool has_tasks = false;
+  int64_t tasks = 0, parallelism = 0;
+  std::string error;
+
+  void set(const Event& e, bool ok_) {
+    ok = ok_;
+    if (ok) {
+      state.assign(e.state.empty() ? std::string_view("?") : e.state);
+      has_tasks = e.has_tasks;
+      tasks = e.tasks;
+      parallelism = e.parallelism;
+    } else {
+      error.assign(e.error.empty() ? e.type : e.error);
+    }
+  }
+  std::string describe() const {
+    if (!ok) return error;
+    std::string out = "state " + state;
+    if (has_tasks)
+      out += " (" + std::to_string(tasks) + "/" + std::to_string(parallelism) +
+             " subtasks running)";
+    return out;
+  }
+};
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -105,12 +176,20 @@ struct Job {
   bool cancelled = false;
   int64_t cancel_time = kNever;
   std::string cancel_error;
-  std::string last;
+  Seen last;
   std::optional<json> open;  // the anomaly being extended by consecutive polls
+  const char* open_type = nullptr;
+  int64_t open_end = 0, open_polls = 0;
+  Seen open_last;
   std::vector<json> anomalies;
   // For recovery: the latest poll.
   int64_t latest_time = -1;
   bool latest_running = false;
+};
+
+struct Pending {
+  int64_t time;
+  const std::string* id;  // the invoke's job (a key of the jobs map), or null
 };
 
 struct PendingNemesis {
@@ -134,8 +213,9 @@ struct AvailabilityModel::State {
   std::map<std::string, OpenFault> open_faults;
   std::vector<Fault> faults;
   json ineffective = json::array();
-  std::map<std::string, Job> jobs;
-  std::map<std::string, std::pair<int64_t, std::string>> pending;  // process -> invoke time, job
+  std::map<std::string, Job, std::less<>> jobs;
+  std::unordered_map<int64_t, Pending> pending;               // integer processes
+  std::map<std::string, Pending, std::less<>> pending_named;  // any other process
   std::vector<std::pair<int64_t, int64_t>> moments;                // (m, time), see recovery
   int64_t total_polls = 0;
   int64_t unattributed_polls = 0;
@@ -209,57 +289,66 @@ struct AvailabilityModel::State {
     nemesis = PendingNemesis{op.f, op.time, op.value};
   }
 
-  void add_anomaly(Job& j, const std::string& id, const std::string& type, int64_t t,
-                   const std::string& what, const json& extra) {
-    if (j.open && (*j.open)["type"] == type) {
-      (*j.open)["end"] = secs(t);
-      (*j.open)["polls"] = (*j.open)["polls"].get<int64_t>() + 1;
-      (*j.open)["last"] = what;
+  // Extends the job's open anomaly of this type by one poll, or opens one.
+  void add_anomaly(Job& j, const std::string& id, const char* type, int64_t t) {
+    if (j.open && j.open_type == type) {
+      j.open_end = t;
+      ++j.open_polls;
+      j.open_last = j.last;
       return;
     }
     close_anomaly(j);
-    json a = {{"type", type},   {"message", message_of(type)},
-              {"job", id},      {"time", secs(t)},
-              {"end", secs(t)}, {"polls", 1},
-              {"first", what},  {"last", what}};
-    for (auto& [k, v] : extra.items()) a[k] = v;
+    std::string what = j.last.describe();
+    json a = {{"type", type}, {"message", message_of(type)}, {"job", id}, {"time", secs(t)},
+              {"first", what}};
+    if (std::string_view(type) == "job-running-after-cancellation") {
+      a["cancelled_at_s"] = secs(j.cancel_time);
+    } else {
+      a["last_failure_s"] = secs(last_failure);
+      a["grace_period_s"] = opt.grace_period_s;
+    }
     j.open = std::move(a);
+    j.open_type = type;
+    j.open_end = t;
+    j.open_polls = 1;
+    j.open_last = j.last;
+  }
+
+  static json finished(const Job& j) {
+    json a = *j.open;
+    a["end"] = secs(j.open_end);
+    a["polls"] = j.open_polls;
+    a["last"] = j.open_last.describe();
+    return a;
   }
 
   static void close_anomaly(Job& j) {
-    if (j.open) j.anomalies.push_back(std::move(*j.open));
+    if (j.open) j.anomalies.push_back(finished(j));
     j.open.reset();
+    j.open_type = nullptr;
   }
 
-  void step_poll(const Op& op, const std::string& id, int64_t invoked) {
-    Job& j = jobs[id];
-    int64_t t = op.time;
-    bool ok = op.type == "ok";
-    const json* r = op.value.is_object() ? &op.value : nullptr;
-    auto rit = r ? r->find("running") : op.value.end();
-    bool running = ok && r && rit != r->end() && rit->is_boolean() && rit->get<bool>();
-    std::string what = describe(ok, op.value, op.error().empty() ? op.type : op.error());
+  void step_poll(const Event& e, Job& j, const std::string& id, int64_t invoked) {
+    int64_t t = e.time;
+    bool ok = e.type == "ok";
+    bool running = ok && e.running;
     ++total_polls;
     ++j.polls;
     j.failed += !ok;
     j.running += running;
-    j.last = what;
+    j.last.set(e, ok);
 
     bool healthy_expected = should_be_healthy(t);
-    json context = {{"last_failure_s", secs(last_failure)}, {"grace_period_s", opt.grace_period_s}};
-    bool anomaly = false;
+    bool anomaly = true;
     if (!ok && healthy_expected) {
-      add_anomaly(j, id, "cluster-not-running", t, what, context);
-      anomaly = true;
+      add_anomaly(j, id, "cluster-not-running", t);
     } else if (running && j.cancelled && t - j.cancel_time >= cancel_grace_ns) {
-      add_anomaly(j, id, "job-running-after-cancellation", t, what,
-                  {{"cancelled_at_s", secs(j.cancel_time)}});
-      anomaly = true;
+      add_anomaly(j, id, "job-running-after-cancellation", t);
     } else if (ok && !running && healthy_expected && !j.cancelled) {
-      add_anomaly(j, id, "job-not-running", t, what, context);
-      anomaly = true;
+      add_anomaly(j, id, "job-not-running", t);
     } else {
-      close_anomaly(j);
+      anomaly = false;
+      if (j.open) close_anomaly(j);
     }
 
     bool settled = ok && (j.cancelled ? !running : running);
@@ -280,7 +369,7 @@ struct AvailabilityModel::State {
       }
       j.last_available = t;
     } else {
-      if (!j.outage) j.outage = Outage{j.last_available, t, -1, 0, false, what};
+      if (!j.outage) j.outage = Outage{j.last_available, t, -1, 0, false, j.last.describe()};
       ++j.outage->polls;
       j.outage->anomalous = j.outage->anomalous || anomaly;
     }
@@ -300,52 +389,85 @@ struct AvailabilityModel::State {
     if (m != kNever) moments.emplace_back(m, t);
   }
 
-  void step_cancel(const Op& op, const std::string& id) {
-    Job& j = jobs[id];
+  void step_cancel(const Event& e, Job& j) {
     ++j.cancel_attempts;
-    if (op.type == "ok") {
+    if (e.type == "ok") {
       if (!j.cancelled) {
         j.cancelled = true;
-        j.cancel_time = op.time;
+        j.cancel_time = e.time;
         j.streak_first = j.streak_last = j.streak_first_since = -1;
         close_anomaly(j);
       }
     } else {
-      j.cancel_error = op.type + (op.error().empty() ? "" : ": " + op.error());
+      j.cancel_error = std::string(e.type) + (e.error.empty() ? "" : ": " + std::string(e.error));
     }
   }
 
-  void step(const Op& op) {
+  void begin(int64_t time) {
     if (!started) {
       started = true;
-      origin = last_failure = op.time;
+      origin = last_failure = time;
     }
-    last_time = std::max(last_time, op.time);
+    last_time = std::max(last_time, time);
+  }
+
+  void step(const Op& op) {
+    begin(op.time);
     if (op.is_nemesis()) {
       step_nemesis(op);
       return;
     }
     if (op.f != kPoll && op.f != kCancel) return;
-    std::string key = process_key(op.process);
-    if (op.type == "invoke") {
-      pending[key] = {op.time, job_of(op.value)};
+    step_event(event_of(op));
+  }
+
+  std::pair<const std::string*, Job*> job_named(std::string_view id) {
+    auto it = jobs.find(id);
+    if (it == jobs.end()) it = jobs.emplace(std::string(id), Job{}).first;
+    return {&it->first, &it->second};
+  }
+
+  // A poll's or cancel's invoke or completion (begin() has been called).
+  void step_event(const Event& e) {
+    Pending* slot = nullptr;
+    if (e.type == "invoke") {
+      Pending p{e.time, e.job.empty() ? nullptr : job_named(e.job).first};
+      if (e.proc_is_int)
+        pending[e.proc] = p;
+      else
+        pending_named[std::string(e.proc_text)] = p;
       return;
     }
-    int64_t invoked = op.time;
-    std::string id = job_of(op.value);
-    if (auto it = pending.find(key); it != pending.end()) {
-      invoked = it->second.first;
-      if (id.empty()) id = it->second.second;
-      pending.erase(it);
+    int64_t invoked = e.time;
+    const std::string* id = nullptr;
+    if (e.proc_is_int) {
+      auto it = pending.find(e.proc);
+      if (it != pending.end()) slot = &it->second;
+    } else {
+      auto it = pending_named.find(e.proc_text);
+      if (it != pending_named.end()) slot = &it->second;
     }
-    if (id.empty()) {
-      unattributed_polls += op.f == kPoll;
+    if (slot) {
+      invoked = slot->time;
+      id = slot->id;
+      slot->time = kNever;  // consumed: a second completion has no invoke
+      slot->id = nullptr;
+      if (invoked == kNever) invoked = e.time;
+    }
+    Job* job = nullptr;
+    if (!e.job.empty()) {
+      std::tie(id, job) = job_named(e.job);
+    } else if (id) {
+      job = &jobs.find(*id)->second;
+    }
+    if (!job) {
+      unattributed_polls += e.poll;
       return;
     }
-    if (op.f == kPoll)
-      step_poll(op, id, invoked);
+    if (e.poll)
+      step_poll(e, *job, *id, invoked);
     else
-      step_cancel(op, id);
+      step_cancel(e, *job);
   }
 
   std::vector<std::string> expected_jobs() const {
@@ -407,8 +529,8 @@ json AvailabilityModel::State::result() const {
 
   for (const auto& [id, j] : jobs) {
     for (const auto& a : j.anomalies) anomalies.push_back(a);
-    if (j.open) anomalies.push_back(*j.open);
-    if (!submitted.empty() && !submitted.count(id))
+    if (j.open) anomalies.push_back(finished(j));
+    if (!submitted.empty() && !submitted.count(id) && (j.polls > 0 || j.cancel_attempts > 0))
       anomalies.push_back({{"type", "unexpected-job"},
                            {"message", "A job that nobody submitted was seen."},
                            {"job", id},
@@ -437,7 +559,7 @@ json AvailabilityModel::State::result() const {
                            {"time", secs(last_time)},
                            {"final_running_streak_s", streak},
                            {"required_s", opt.healthy_duration_s},
-                           {"last", j.last}});
+                           {"last", j.last.describe()}});
     std::vector<Outage> list = j.outages;
     if (j.outage) list.push_back(*j.outage);
     jo["outages"] = list.size();
@@ -576,17 +698,176 @@ json check_availability(const std::vector<Op>& input, const AvailabilityOptions&
   return model.result();
 }
 
+namespace {
+
+// Reads what the checker needs of one history line without building an Op: index, time,
+// process, type, f and, for polls and cancels, the value's job, running, state, tasks and the
+// error. Returns false for a line outside this fast subset (a nemesis op, escapes in strings,
+// a malformed line): the caller parses it in full.
+class LineScan {
+ public:
+  explicit LineScan(std::string_view line) : c_(line) {}
+
+  bool scan(int64_t& index, Event& e, bool& is_nemesis, bool& relevant) {
+    bool has_index = false, has_time = false, has_process = false, has_type = false,
+         has_f = false;
+    std::string_view f;
+    const char* value_at = nullptr;
+    c_.ws();
+    if (!c_.eat('{')) return false;
+    for (;;) {
+      std::string_view key;
+      if (!c_.key(key)) return false;
+      if (key == "index" || key == "time") {
+        int64_t v;
+        if (!c_.integer(v)) return false;
+        (key == "index" ? index : e.time) = v;
+        (key == "index" ? has_index : has_time) = true;
+      } else if (key == "process") {
+        if (!c_.at_end() && c_.peek() == '"') {
+          if (!c_.plain_string(e.proc_text)) return false;
+          e.proc_is_int = false;
+        } else if (!c_.integer(e.proc)) {
+          return false;
+        }
+        has_process = true;
+      } else if (key == "type") {
+        if (!c_.plain_string(e.type)) return false;
+        has_type = true;
+      } else if (key == "f") {
+        if (!c_.plain_string(f)) return false;
+        has_f = true;
+      } else if (key == "value") {
+        value_at = c_.pos();
+        if (!c_.skip_value()) return false;
+      } else if (key == "error" && !c_.at_end() && c_.peek() == '"') {
+        if (!c_.plain_string(e.error)) return false;
+      } else if (!c_.skip_value()) {
+        return false;
+      }
+      c_.ws();
+      if (c_.eat(',')) continue;
+      if (c_.eat('}')) break;
+      return false;
+    }
+    c_.ws();
+    if (!(c_.at_end() && has_index && has_time && has_process && has_type && has_f)) return false;
+    if (e.type != "invoke" && e.type != "ok" && e.type != "fail" && e.type != "info") return false;
+    is_nemesis = !e.proc_is_int && e.proc_text == "nemesis";
+    relevant = is_nemesis || f == kPoll || f == kCancel;
+    if (is_nemesis || !relevant) return true;
+    e.poll = f == kPoll;
+    return value_at == nullptr || scan_value(value_at, e);
+  }
+
+ private:
+  bool scan_value(const char* at, Event& e) {
+    c_.seek(at);
+    if (c_.peek() == '"') return c_.plain_string(e.job);
+    if (!c_.eat('{')) return c_.skip_value();
+    c_.ws();
+    if (c_.eat('}')) return true;
+    for (;;) {
+      std::string_view key;
+      if (!c_.key(key)) return false;
+      if (key == "job" && !c_.at_end() && c_.peek() == '"') {
+        if (!c_.plain_string(e.job)) return false;
+      } else if (key == "state" && !c_.at_end() && c_.peek() == '"') {
+        if (!c_.plain_string(e.state)) return false;
+      } else if (key == "running" && !c_.at_end() && (c_.peek() == 't' || c_.peek() == 'f')) {
+        e.running = c_.peek() == 't';
+        if (!c_.literal(e.running ? "true" : "false")) return false;
+      } else if (key == "tasks_running" || key == "parallelism_total") {
+        int64_t v;
+        if (!c_.integer(v)) return false;
+        (key == "tasks_running" ? e.tasks : e.parallelism) = v;
+        e.has_tasks = true;
+      } else if (!c_.skip_value()) {
+        return false;
+      }
+      c_.ws();
+      if (c_.eat(',')) continue;
+      return c_.eat('}');
+    }
+  }
+
+  JsonCursor c_;
+};
+
+}  // namespace
+
 json check_availability_file(const std::string& path, const AvailabilityOptions& options) {
-  ReadResult r = read_history(path);
-  json out = check_availability(r.ops, options);
-  if (!r.errors.empty()) {
+  // Streams the file in blocks, stepping the model line by line in index order; the histories
+  // of long runs (and of the exactly-once workload) never need to be in memory. A file whose
+  // indices go backwards is read whole and sorted instead.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
+  if (!file) throw std::runtime_error("cannot read history " + path);
+  AvailabilityModel model(options);
+  std::vector<std::pair<size_t, std::string>> errors;
+  std::string buf;
+  std::vector<char> block(1 << 22);
+  size_t line_no = 0;
+  int64_t last_index = -1;
+  bool ordered = true;
+  auto handle = [&](std::string_view text, bool last_line) {
+    ++line_no;
+    bool blank = std::all_of(text.begin(), text.end(),
+                             [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
+    if (blank) return;
+    Event e;
+    int64_t index = -1;
+    bool nemesis = false, relevant = false;
+    if (LineScan(text).scan(index, e, nemesis, relevant) && !nemesis) {
+      if (index <= last_index) ordered = false;
+      last_index = index;
+      model.s_->begin(e.time);
+      if (relevant) model.s_->step_event(e);
+      return;
+    }
+    json j = json::parse(text.begin(), text.end(), nullptr, false);
+    Op op;
+    std::string reason;
+    if (j.is_discarded()) {
+      errors.emplace_back(line_no, last_line ? "invalid JSON (truncated last line?)"
+                                             : "invalid JSON");
+    } else if (!op_from_json(std::move(j), op, reason)) {
+      errors.emplace_back(line_no, reason);
+    } else {
+      if (op.index <= last_index) ordered = false;
+      last_index = op.index;
+      model.step(op);
+    }
+  };
+  for (;;) {
+    size_t n = std::fread(block.data(), 1, block.size(), file.get());
+    if (n == 0) break;
+    buf.append(block.data(), n);
+    size_t start = 0;
+    for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1)
+      handle(std::string_view(buf).substr(start, nl - start), false);
+    buf.erase(0, start);
+    if (!ordered) break;
+  }
+  if (ordered && !buf.empty()) handle(buf, true);
+  if (std::ferror(file.get())) throw std::runtime_error("error reading history " + path);
+
+  json out;
+  if (ordered) {
+    out = model.result();
+  } else {
+    ReadResult r = read_history(path);
+    out = check_availability(r.ops, options);
+    errors = std::move(r.errors);
+  }
+  if (!errors.empty()) {
     json first = json::array();
-    for (size_t i = 0; i < r.errors.size() && i < 10; ++i)
-      first.push_back({{"line", r.errors[i].first}, {"error", r.errors[i].second}});
-    out["history_errors"] = {{"count", r.errors.size()}, {"first", std::move(first)}};
+    for (size_t i = 0; i < errors.size() && i < 10; ++i)
+      first.push_back({{"line", errors[i].first}, {"error", errors[i].second}});
+    out["history_errors"] = {{"count", errors.size()}, {"first", std::move(first)}};
     if (out["valid?"] == true) {
       out["valid?"] = "unknown";
-      out["error"] = std::to_string(r.errors.size()) +
+      out["error"] = std::to_string(errors.size()) +
                      " line(s) of the history could not be read (see history_errors)";
     }
   }

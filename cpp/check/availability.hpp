@@ -57,8 +57,10 @@ class AvailabilityModel {
   /// on the history's clock (since the run started).
   json result() const;
 
+  struct State;  // the checker's state (availability.cpp)
+
  private:
-  struct State;
+  friend json check_availability_file(const std::string&, const AvailabilityOptions&);
   std::unique_ptr<State> s_;
 };
 
