@@ -568,9 +568,13 @@ json AvailabilityModel::State::result() const {
       int64_t from = o.since >= 0 ? o.since : o.start;
       int64_t to = o.end >= 0 ? o.end : last_time;
       json inside = json::array();
-      for (size_t i = 0; i < all.size(); ++i)
+      json after = nullptr;  // the most recent fault that ended before the outage began
+      for (size_t i = 0; i < all.size(); ++i) {
         if (all[i].start <= to && all[i].end >= from)
           inside.push_back({{"fault", i}, {"kind", all[i].kind}, {"start_s", secs(all[i].start)}});
+        else if (all[i].end < from)
+          after = {{"fault", i}, {"kind", all[i].kind}, {"end_s", secs(all[i].end)}};
+      }
       outages.push_back({{"job", id},
                          {"since_s", o.since >= 0 ? json(secs(o.since)) : json()},
                          {"start_s", secs(o.start)},
@@ -579,7 +583,8 @@ json AvailabilityModel::State::result() const {
                          {"polls", o.polls},
                          {"first", o.first},
                          {"anomalous", o.anomalous},
-                         {"faults", std::move(inside)}});
+                         {"faults", std::move(inside)},
+                         {"after", std::move(after)}});
     }
   }
   std::stable_sort(outages.begin(), outages.end(), [](const json& a, const json& b) {

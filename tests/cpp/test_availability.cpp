@@ -424,7 +424,19 @@ TEST(Availability, OutagesNameTheirFaultsAndLength) {
   ASSERT_EQ(o["faults"].size(), 2u);
   EXPECT_DOUBLE_EQ(o["faults"][1]["start_s"].get<double>(), 12);
   EXPECT_EQ(o["anomalous"], false);
+  EXPECT_TRUE(o["after"].is_null());
   EXPECT_EQ(r["outages"][1]["faults"].size(), 1u);
+  // An outage that begins well after a kill (Flink noticed late) names the kill before it.
+  History late;
+  late.nemesis("kill-task-managers", 10, 10.5);
+  late.polls(0, "aaaa", 1, 24, 1, true);
+  late.polls(0, "aaaa", 24, 30, 1, false);
+  late.polls(0, "aaaa", 30, 80, 1, true);
+  json l = check(late);
+  ASSERT_EQ(l["outages"].size(), 1u);
+  EXPECT_TRUE(l["outages"][0]["faults"].empty());
+  EXPECT_EQ(l["outages"][0]["after"]["kind"], "kill-task-managers");
+  EXPECT_DOUBLE_EQ(l["outages"][0]["after"]["end_s"].get<double>(), 10.5);
   EXPECT_EQ(r["jobs"]["aaaa"]["outages"], 2);
 }
 

@@ -63,17 +63,19 @@ def faults_frame(faults: list[dict]) -> pd.DataFrame:
 
 
 OUTAGE_COLUMNS = ("job", "since_s", "start_s", "end_s", "length_s", "polls", "first",
-                  "anomalous", "faults")
+                  "anomalous", "faults", "after")
 
 
 def outages_frame(outages: list[dict]) -> pd.DataFrame:
     """The availability checker's outages: per job, each stretch of polls that found it
-    unavailable, its length (NaN: never over) and the kinds of the faults inside it."""
+    unavailable, its length (NaN: never over), the kinds of the faults inside it and the kind
+    of the last fault before it (``after``: Flink may notice a kill only seconds later)."""
     rows = [(o["job"], math.nan if o.get("since_s") is None else o["since_s"], o["start_s"],
              math.nan if o.get("end_s") is None else o["end_s"],
              math.nan if o.get("length_s") is None else o["length_s"], o["polls"],
              o.get("first"), bool(o.get("anomalous")),
-             [f["kind"] for f in o.get("faults") or []]) for o in outages]
+             [f["kind"] for f in o.get("faults") or []],
+             (o.get("after") or {}).get("kind")) for o in outages]
     return pd.DataFrame(rows, columns=list(OUTAGE_COLUMNS))
 
 
