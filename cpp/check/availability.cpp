@@ -1,8 +1,15 @@
 #include "check/availability.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <limits>
@@ -506,13 +513,21 @@ json AvailabilityModel::State::result() const {
   std::stable_sort(all.begin(), all.end(), [](const Fault& a, const Fault& b) {
     return a.start != b.start ? a.start < b.start : a.end < b.end;
   });
-  int64_t last_fault_end = 0;
-  for (const auto& f : all) last_fault_end = std::max(last_fault_end, f.end);
+  int64_t last_fault_end = 0, longest = 0;
+  for (const auto& f : all) {
+    last_fault_end = std::max(last_fault_end, f.end);
+    longest = std::max(longest, f.end - f.start);
+  }
+  std::vector<size_t> by_end(all.size());
+  for (size_t i = 0; i < all.size(); ++i) by_end[i] = i;
+  std::stable_sort(by_end.begin(), by_end.end(),
+                   [&](size_t a, size_t b) { return all[a].end < all[b].end; });
 
   std::set<std::string> submitted(opt.jobs.begin(), opt.jobs.end());
   json anomalies = json::array();
   json jobs_out = json::object();
   json outages = json::array();
+  std::vector<std::pair<const Outage*, const std::string*>> outage_list;
   std::vector<std::string> errors;
   for (const auto& id : opt.jobs)
     if (!jobs.count(id) || jobs.at(id).polls == 0)
@@ -560,36 +575,58 @@ json AvailabilityModel::State::result() const {
                            {"final_running_streak_s", streak},
                            {"required_s", opt.healthy_duration_s},
                            {"last", j.last.describe()}});
-    std::vector<Outage> list = j.outages;
-    if (j.outage) list.push_back(*j.outage);
-    jo["outages"] = list.size();
+    jo["outages"] = j.outages.size() + (j.outage ? 1 : 0);
     jobs_out[id] = std::move(jo);
-    for (const auto& o : list) {
-      int64_t from = o.since >= 0 ? o.since : o.start;
-      int64_t to = o.end >= 0 ? o.end : last_time;
-      json inside = json::array();
-      json after = nullptr;  // the most recent fault that ended before the outage began
-      for (size_t i = 0; i < all.size(); ++i) {
-        if (all[i].start <= to && all[i].end >= from)
-          inside.push_back({{"fault", i}, {"kind", all[i].kind}, {"start_s", secs(all[i].start)}});
-        else if (all[i].end < from)
-          after = {{"fault", i}, {"kind", all[i].kind}, {"end_s", secs(all[i].end)}};
-      }
-      outages.push_back({{"job", id},
-                         {"since_s", o.since >= 0 ? json(secs(o.since)) : json()},
-                         {"start_s", secs(o.start)},
-                         {"end_s", o.end >= 0 ? json(secs(o.end)) : json()},
-                         {"length_s", o.end >= 0 ? json(secs(o.end - o.start)) : json()},
-                         {"polls", o.polls},
-                         {"first", o.first},
-                         {"anomalous", o.anomalous},
-                         {"faults", std::move(inside)},
-                         {"after", std::move(after)}});
-    }
+    for (const auto& o : j.outages) outage_list.emplace_back(&o, &id);
+    if (j.outage) outage_list.emplace_back(&*j.outage, &id);
   }
-  std::stable_sort(outages.begin(), outages.end(), [](const json& a, const json& b) {
-    return a["start_s"].get<double>() < b["start_s"].get<double>();
-  });
+  // Outages in time order, each with the faults overlapping it (all is sorted by start; none
+  // lasts longer than `longest`) and the most recent fault that ended before it began. Built
+  // with emplace: a long run has tens of thousands.
+  std::stable_sort(outage_list.begin(), outage_list.end(),
+                   [](const auto& a, const auto& b) { return a.first->start < b.first->start; });
+  auto& outage_array = outages.get_ref<json::array_t&>();
+  outage_array.reserve(outage_list.size());
+  for (const auto& [o, id] : outage_list) {
+    int64_t from = o->since >= 0 ? o->since : o->start;
+    int64_t to = o->end >= 0 ? o->end : last_time;
+    json inside = json::array();
+    auto lo = std::partition_point(all.begin(), all.end(),
+                                   [&](const Fault& f) { return f.start < from - longest; });
+    for (auto it = lo; it != all.end() && it->start <= to; ++it) {
+      if (it->end < from) continue;
+      json f(json::value_t::object);
+      auto& fm = f.get_ref<json::object_t&>();
+      fm.emplace("fault", it - all.begin());
+      fm.emplace("kind", it->kind);
+      fm.emplace("start_s", secs(it->start));
+      inside.push_back(std::move(f));
+    }
+    json after = nullptr;
+    auto e = std::partition_point(by_end.begin(), by_end.end(),
+                                  [&](size_t i) { return all[i].end < from; });
+    if (e != by_end.begin()) {
+      size_t i = *(e - 1);
+      after = json(json::value_t::object);
+      auto& am = after.get_ref<json::object_t&>();
+      am.emplace("fault", i);
+      am.emplace("kind", all[i].kind);
+      am.emplace("end_s", secs(all[i].end));
+    }
+    json out(json::value_t::object);
+    auto& m = out.get_ref<json::object_t&>();
+    m.emplace("job", *id);
+    m.emplace("since_s", o->since >= 0 ? json(secs(o->since)) : json());
+    m.emplace("start_s", secs(o->start));
+    m.emplace("end_s", o->end >= 0 ? json(secs(o->end)) : json());
+    m.emplace("length_s", o->end >= 0 ? json(secs(o->end - o->start)) : json());
+    m.emplace("polls", o->polls);
+    m.emplace("first", o->first);
+    m.emplace("anomalous", o->anomalous);
+    m.emplace("faults", std::move(inside));
+    m.emplace("after", std::move(after));
+    outage_array.push_back(std::move(out));
+  }
 
   json faults_out = json::array();
   std::map<std::string, std::vector<double>> recovered;
@@ -604,13 +641,15 @@ json AvailabilityModel::State::result() const {
       rec = r;
       recovered[f.kind].push_back(r);
     }
-    json fo = {{"kind", f.kind},
-               {"start_s", secs(f.start)},
-               {"end_s", secs(f.end)},
-               {"recovery_s", rec},
-               {"instant", f.instant},
-               {"value", f.value}};
-    if (!f.healed) fo["healed"] = false;
+    json fo(json::value_t::object);
+    auto& m = fo.get_ref<json::object_t&>();
+    m.emplace("kind", f.kind);
+    m.emplace("start_s", secs(f.start));
+    m.emplace("end_s", secs(f.end));
+    m.emplace("recovery_s", std::move(rec));
+    m.emplace("instant", f.instant);
+    m.emplace("value", f.value);
+    if (!f.healed) m.emplace("healed", false);
     faults_out.push_back(std::move(fo));
   }
   json recovery = json::object();
@@ -693,12 +732,17 @@ std::optional<double> AvailabilityModel::settled_s() const { return s_->settled_
 json AvailabilityModel::result() const { return s_->result(); }
 
 json check_availability(const std::vector<Op>& input, const AvailabilityOptions& opt) {
+  AvailabilityModel model(opt);
+  auto by_index = [](const Op& a, const Op& b) { return a.index < b.index; };
+  if (std::is_sorted(input.begin(), input.end(), by_index)) {  // as a recorder leaves them
+    for (const Op& op : input) model.step(op);
+    return model.result();
+  }
   std::vector<const Op*> ops;
   ops.reserve(input.size());
   for (const auto& op : input) ops.push_back(&op);
   std::stable_sort(ops.begin(), ops.end(),
                    [](const Op* a, const Op* b) { return a->index < b->index; });
-  AvailabilityModel model(opt);
   for (const Op* op : ops) model.step(*op);
   return model.result();
 }
@@ -718,6 +762,7 @@ class LineScan {
          has_f = false;
     std::string_view f;
     const char* value_at = nullptr;
+    bool value_done = false;
     c_.ws();
     if (!c_.eat('{')) return false;
     for (;;) {
@@ -743,8 +788,14 @@ class LineScan {
         if (!c_.plain_string(f)) return false;
         has_f = true;
       } else if (key == "value") {
-        value_at = c_.pos();
-        if (!c_.skip_value()) return false;
+        if (has_f && (f == kPoll || f == kCancel) && has_process) {
+          // The usual order (f before value): read the value's fields in one pass.
+          if (!scan_value(e)) return false;
+          value_done = true;
+        } else {
+          value_at = c_.pos();
+          if (!c_.skip_value()) return false;
+        }
       } else if (key == "error" && !c_.at_end() && c_.peek() == '"') {
         if (!c_.plain_string(e.error)) return false;
       } else if (!c_.skip_value()) {
@@ -762,12 +813,14 @@ class LineScan {
     relevant = is_nemesis || f == kPoll || f == kCancel;
     if (is_nemesis || !relevant) return true;
     e.poll = f == kPoll;
-    return value_at == nullptr || scan_value(value_at, e);
+    if (value_done || value_at == nullptr) return true;
+    c_.seek(value_at);
+    return scan_value(e);
   }
 
  private:
-  bool scan_value(const char* at, Event& e) {
-    c_.seek(at);
+  bool scan_value(Event& e) {
+    if (c_.at_end()) return false;
     if (c_.peek() == '"') return c_.plain_string(e.job);
     if (!c_.eat('{')) return c_.skip_value();
     c_.ws();
@@ -801,25 +854,54 @@ class LineScan {
 
 }  // namespace
 
+namespace {
+
+// A history file mapped read-only (empty files and unmappable ones: ok() is false).
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot read history " + path + ": " +
+                                         std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      size_ = static_cast<size_t>(st.st_size);
+      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p != MAP_FAILED) {
+        data_ = static_cast<const char*>(p);
+        ::madvise(p, size_, MADV_SEQUENTIAL);
+      }
+    }
+    empty_ = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
+    ::close(fd);
+  }
+  ~MappedFile() {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  bool ok() const { return data_ != nullptr || empty_; }
+  std::string_view view() const { return data_ ? std::string_view(data_, size_) : ""; }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+  bool empty_ = false;
+};
+
+}  // namespace
+
 json check_availability_file(const std::string& path, const AvailabilityOptions& options) {
-  // Streams the file in blocks, stepping the model line by line in index order; the histories
-  // of long runs (and of the exactly-once workload) never need to be in memory. A file whose
-  // indices go backwards is read whole and sorted instead.
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                       &std::fclose);
-  if (!file) throw std::runtime_error("cannot read history " + path);
+  // Maps the file and steps the model line by line in index order, without an Op per line: the
+  // histories of long runs (and of the exactly-once workload) are never parsed into memory. A
+  // file whose indices go backwards, or that cannot be mapped, is read whole and sorted instead.
   AvailabilityModel model(options);
   std::vector<std::pair<size_t, std::string>> errors;
-  std::string buf;
-  std::vector<char> block(1 << 22);
   size_t line_no = 0;
   int64_t last_index = -1;
   bool ordered = true;
   auto handle = [&](std::string_view text, bool last_line) {
     ++line_no;
-    bool blank = std::all_of(text.begin(), text.end(),
-                             [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
-    if (blank) return;
     Event e;
     int64_t index = -1;
     bool nemesis = false, relevant = false;
@@ -830,6 +912,9 @@ json check_availability_file(const std::string& path, const AvailabilityOptions&
       if (relevant) model.s_->step_event(e);
       return;
     }
+    if (std::all_of(text.begin(), text.end(),
+                    [](char c) { return c == ' ' || c == '\t' || c == '\r'; }))
+      return;  // a blank line
     json j = json::parse(text.begin(), text.end(), nullptr, false);
     Op op;
     std::string reason;
@@ -844,18 +929,20 @@ json check_availability_file(const std::string& path, const AvailabilityOptions&
       model.step(op);
     }
   };
-  for (;;) {
-    size_t n = std::fread(block.data(), 1, block.size(), file.get());
-    if (n == 0) break;
-    buf.append(block.data(), n);
-    size_t start = 0;
-    for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1)
-      handle(std::string_view(buf).substr(start, nl - start), false);
-    buf.erase(0, start);
-    if (!ordered) break;
+  MappedFile mapped(path);
+  if (mapped.ok()) {
+    std::string_view data = mapped.view();
+    size_t pos = 0;
+    while (pos < data.size() && ordered) {
+      const void* nl = std::memchr(data.data() + pos, '\n', data.size() - pos);
+      size_t stop = nl ? static_cast<size_t>(static_cast<const char*>(nl) - data.data())
+                       : data.size();
+      handle(data.substr(pos, stop - pos), nl == nullptr);
+      pos = stop + 1;
+    }
+  } else {
+    ordered = false;
   }
-  if (ordered && !buf.empty()) handle(buf, true);
-  if (std::ferror(file.get())) throw std::runtime_error("error reading history " + path);
 
   json out;
   if (ordered) {
