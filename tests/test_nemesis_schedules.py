@@ -112,3 +112,83 @@ def test_every_schedule_stops_promptly_when_asked(name: str, monkeypatch) -> Non
     t = time.monotonic()
     s.stop()
     assert s.done() and time.monotonic() - t < 2.0
+
+
+# ---- the real Nemesis records what each fault did ------------------------------------------
+
+class SignalCluster:
+    """A cluster whose processes are a map node -> pids (a kill finds those, or nothing)."""
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        self.nodes = NODES
+        self.remotes: dict = {}
+        self.addresses = {n.name: n.address for n in NODES}
+        self.pids = pids
+
+    def signal(self, nodes, pattern, sig="KILL"):
+        return {n.name: list(self.pids.get(n.name, [])) if pattern == "TaskManagerRunner" else []
+                for n in nodes}
+
+
+def recorded(tmp_path, pids: dict[str, list[int]]) -> tuple[nem.Nemesis, object]:
+    from flink_jepsen import _core
+
+    history = _core.HistoryRecorder(str(tmp_path / "h.jsonl"), True)
+    n = nem.Nemesis(SignalCluster(pids), nem.Targets(NODES[:2], NODES[2:], NODES[:3]),
+                    history, 1)  # type: ignore[arg-type]
+    return n, history
+
+
+def test_a_kill_that_hits_nothing_is_recorded_as_such_and_not_counted(tmp_path) -> None:
+    from flink_jepsen import _core
+
+    n, history = recorded(tmp_path, {"n4": [4242]})
+    n.kill_task_managers("kill-task-managers", NODES[2:3])   # n3: nothing there
+    n.kill_task_managers("kill-task-managers", NODES[2:])    # n4's TaskManager is hit
+    ops = history.ops()
+    assert [(o["type"], o["f"]) for o in ops] == [
+        ("invoke", "kill-task-managers"), ("fail", "kill-task-managers"),
+        ("invoke", "kill-task-managers"), ("info", "kill-task-managers")]
+    assert ops[1]["error"] == "the kill matched no process"
+    assert ops[3]["value"]["killed"] == {"n3": [], "n4": [4242], "n5": []}
+    assert n.faults == 1
+    checked = _core.check_availability(ops)
+    assert len(checked["faults"]) == 1 and len(checked["ineffective_faults"]) == 1
+
+
+def test_a_fault_that_throws_is_not_a_fault_and_a_failed_heal_ends_the_run(tmp_path) -> None:
+    n, history = recorded(tmp_path, {})
+
+    class Broken:
+        def drop(self, grudge):
+            raise RuntimeError("iptables: no chain")
+
+        def heal(self):
+            raise RuntimeError("n3 unreachable")
+
+    n.partitioner = Broken()  # type: ignore[assignment]
+    n.start_partition("partition-random-halves", {"n1": ["n2"], "n2": ["n1"]}, "halves")
+    assert n.faults == 0 and "partition-random-halves" not in n.open_faults
+    with pytest.raises(RuntimeError, match="n3 unreachable"):
+        n.stop_partition("partition-random-halves")
+    ops = history.ops()
+    assert [(o["type"], o.get("error")) for o in ops if o["type"] != "invoke"] == [
+        ("fail", "iptables: no chain"), ("fail", "n3 unreachable")]
+
+
+def test_register_schedule_adds_a_python_schedule_by_name() -> None:
+    def mine(s: nem.Schedule) -> None:
+        s.nemesis.kill_job_managers()
+
+    nem.register_schedule("test-mine", mine)
+    nem.register_schedule("test-quiet", lambda s: None, injects_faults=False)
+    try:
+        assert nem.SCHEDULES["test-mine"] is mine
+        assert nem.expects_faults("test-mine") and not nem.expects_faults("test-quiet")
+        assert not nem.expects_faults("utopia")
+        with pytest.raises(ValueError, match="letters, digits"):
+            nem.register_schedule("bad name!", mine)
+    finally:
+        for name in ("test-mine", "test-quiet"):
+            nem.SCHEDULES.pop(name, None)
+            nem.FAULT_FREE.discard(name)

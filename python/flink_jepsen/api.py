@@ -64,6 +64,12 @@ class RunResult:
         return dict(self.results.get("recovery") or {})
 
     @property
+    def outages(self) -> list[dict]:
+        """Each stretch in which a job was unavailable: job, start_s, end_s, length_s, the
+        faults inside it and the last fault before it."""
+        return list(self.results.get("outages") or [])
+
+    @property
     def exactly_once(self) -> dict | None:
         return self.results.get("exactly-once")
 
