@@ -759,55 +759,34 @@ class LineScan {
 
   bool scan(int64_t& index, Event& e, bool& is_nemesis, bool& relevant) {
     bool has_index = false, has_time = false, has_process = false, has_type = false,
-         has_f = false;
+         has_f = false, value_done = false;
     std::string_view f;
     const char* value_at = nullptr;
-    bool value_done = false;
-    c_.ws();
-    if (!c_.eat('{')) return false;
-    for (;;) {
-      std::string_view key;
-      if (!c_.key(key)) return false;
-      if (key == "index" || key == "time") {
-        int64_t v;
-        if (!c_.integer(v)) return false;
-        (key == "index" ? index : e.time) = v;
-        (key == "index" ? has_index : has_time) = true;
-      } else if (key == "process") {
-        if (!c_.at_end() && c_.peek() == '"') {
-          if (!c_.plain_string(e.proc_text)) return false;
-          e.proc_is_int = false;
-        } else if (!c_.integer(e.proc)) {
-          return false;
-        }
+    bool read = c_.members([&](std::string_view key) {
+      if (key == "index" || key == "time")
+        return c_.op_clock(key, index, e.time, has_index, has_time);
+      if (key == "process") {
         has_process = true;
-      } else if (key == "type") {
-        if (!c_.plain_string(e.type)) return false;
-        has_type = true;
-      } else if (key == "f") {
-        if (!c_.plain_string(f)) return false;
-        has_f = true;
-      } else if (key == "value") {
-        if (has_f && (f == kPoll || f == kCancel) && has_process) {
-          // The usual order (f before value): read the value's fields in one pass.
-          if (!scan_value(e)) return false;
-          value_done = true;
-        } else {
-          value_at = c_.pos();
-          if (!c_.skip_value()) return false;
-        }
-      } else if (key == "error" && !c_.at_end() && c_.peek() == '"') {
-        if (!c_.plain_string(e.error)) return false;
-      } else if (!c_.skip_value()) {
-        return false;
+        if (c_.at_end() || c_.peek() != '"') return c_.integer(e.proc);
+        e.proc_is_int = false;
+        return c_.plain_string(e.proc_text);
       }
-      c_.ws();
-      if (c_.eat(',')) continue;
-      if (c_.eat('}')) break;
-      return false;
-    }
+      if (key == "type") return has_type = c_.plain_string(e.type);
+      if (key == "f") return has_f = c_.plain_string(f);
+      if (key == "value") {
+        if (has_f && (f == kPoll || f == kCancel)) {
+          // The usual order (f before value): read the value's fields in one pass.
+          return value_done = scan_value(e);
+        }
+        value_at = c_.pos();
+        return c_.skip_value();
+      }
+      if (key == "error" && !c_.at_end() && c_.peek() == '"') return c_.plain_string(e.error);
+      return c_.skip_value();
+    });
     c_.ws();
-    if (!(c_.at_end() && has_index && has_time && has_process && has_type && has_f)) return false;
+    if (!(read && c_.at_end() && has_index && has_time && has_process && has_type && has_f))
+      return false;
     if (e.type != "invoke" && e.type != "ok" && e.type != "fail" && e.type != "info") return false;
     is_nemesis = !e.proc_is_int && e.proc_text == "nemesis";
     relevant = is_nemesis || f == kPoll || f == kCancel;
@@ -819,34 +798,25 @@ class LineScan {
   }
 
  private:
+  // A poll's or cancel's value: the job id as a string, or an object with the poller's fields.
   bool scan_value(Event& e) {
     if (c_.at_end()) return false;
     if (c_.peek() == '"') return c_.plain_string(e.job);
-    if (!c_.eat('{')) return c_.skip_value();
-    c_.ws();
-    if (c_.eat('}')) return true;
-    for (;;) {
-      std::string_view key;
-      if (!c_.key(key)) return false;
-      if (key == "job" && !c_.at_end() && c_.peek() == '"') {
-        if (!c_.plain_string(e.job)) return false;
-      } else if (key == "state" && !c_.at_end() && c_.peek() == '"') {
-        if (!c_.plain_string(e.state)) return false;
-      } else if (key == "running" && !c_.at_end() && (c_.peek() == 't' || c_.peek() == 'f')) {
-        e.running = c_.peek() == 't';
-        if (!c_.literal(e.running ? "true" : "false")) return false;
-      } else if (key == "tasks_running" || key == "parallelism_total") {
-        int64_t v;
-        if (!c_.integer(v)) return false;
-        (key == "tasks_running" ? e.tasks : e.parallelism) = v;
-        e.has_tasks = true;
-      } else if (!c_.skip_value()) {
-        return false;
+    if (c_.peek() != '{') return c_.skip_value();
+    return c_.members([&](std::string_view key) {
+      char next = c_.at_end() ? '\0' : c_.peek();
+      if (key == "job" && next == '"') return c_.plain_string(e.job);
+      if (key == "state" && next == '"') return c_.plain_string(e.state);
+      if (key == "running" && (next == 't' || next == 'f')) {
+        e.running = next == 't';
+        return c_.literal(e.running ? "true" : "false");
       }
-      c_.ws();
-      if (c_.eat(',')) continue;
-      return c_.eat('}');
-    }
+      if (key == "tasks_running" || key == "parallelism_total") {
+        e.has_tasks = true;
+        return c_.integer(key == "tasks_running" ? e.tasks : e.parallelism);
+      }
+      return c_.skip_value();
+    });
   }
 
   JsonCursor c_;

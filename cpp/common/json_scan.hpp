@@ -117,6 +117,33 @@ class JsonCursor {
     return true;
   }
 
+  /// Reads one object, handing each member's key to `member`, which reads the member's value at
+  /// the cursor (returning false gives up). True when the whole object was read.
+  template <class Member>
+  bool members(Member&& member) {
+    ws();
+    if (!eat('{')) return false;
+    ws();
+    if (eat('}')) return true;
+    for (;;) {
+      std::string_view k;
+      if (!key(k) || !member(k)) return false;
+      ws();
+      if (eat(',')) continue;
+      return eat('}');
+    }
+  }
+
+  /// A history line's "index" or "time" member (the key is one of them): an int64 into `out`.
+  bool op_clock(std::string_view k, int64_t& index, int64_t& time, bool& has_index,
+                bool& has_time) {
+    int64_t v;
+    if (!integer(v)) return false;
+    (k == "index" ? index : time) = v;
+    (k == "index" ? has_index : has_time) = true;
+    return true;
+  }
+
   /// Skips one JSON value, checking it is valid (within the subset).
   bool skip_value(int depth = 0) {
     if (p_ >= end_ || depth > kMaxDepth) return false;

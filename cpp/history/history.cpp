@@ -193,44 +193,29 @@ class FastLine {
     bool has_index = false, has_time = false, has_process = false, has_type = false, has_f = false;
     op.value = nullptr;
     op.extra = nullptr;
-    c_.ws();
-    if (!c_.eat('{')) return false;
-    for (;;) {
-      std::string_view key;
-      if (!c_.key(key)) return false;
-      if (key == "index" || key == "time") {
-        int64_t v;
-        if (!c_.integer(v)) return false;
-        (key == "index" ? op.index : op.time) = v;
-        (key == "index" ? has_index : has_time) = true;
-      } else if (key == "process") {
-        if (!value(op.process, 0)) return false;
-        if (!(op.process.is_number_integer() || op.process.is_string())) return false;
+    bool read = c_.members([&](std::string_view key) {
+      if (key == "index" || key == "time")
+        return c_.op_clock(key, op.index, op.time, has_index, has_time);
+      if (key == "process") {
         has_process = true;
-      } else if (key == "type" || key == "f") {
+        return value(op.process, 0) && (op.process.is_number_integer() || op.process.is_string());
+      }
+      if (key == "type" || key == "f") {
         std::string_view sv;
         if (!c_.plain_string(sv)) return false;
-        if (key == "type") {
-          if (!is_op_type(sv)) return false;
-          op.type.assign(sv);
-          has_type = true;
-        } else {
+        if (key == "f") {
           op.f.assign(sv);
-          has_f = true;
+          return has_f = true;
         }
-      } else if (key == "value") {
-        if (!value(op.value, 0)) return false;
-      } else {
-        if (op.extra.is_null()) op.extra = json::object();
-        if (!value(op.extra[std::string(key)], 0)) return false;
+        op.type.assign(sv);
+        return has_type = is_op_type(sv);
       }
-      c_.ws();
-      if (c_.eat(',')) continue;
-      if (c_.eat('}')) break;
-      return false;
-    }
+      if (key == "value") return value(op.value, 0);
+      if (op.extra.is_null()) op.extra = json::object();
+      return value(op.extra[std::string(key)], 0);
+    });
     c_.ws();
-    return c_.at_end() && has_index && has_time && has_process && has_type && has_f;
+    return read && c_.at_end() && has_index && has_time && has_process && has_type && has_f;
   }
 
  private:
