@@ -17,7 +17,8 @@ pytestmark = pytest.mark.integration
 
 
 def options(tmp_path: Path, **kw) -> TestOptions:
-    base = dict(store=str(tmp_path / "store"), job_recovery_grace_period=60, seed=5,
+    # The original's default grace period: YARN may take a minute to replace a container.
+    base = dict(store=str(tmp_path / "store"), job_recovery_grace_period=180, seed=5,
                 time_limit=20, deployment_mode="yarn-session")
     base.update(kw)
     return TestOptions(**base)
