@@ -468,7 +468,13 @@ struct AvailabilityModel::State {
       job = &jobs.find(*id)->second;
     }
     if (!job) {
-      unattributed_polls += e.poll;
+      // A poll naming no job (the original's jobs-running? polled every job in one op, and a
+      // failed one said nothing of any): it counts for every job known so far.
+      if (e.poll && !jobs.empty()) {
+        for (auto& [other_id, other] : jobs) step_poll(e, other, other_id, invoked);
+      } else {
+        unattributed_polls += e.poll;
+      }
       return;
     }
     if (e.poll)

@@ -264,6 +264,44 @@ TEST(OriginalChecker, ShouldTolerateNonRunningJobIfGracePeriodHasNotPassed) {
   EXPECT_EQ(r["valid?"], true) << r.dump(2);
 }
 
+// all-jobs-running?-history-test: the stop rule's view of a history of polls (running, then
+// not): here the model's settled_s after each poll.
+TEST(OriginalChecker, AllJobsRunningHistory) {
+  fj::AvailabilityOptions o = original_options();
+  fj::AvailabilityModel m(o);
+  std::vector<bool> settled;
+  History h;
+  h.add_ns(121898381144, "nemesis", "info", "kill-random-subset-task-managers",
+           json::array({"172.31.33.170"}));
+  h.add_ns(127443701575, 0, "invoke", "job-running?", kJob);
+  running_ns(h, 127453553462, false);
+  h.add_ns(127453553463, 0, "invoke", "job-running?", kJob);
+  running_ns(h, 127453553464, true);
+  h.add_ns(127453553465, 0, "info", "job-running?", nullptr);
+  for (const auto& op : h.build()) {
+    m.step(op);
+    if (op.f == "job-running?" && op.type != "invoke") settled.push_back(m.settled_s().has_value());
+  }
+  EXPECT_EQ(settled, (std::vector<bool>{false, true, false}));
+}
+
+// nemeses-active?-test: a fault started twice stays active until it is stopped twice.
+TEST(OriginalChecker, NemesesActive) {
+  History h;
+  h.nemesis("start-partition", 10, 10.1);
+  h.nemesis("start-partition", 20, 20.1);
+  h.nemesis("stop-partition", 30, 30.1);
+  h.polls(0, "aaaa", 1, 10, 1, true);
+  h.polls(0, "aaaa", 10, 300, 1, false);  // down while a partition is still active
+  h.nemesis("stop-partition", 300, 300.1);
+  h.polls(0, "aaaa", 301, 340, 1, true);
+  json r = check(h);
+  EXPECT_EQ(r["valid?"], true) << r.dump(2);
+  ASSERT_EQ(r["faults"].size(), 1u);
+  EXPECT_DOUBLE_EQ(r["faults"][0]["start_s"].get<double>(), 10);
+  EXPECT_DOUBLE_EQ(r["faults"][0]["end_s"].get<double>(), 300.1);
+}
+
 // ---- issue 10's points, each with a history today's rule would pass or misjudge ------------
 
 // 1. The grace period runs from the most recent fault before each poll, not from the last
