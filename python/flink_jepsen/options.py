@@ -17,8 +17,8 @@ CLIENT_GENS = ("poll-job-running", "cancel-jobs")
 WORKLOADS = ("availability", "exactly-once")
 ORIGINAL_POLL_INTERVAL = 5.0  # the original polled every 5 s: thresholds are in those polls
 CANCEL_AFTER = 15.0           # cancel-jobs: the original cancelled after 15 s of polling
-CANCEL_TRIES = 10             # ... and retried a cancel up to 10 times, requiring it to succeed
-CANCEL_RETRY_DELAY = 2.0      # seconds between two attempts
+CANCEL_TRIES = 11             # ... one attempt and 10 retries, requiring one to succeed
+CANCEL_RETRY_DELAY = 2.0      # seconds between two attempts (the original's retry defaults)
 CANCEL_GRACE = 10.0           # a cancelled job still running this long after is an anomaly
 FLOAT_OPTIONS = ("job_recovery_grace_period", "time_limit", "poll_rate", "ready_timeout",
                  "nemesis_interval", "producer_rate")
