@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <limits>
@@ -865,29 +866,59 @@ class MappedFile {
   bool empty_ = false;
 };
 
+// One line of a history file, scanned: the event (fast), or the text for a full parse.
+struct ScannedLine {
+  bool fast = false;
+  bool relevant = false;
+  bool last = false;  // the file's last line, without its newline
+  int64_t index = -1;
+  size_t line = 0;  // 1-based
+  Event event;
+  std::string_view text;
+};
+
+struct ScanBatch {
+  std::vector<ScannedLine> lines;
+  size_t first_line = 1;
+  size_t end = 0;  // where the next batch starts
+};
+
+// Scans up to kBatchLines lines of data from pos (at a line start).
+ScanBatch scan_batch(std::string_view data, size_t pos, size_t first_line) {
+  constexpr size_t kBatchLines = 1 << 16;
+  ScanBatch b;
+  b.first_line = first_line;
+  b.lines.reserve(kBatchLines);
+  while (pos < data.size() && b.lines.size() < kBatchLines) {
+    const void* nl = std::memchr(data.data() + pos, '\n', data.size() - pos);
+    size_t stop =
+        nl ? static_cast<size_t>(static_cast<const char*>(nl) - data.data()) : data.size();
+    ScannedLine& l = b.lines.emplace_back();
+    l.text = data.substr(pos, stop - pos);
+    l.line = first_line + b.lines.size() - 1;
+    l.last = nl == nullptr;
+    bool nemesis = false;
+    l.fast = LineScan(l.text).scan(l.index, l.event, nemesis, l.relevant) && !nemesis;
+    pos = stop + 1;
+  }
+  b.end = std::min(pos, data.size());
+  return b;
+}
+
 }  // namespace
 
 json check_availability_file(const std::string& path, const AvailabilityOptions& options) {
   // Maps the file and steps the model line by line in index order, without an Op per line: the
   // histories of long runs (and of the exactly-once workload) are never parsed into memory. A
   // file whose indices go backwards, or that cannot be mapped, is read whole and sorted instead.
+  // A second thread scans the next batch of lines while this one steps the model through the
+  // last (the scans are views into the mapped file, so a batch costs no copies).
   AvailabilityModel model(options);
   std::vector<std::pair<size_t, std::string>> errors;
-  size_t line_no = 0;
   int64_t last_index = -1;
   bool ordered = true;
-  auto handle = [&](std::string_view text, bool last_line) {
-    ++line_no;
-    Event e;
-    int64_t index = -1;
-    bool nemesis = false, relevant = false;
-    if (LineScan(text).scan(index, e, nemesis, relevant) && !nemesis) {
-      if (index <= last_index) ordered = false;
-      last_index = index;
-      model.s_->begin(e.time);
-      if (relevant) model.s_->step_event(e);
-      return;
-    }
+  auto slow = [&](const ScannedLine& l) {  // a line outside the fast subset: parsed in full
+    std::string_view text = l.text;
     if (std::all_of(text.begin(), text.end(),
                     [](char c) { return c == ' ' || c == '\t' || c == '\r'; }))
       return;  // a blank line
@@ -895,10 +926,10 @@ json check_availability_file(const std::string& path, const AvailabilityOptions&
     Op op;
     std::string reason;
     if (j.is_discarded()) {
-      errors.emplace_back(line_no, last_line ? "invalid JSON (truncated last line?)"
-                                             : "invalid JSON");
+      errors.emplace_back(l.line, l.last ? "invalid JSON (truncated last line?)"
+                                         : "invalid JSON");
     } else if (!op_from_json(std::move(j), op, reason)) {
-      errors.emplace_back(line_no, reason);
+      errors.emplace_back(l.line, reason);
     } else {
       if (op.index <= last_index) ordered = false;
       last_index = op.index;
@@ -908,13 +939,28 @@ json check_availability_file(const std::string& path, const AvailabilityOptions&
   MappedFile mapped(path);
   if (mapped.ok()) {
     std::string_view data = mapped.view();
-    size_t pos = 0;
-    while (pos < data.size() && ordered) {
-      const void* nl = std::memchr(data.data() + pos, '\n', data.size() - pos);
-      size_t stop = nl ? static_cast<size_t>(static_cast<const char*>(nl) - data.data())
-                       : data.size();
-      handle(data.substr(pos, stop - pos), nl == nullptr);
-      pos = stop + 1;
+    auto next = std::async(std::launch::async, scan_batch, data, size_t{0}, size_t{1});
+    for (;;) {
+      ScanBatch batch = next.get();
+      bool more = batch.end < data.size();
+      if (more)
+        next = std::async(std::launch::async, scan_batch, data, batch.end,
+                          batch.first_line + batch.lines.size());
+      for (const auto& l : batch.lines) {
+        if (!l.fast) {
+          slow(l);
+        } else {
+          if (l.index <= last_index) ordered = false;
+          last_index = l.index;
+          model.s_->begin(l.event.time);
+          if (l.relevant) model.s_->step_event(l.event);
+        }
+      }
+      if (!more) break;
+      if (!ordered) {
+        next.wait();
+        break;
+      }
     }
   } else {
     ordered = false;

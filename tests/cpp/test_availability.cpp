@@ -778,3 +778,43 @@ TEST(Availability, AnUnreadableLineMakesAValidFileUnknown) {
   EXPECT_EQ(r["history_errors"]["first"][0]["line"], 1203);  // after 2 faults + 1200 polls
   std::filesystem::remove(path);
 }
+
+// The file is read by a scanner of its own (no Op per line): it must agree with the checker
+// over the same ops in memory, also for a file whose lines are out of index order (read whole
+// and sorted), blank lines, and nemesis ops (parsed in full).
+TEST(Availability, TheFileScannerAgreesWithTheOpsInMemory) {
+  History h = healthy_run();
+  h.nemesis("start-partition", 100, 100.2);
+  h.nemesis("stop-partition", 110, 110.2);
+  h.nemesis_fail("kill-task-managers", 120, 120.1);
+  h.cancel(1, "bbbb", 290.5);
+  auto ops = h.build();
+  fj::AvailabilityOptions o;
+  o.grace_period_s = 60;
+  o.jobs = {"aaaa", "bbbb"};
+  json memory = fj::check_availability(ops, o);
+  auto write = [&](const std::string& name, bool shuffle) {
+    auto path = (std::filesystem::temp_directory_path() /
+                 (name + std::to_string(::getpid()) + ".jsonl"))
+                    .string();
+    std::vector<std::string> lines;
+    for (const auto& op : ops) {
+      std::string line;
+      fj::append_op_line(line, op);
+      lines.push_back(line);
+    }
+    if (shuffle) std::swap(lines[10], lines[20]);
+    std::ofstream out(path);
+    for (size_t i = 0; i < lines.size(); ++i) out << lines[i] << (i == 5 ? "\n  \n" : "\n");
+    return path;
+  };
+  for (bool shuffle : {false, true}) {
+    auto path = write("fj_scan_", shuffle);
+    json file = fj::check_availability_file(path, o);
+    std::filesystem::remove(path);
+    EXPECT_EQ(file, memory) << (shuffle ? "out of order" : "in order");
+  }
+  EXPECT_EQ(memory["faults"].size(), 2u);
+  EXPECT_EQ(memory["ineffective_faults"].size(), 1u);
+  EXPECT_EQ(memory["jobs"]["bbbb"]["cancelled"], true);
+}
