@@ -145,10 +145,11 @@ int main(int argc, char** argv) {
   fj::json f = fj::check_availability_file(path, o);
   double file_s = seconds_since(t0);
   std::filesystem::remove(path);
-  std::printf("check from memory: %.3f s (%.1f M polls/s); from the file: %.3f s (%.1f M polls/s)"
-              "   [goal: 1 M polls in < 1 s]\n",
-              memory_s, static_cast<double>(polls) / memory_s / 1e6, file_s,
-              static_cast<double>(polls) / file_s / 1e6);
+  std::printf(
+      "check from memory: %.3f s (%.1f M polls/s); from the file: %.3f s (%.1f M polls/s)"
+      "   [goal: 1 M polls in < 1 s]\n",
+      memory_s, static_cast<double>(polls) / memory_s / 1e6, file_s,
+      static_cast<double>(polls) / file_s / 1e6);
   std::printf("  of which stepping %.3f s, the result %.3f s\n", step_s, result_s);
   std::printf("  valid? %s, %zu faults, %zu outages, %lld polls checked\n",
               r["valid?"].dump().c_str(), r["faults"].size(), r["outages"].size(),
@@ -168,8 +169,9 @@ int main(int argc, char** argv) {
     delays.push_back(d);
   }
   std::sort(delays.begin(), delays.end());
-  std::printf("stop decision after the deciding poll (10 Hz polls, 10 trials): median %.3f ms, "
-              "max %.3f ms   [goal: within one poll interval, 100 ms]\n",
-              delays[delays.size() / 2], delays.back());
+  std::printf(
+      "stop decision after the deciding poll (10 Hz polls, 10 trials): median %.3f ms, "
+      "max %.3f ms   [goal: within one poll interval, 100 ms]\n",
+      delays[delays.size() / 2], delays.back());
   return 0;
 }

@@ -358,8 +358,7 @@ void bind_history(py::module_& m) {
         return to_py(r);
       },
       "history"_a, "grace_period_s"_a = 180.0, "healthy_duration_s"_a = 25.0,
-      "cancel_grace_s"_a = 10.0, "jobs"_a = std::vector<std::string>{},
-      "expect_faults"_a = false,
+      "cancel_grace_s"_a = 10.0, "jobs"_a = std::vector<std::string>{}, "expect_faults"_a = false,
       "Availability checker. history: a history file path, a HistoryRecorder, or a list of op "
       "dicts; jobs: the ids of the submitted jobs; expect_faults: the schedule was to inject "
       "faults. Returns the result as a dict (valid? is True, False or 'unknown').");
@@ -378,10 +377,11 @@ void bind_history(py::module_& m) {
            "recorder"_a, "grace_period_s"_a = 180.0, "healthy_duration_s"_a = 25.0,
            "cancel_grace_s"_a = 10.0, "jobs"_a = std::vector<std::string>{},
            "expect_faults"_a = false)
-      .def("detach",
-           [](std::shared_ptr<fj::AvailabilityMonitor> self,
-              std::shared_ptr<fj::HistoryRecorder> recorder) { recorder->remove_observer(self); },
-           "recorder"_a)
+      .def(
+          "detach",
+          [](std::shared_ptr<fj::AvailabilityMonitor> self,
+             std::shared_ptr<fj::HistoryRecorder> recorder) { recorder->remove_observer(self); },
+          "recorder"_a)
       .def("observe_from", &fj::AvailabilityMonitor::observe_from, "since_ns"_a,
            "Healthy streaks count only polls invoked at or after since_ns (the heal).")
       .def("wait_settled", &fj::AvailabilityMonitor::wait_settled, "duration_s"_a, "timeout_s"_a,

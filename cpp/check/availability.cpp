@@ -1,25 +1,13 @@
 #include "check/availability.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <cstring>
-#include <future>
-#include <memory>
-#include <stdexcept>
 #include <limits>
+#include <memory>
 #include <set>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
-
-#include "common/json_scan.hpp"
 
 namespace fj {
 
@@ -32,23 +20,6 @@ constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 double secs(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 int64_t nanos(double s) { return static_cast<int64_t>(s * 1e9); }
 
-// What the checker reads of a poll or cancel op, as views into the op (or into the history
-// file's line): no allocation per op on the hot path.
-struct Event {
-  int64_t time = 0;
-  bool poll = true;  // else a cancel
-  std::string_view type;
-  bool proc_is_int = true;
-  int64_t proc = 0;
-  std::string_view proc_text;
-  std::string_view job;  // the value's job ("" when it names none)
-  bool running = false;  // value.running is true
-  std::string_view state;
-  bool has_tasks = false;
-  int64_t tasks = 0, parallelism = 0;
-  std::string_view error;
-};
-
 // The job an op's value is about: a string value, or an object's "job".
 std::string_view job_of(const json& v) {
   if (v.is_string()) return v.get_ref<const std::string&>();
@@ -59,8 +30,8 @@ std::string_view job_of(const json& v) {
   return {};
 }
 
-Event event_of(const Op& op) {
-  Event e;
+AvailabilityEvent event_of(const Op& op) {
+  AvailabilityEvent e;
   e.time = op.time;
   e.poll = op.f == "job-running?";
   e.type = op.type;
@@ -68,8 +39,9 @@ Event event_of(const Op& op) {
     e.proc = op.process.get<int64_t>();
   } else {
     e.proc_is_int = false;
-    e.proc_text = op.process.is_string() ? std::string_view(op.process.get_ref<const std::string&>())
-                                         : std::string_view("?");
+    e.proc_text = op.process.is_string()
+                      ? std::string_view(op.process.get_ref<const std::string&>())
+                      : std::string_view("?");
   }
   e.job = job_of(op.value);
   if (op.value.is_object()) {
@@ -114,7 +86,7 @@ struct Seen {
   int64_t tasks = 0, parallelism = 0;
   std::string error;
 
-  void set(const Event& e, bool ok_) {
+  void set(const AvailabilityEvent& e, bool ok_) {
     ok = ok_;
     if (ok) {
       state.assign(e.state.empty() ? std::string_view("?") : e.state);
@@ -129,8 +101,8 @@ struct Seen {
     if (!ok) return error;
     std::string out = "state " + state;
     if (has_tasks)
-      out += " (" + std::to_string(tasks) + "/" + std::to_string(parallelism) +
-             " subtasks running)";
+      out +=
+          " (" + std::to_string(tasks) + "/" + std::to_string(parallelism) + " subtasks running)";
     return out;
   }
 };
@@ -224,7 +196,7 @@ struct AvailabilityModel::State {
   std::map<std::string, Job, std::less<>> jobs;
   std::unordered_map<int64_t, Pending> pending;               // integer processes
   std::map<std::string, Pending, std::less<>> pending_named;  // any other process
-  std::vector<std::pair<int64_t, int64_t>> moments;                // (m, time), see recovery
+  std::vector<std::pair<int64_t, int64_t>> moments;           // (m, time), see recovery
   int64_t total_polls = 0;
   int64_t unattributed_polls = 0;
   std::string heal_error;
@@ -307,7 +279,10 @@ struct AvailabilityModel::State {
     }
     close_anomaly(j);
     std::string what = j.last.describe();
-    json a = {{"type", type}, {"message", message_of(type)}, {"job", id}, {"time", secs(t)},
+    json a = {{"type", type},
+              {"message", message_of(type)},
+              {"job", id},
+              {"time", secs(t)},
               {"first", what}};
     if (std::string_view(type) == "job-running-after-cancellation") {
       a["cancelled_at_s"] = secs(j.cancel_time);
@@ -336,7 +311,7 @@ struct AvailabilityModel::State {
     j.open_type = nullptr;
   }
 
-  void step_poll(const Event& e, Job& j, const std::string& id, int64_t invoked) {
+  void step_poll(const AvailabilityEvent& e, Job& j, const std::string& id, int64_t invoked) {
     int64_t t = e.time;
     bool ok = e.type == "ok";
     bool running = ok && e.running;
@@ -397,7 +372,7 @@ struct AvailabilityModel::State {
     if (m != kNever) moments.emplace_back(m, t);
   }
 
-  void step_cancel(const Event& e, Job& j) {
+  void step_cancel(const AvailabilityEvent& e, Job& j) {
     ++j.cancel_attempts;
     if (e.type == "ok") {
       if (!j.cancelled) {
@@ -436,7 +411,7 @@ struct AvailabilityModel::State {
   }
 
   // A poll's or cancel's invoke or completion (begin() has been called).
-  void step_event(const Event& e) {
+  void step_event(const AvailabilityEvent& e) {
     Pending* slot = nullptr;
     if (e.type == "invoke") {
       Pending p{e.time, e.job.empty() ? nullptr : job_named(e.job).first};
@@ -515,8 +490,8 @@ json AvailabilityModel::State::result() const {
     if (edge == Edge::kInstant)
       all.push_back({kind, nemesis->start, nemesis->start, true, nemesis->value, true});
   }
-  for (const auto& [kind, o] : open_faults) all.push_back({kind, o.start, last_time, false,
-                                                           o.value});
+  for (const auto& [kind, o] : open_faults)
+    all.push_back({kind, o.start, last_time, false, o.value});
   std::stable_sort(all.begin(), all.end(), [](const Fault& a, const Fault& b) {
     return a.start != b.start ? a.start < b.start : a.end < b.end;
   });
@@ -569,9 +544,9 @@ json AvailabilityModel::State::result() const {
       if (j.cancelled) jo["cancelled_at_s"] = secs(j.cancel_time);
       if (!j.cancelled) {
         jo["cancel_error"] = j.cancel_error;
-        errors.push_back("cancel-job of job " + id + " did not succeed in " +
-                         std::to_string(j.cancel_attempts) + " attempt(s) (last: " +
-                         j.cancel_error + "): the cancellation cannot be checked");
+        errors.push_back(
+            "cancel-job of job " + id + " did not succeed in " + std::to_string(j.cancel_attempts) +
+            " attempt(s) (last: " + j.cancel_error + "): the cancellation cannot be checked");
       }
     }
     if (j.polls > 0 && !j.cancelled && streak < opt.healthy_duration_s)
@@ -717,8 +692,7 @@ json AvailabilityModel::State::result() const {
   return out;
 }
 
-AvailabilityModel::AvailabilityModel(AvailabilityOptions options)
-    : s_(std::make_unique<State>()) {
+AvailabilityModel::AvailabilityModel(AvailabilityOptions options) : s_(std::make_unique<State>()) {
   s_->grace_ns = nanos(options.grace_period_s);
   s_->cancel_grace_ns = nanos(options.cancel_grace_s);
   s_->opt = std::move(options);
@@ -728,6 +702,13 @@ AvailabilityModel::AvailabilityModel(AvailabilityModel&&) noexcept = default;
 AvailabilityModel& AvailabilityModel::operator=(AvailabilityModel&&) noexcept = default;
 
 void AvailabilityModel::step(const Op& op) { s_->step(op); }
+
+void AvailabilityModel::step(const AvailabilityEvent& e) {
+  s_->begin(e.time);
+  s_->step_event(e);
+}
+
+void AvailabilityModel::skip(int64_t time) { s_->begin(time); }
 
 void AvailabilityModel::observe_from(int64_t since_ns) {
   s_->since = since_ns;
@@ -752,240 +733,6 @@ json check_availability(const std::vector<Op>& input, const AvailabilityOptions&
                    [](const Op* a, const Op* b) { return a->index < b->index; });
   for (const Op* op : ops) model.step(*op);
   return model.result();
-}
-
-namespace {
-
-// Reads what the checker needs of one history line without building an Op: index, time,
-// process, type, f and, for polls and cancels, the value's job, running, state, tasks and the
-// error. Returns false for a line outside this fast subset (a nemesis op, escapes in strings,
-// a malformed line): the caller parses it in full.
-class LineScan {
- public:
-  explicit LineScan(std::string_view line) : c_(line) {}
-
-  bool scan(int64_t& index, Event& e, bool& is_nemesis, bool& relevant) {
-    bool has_index = false, has_time = false, has_process = false, has_type = false,
-         has_f = false, value_done = false;
-    std::string_view f;
-    const char* value_at = nullptr;
-    bool read = c_.members([&](std::string_view key) {
-      if (key == "index" || key == "time")
-        return c_.op_clock(key, index, e.time, has_index, has_time);
-      if (key == "process") {
-        has_process = true;
-        if (c_.at_end() || c_.peek() != '"') return c_.integer(e.proc);
-        e.proc_is_int = false;
-        return c_.plain_string(e.proc_text);
-      }
-      if (key == "type") return has_type = c_.plain_string(e.type);
-      if (key == "f") return has_f = c_.plain_string(f);
-      if (key == "value") {
-        if (has_f && (f == kPoll || f == kCancel)) {
-          // The usual order (f before value): read the value's fields in one pass.
-          return value_done = scan_value(e);
-        }
-        value_at = c_.pos();
-        return c_.skip_value();
-      }
-      if (key == "error" && !c_.at_end() && c_.peek() == '"') return c_.plain_string(e.error);
-      return c_.skip_value();
-    });
-    c_.ws();
-    if (!(read && c_.at_end() && has_index && has_time && has_process && has_type && has_f))
-      return false;
-    if (e.type != "invoke" && e.type != "ok" && e.type != "fail" && e.type != "info") return false;
-    is_nemesis = !e.proc_is_int && e.proc_text == "nemesis";
-    relevant = is_nemesis || f == kPoll || f == kCancel;
-    if (is_nemesis || !relevant) return true;
-    e.poll = f == kPoll;
-    if (value_done || value_at == nullptr) return true;
-    c_.seek(value_at);
-    return scan_value(e);
-  }
-
- private:
-  // A poll's or cancel's value: the job id as a string, or an object with the poller's fields.
-  bool scan_value(Event& e) {
-    if (c_.at_end()) return false;
-    if (c_.peek() == '"') return c_.plain_string(e.job);
-    if (c_.peek() != '{') return c_.skip_value();
-    return c_.members([&](std::string_view key) {
-      char next = c_.at_end() ? '\0' : c_.peek();
-      if (key == "job" && next == '"') return c_.plain_string(e.job);
-      if (key == "state" && next == '"') return c_.plain_string(e.state);
-      if (key == "running" && (next == 't' || next == 'f')) {
-        e.running = next == 't';
-        return c_.literal(e.running ? "true" : "false");
-      }
-      if (key == "tasks_running" || key == "parallelism_total") {
-        e.has_tasks = true;
-        return c_.integer(key == "tasks_running" ? e.tasks : e.parallelism);
-      }
-      return c_.skip_value();
-    });
-  }
-
-  JsonCursor c_;
-};
-
-}  // namespace
-
-namespace {
-
-// A history file mapped read-only (empty files and unmappable ones: ok() is false).
-class MappedFile {
- public:
-  explicit MappedFile(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw std::runtime_error("cannot read history " + path + ": " +
-                                         std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-      size_ = static_cast<size_t>(st.st_size);
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p != MAP_FAILED) {
-        data_ = static_cast<const char*>(p);
-        ::madvise(p, size_, MADV_SEQUENTIAL);
-      }
-    }
-    empty_ = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
-    ::close(fd);
-  }
-  ~MappedFile() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  bool ok() const { return data_ != nullptr || empty_; }
-  std::string_view view() const { return data_ ? std::string_view(data_, size_) : ""; }
-
- private:
-  const char* data_ = nullptr;
-  size_t size_ = 0;
-  bool empty_ = false;
-};
-
-// One line of a history file, scanned: the event (fast), or the text for a full parse.
-struct ScannedLine {
-  bool fast = false;
-  bool relevant = false;
-  bool last = false;  // the file's last line, without its newline
-  int64_t index = -1;
-  size_t line = 0;  // 1-based
-  Event event;
-  std::string_view text;
-};
-
-struct ScanBatch {
-  std::vector<ScannedLine> lines;
-  size_t first_line = 1;
-  size_t end = 0;  // where the next batch starts
-};
-
-// Scans up to kBatchLines lines of data from pos (at a line start).
-ScanBatch scan_batch(std::string_view data, size_t pos, size_t first_line) {
-  constexpr size_t kBatchLines = 1 << 16;
-  ScanBatch b;
-  b.first_line = first_line;
-  b.lines.reserve(kBatchLines);
-  while (pos < data.size() && b.lines.size() < kBatchLines) {
-    const void* nl = std::memchr(data.data() + pos, '\n', data.size() - pos);
-    size_t stop =
-        nl ? static_cast<size_t>(static_cast<const char*>(nl) - data.data()) : data.size();
-    ScannedLine& l = b.lines.emplace_back();
-    l.text = data.substr(pos, stop - pos);
-    l.line = first_line + b.lines.size() - 1;
-    l.last = nl == nullptr;
-    bool nemesis = false;
-    l.fast = LineScan(l.text).scan(l.index, l.event, nemesis, l.relevant) && !nemesis;
-    pos = stop + 1;
-  }
-  b.end = std::min(pos, data.size());
-  return b;
-}
-
-}  // namespace
-
-json check_availability_file(const std::string& path, const AvailabilityOptions& options) {
-  // Maps the file and steps the model line by line in index order, without an Op per line: the
-  // histories of long runs (and of the exactly-once workload) are never parsed into memory. A
-  // file whose indices go backwards, or that cannot be mapped, is read whole and sorted instead.
-  // A second thread scans the next batch of lines while this one steps the model through the
-  // last (the scans are views into the mapped file, so a batch costs no copies).
-  AvailabilityModel model(options);
-  std::vector<std::pair<size_t, std::string>> errors;
-  int64_t last_index = -1;
-  bool ordered = true;
-  auto slow = [&](const ScannedLine& l) {  // a line outside the fast subset: parsed in full
-    std::string_view text = l.text;
-    if (std::all_of(text.begin(), text.end(),
-                    [](char c) { return c == ' ' || c == '\t' || c == '\r'; }))
-      return;  // a blank line
-    json j = json::parse(text.begin(), text.end(), nullptr, false);
-    Op op;
-    std::string reason;
-    if (j.is_discarded()) {
-      errors.emplace_back(l.line, l.last ? "invalid JSON (truncated last line?)"
-                                         : "invalid JSON");
-    } else if (!op_from_json(std::move(j), op, reason)) {
-      errors.emplace_back(l.line, reason);
-    } else {
-      if (op.index <= last_index) ordered = false;
-      last_index = op.index;
-      model.step(op);
-    }
-  };
-  MappedFile mapped(path);
-  if (mapped.ok()) {
-    std::string_view data = mapped.view();
-    auto next = std::async(std::launch::async, scan_batch, data, size_t{0}, size_t{1});
-    for (;;) {
-      ScanBatch batch = next.get();
-      bool more = batch.end < data.size();
-      if (more)
-        next = std::async(std::launch::async, scan_batch, data, batch.end,
-                          batch.first_line + batch.lines.size());
-      for (const auto& l : batch.lines) {
-        if (!l.fast) {
-          slow(l);
-        } else {
-          if (l.index <= last_index) ordered = false;
-          last_index = l.index;
-          model.s_->begin(l.event.time);
-          if (l.relevant) model.s_->step_event(l.event);
-        }
-      }
-      if (!more) break;
-      if (!ordered) {
-        next.wait();
-        break;
-      }
-    }
-  } else {
-    ordered = false;
-  }
-
-  json out;
-  if (ordered) {
-    out = model.result();
-  } else {
-    ReadResult r = read_history(path);
-    out = check_availability(r.ops, options);
-    errors = std::move(r.errors);
-  }
-  if (!errors.empty()) {
-    json first = json::array();
-    for (size_t i = 0; i < errors.size() && i < 10; ++i)
-      first.push_back({{"line", errors[i].first}, {"error", errors[i].second}});
-    out["history_errors"] = {{"count", errors.size()}, {"first", std::move(first)}};
-    if (out["valid?"] == true) {
-      out["valid?"] = "unknown";
-      out["error"] = std::to_string(errors.size()) +
-                     " line(s) of the history could not be read (see history_errors)";
-    }
-  }
-  return out;
 }
 
 // ---- the live monitor ------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "history/history.hpp"
@@ -33,6 +34,23 @@ struct AvailabilityOptions {
   bool expect_faults = false;
 };
 
+/// What the checker reads of a poll or cancel op, as views into the op (or into a line of the
+/// history file): stepping one costs no allocation.
+struct AvailabilityEvent {
+  int64_t time = 0;
+  bool poll = true;  ///< else a cancel
+  std::string_view type;
+  bool proc_is_int = true;
+  int64_t proc = 0;
+  std::string_view proc_text;
+  std::string_view job;  ///< the value's job ("" when it names none)
+  bool running = false;  ///< value.running is true
+  std::string_view state;
+  bool has_tasks = false;
+  int64_t tasks = 0, parallelism = 0;
+  std::string_view error;
+};
+
 /// The checker's state, stepped one op at a time in index order (from a file, or live from the
 /// recorder). Times are ns on the history's clock.
 class AvailabilityModel {
@@ -44,6 +62,10 @@ class AvailabilityModel {
 
   /// Ops must come in index order; ops other than polls, cancels and the nemesis's are ignored.
   void step(const Op& op);
+  /// The same for a poll or cancel read without an Op (the file scanner); `time` is the op's.
+  void step(const AvailabilityEvent& e);
+  /// An op the checker has no use for: only its time counts (the workload's start).
+  void skip(int64_t time);
 
   /// From now on, a job's healthy streak counts only polls invoked at or after `since_ns` (the
   /// stop rule's "after the heal").
@@ -60,7 +82,6 @@ class AvailabilityModel {
   struct State;  // the checker's state (availability.cpp)
 
  private:
-  friend json check_availability_file(const std::string&, const AvailabilityOptions&);
   std::unique_ptr<State> s_;
 };
 

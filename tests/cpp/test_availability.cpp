@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "check/availability.hpp"
@@ -70,7 +70,8 @@ class History {
   void cancel(int process, const std::string& job, double t, const std::string& type = "ok") {
     add(t - 0.05, process, "invoke", "cancel-job", job);
     json extra = type == "ok" ? json() : json{{"error", "http 503"}};
-    add(t, process, type, "cancel-job", {{"job", job}, {"status", type == "ok" ? 202 : 503}}, extra);
+    add(t, process, type, "cancel-job", {{"job", job}, {"status", type == "ok" ? 202 : 503}},
+        extra);
   }
   std::vector<fj::Op> build() const {
     auto ops = ops_;
@@ -128,8 +129,8 @@ fj::AvailabilityOptions original_options() {
 }
 
 void running_ns(History& h, int64_t t, bool running) {
-  h.add_ns(t, 0, "ok", "job-running?", {{"job", kJob}, {"running", running},
-                                         {"state", running ? "RUNNING" : "RESTARTING"}});
+  h.add_ns(t, 0, "ok", "job-running?",
+           {{"job", kJob}, {"running", running}, {"state", running ? "RUNNING" : "RESTARTING"}});
 }
 void failed_ns(History& h, int64_t t) {
   h.add_ns(t, 0, "fail", "job-running?", {{"job", kJob}}, {{"error", "Error"}});
@@ -329,7 +330,7 @@ TEST(Availability, DowntimeBetweenTwoFaultsLongerThanTheGracePeriodIsFlagged) {
 
 // 2. Time zero is the workload's first op: a slow setup neither eats nor extends the grace.
 TEST(Availability, TheGracePeriodOfAFaultFreeRunStartsWithTheWorkload) {
-  History h;  // setup took 100 s: the history's first op is at 100 s
+  History h;                               // setup took 100 s: the history's first op is at 100 s
   h.polls(0, "aaaa", 100, 150, 1, false);  // the job takes 50 s to start: within the grace
   h.polls(0, "aaaa", 150, 200, 1, true);
   fj::AvailabilityOptions o;
@@ -427,7 +428,7 @@ TEST(Availability, ASchedulePromisingFaultsThatInjectedNoneIsUnknown) {
 TEST(Availability, SubmittedJobsMustBePolledAndNoOtherJobMayAppear) {
   History h;
   h.polls(0, "aaaa", 1, 100, 1, true);
-  h.polls(1, "ffff", 1, 100, 1, true);  // nobody submitted it
+  h.polls(1, "ffff", 1, 100, 1, true);            // nobody submitted it
   h.add(1, 2, "invoke", "job-running?", "bbbb");  // its poll never completed
   fj::AvailabilityOptions o;
   o.jobs = {"aaaa", "bbbb", "cccc"};
@@ -794,9 +795,9 @@ TEST(Availability, TheFileScannerAgreesWithTheOpsInMemory) {
   o.jobs = {"aaaa", "bbbb"};
   json memory = fj::check_availability(ops, o);
   auto write = [&](const std::string& name, bool shuffle) {
-    auto path = (std::filesystem::temp_directory_path() /
-                 (name + std::to_string(::getpid()) + ".jsonl"))
-                    .string();
+    auto path =
+        (std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()) + ".jsonl"))
+            .string();
     std::vector<std::string> lines;
     for (const auto& op : ops) {
       std::string line;
