@@ -2,13 +2,8 @@
 // events (a second thread scans the next batch while the model steps through the last), with the
 // lines outside the fast subset (nemesis ops, odd JSON) parsed in full. Histories of long runs
 // and of the exactly-once workload are never parsed into memory.
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <future>
 #include <stdexcept>
@@ -17,6 +12,7 @@
 
 #include "check/availability.hpp"
 #include "common/json_scan.hpp"
+#include "common/mapped_file.hpp"
 
 namespace fj {
 
@@ -98,43 +94,6 @@ class LineScan {
   JsonCursor c_;
 };
 
-}  // namespace
-
-namespace {
-
-// A history file mapped read-only (empty files and unmappable ones: ok() is false).
-class MappedFile {
- public:
-  explicit MappedFile(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      throw std::runtime_error("cannot read history " + path + ": " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-      size_ = static_cast<size_t>(st.st_size);
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p != MAP_FAILED) {
-        data_ = static_cast<const char*>(p);
-        ::madvise(p, size_, MADV_SEQUENTIAL);
-      }
-    }
-    empty_ = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
-    ::close(fd);
-  }
-  ~MappedFile() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  bool ok() const { return data_ != nullptr || empty_; }
-  std::string_view view() const { return data_ ? std::string_view(data_, size_) : ""; }
-
- private:
-  const char* data_ = nullptr;
-  size_t size_ = 0;
-  bool empty_ = false;
-};
-
 // One line of a history file, scanned: the event (fast), or the text for a full parse.
 struct ScannedLine {
   bool fast = false;
@@ -177,11 +136,10 @@ ScanBatch scan_batch(std::string_view data, size_t pos, size_t first_line) {
 }  // namespace
 
 json check_availability_file(const std::string& path, const AvailabilityOptions& options) {
-  // Maps the file and steps the model line by line in index order, without an Op per line: the
-  // histories of long runs (and of the exactly-once workload) are never parsed into memory. A
-  // file whose indices go backwards, or that cannot be mapped, is read whole and sorted instead.
-  // A second thread scans the next batch of lines while this one steps the model through the
-  // last (the scans are views into the mapped file, so a batch costs no copies).
+  // Steps the model line by line in index order, without an Op per line; a second thread scans
+  // the next batch of lines while this one steps through the last (the scans are views into the
+  // mapping, so a batch costs no copies, and its pages are handed back once stepped). A file
+  // whose indices go backwards is read whole and sorted instead.
   AvailabilityModel model(options);
   std::vector<std::pair<size_t, std::string>> errors;
   int64_t last_index = -1;
@@ -205,10 +163,10 @@ json check_availability_file(const std::string& path, const AvailabilityOptions&
     }
   };
   MappedFile mapped(path);
-  if (mapped.ok()) {
+  {
     std::string_view data = mapped.view();
     auto next = std::async(std::launch::async, scan_batch, data, size_t{0}, size_t{1});
-    for (;;) {
+    for (size_t start = 0;;) {
       ScanBatch batch = next.get();
       bool more = batch.end < data.size();
       if (more)
@@ -226,14 +184,14 @@ json check_availability_file(const std::string& path, const AvailabilityOptions&
             model.skip(l.event.time);
         }
       }
+      mapped.release(start, batch.end);  // stepped: its pages may go
+      start = batch.end;
       if (!more) break;
       if (!ordered) {
         next.wait();
         break;
       }
     }
-  } else {
-    ordered = false;
   }
 
   json out;
