@@ -200,7 +200,7 @@ def controls(base: TestOptions) -> list[Control]:
                 "cancel-jobs + kill-job-managers, no supervision"),
         Control("downtime-between-faults", False, "job-not-running", False,
                 downtime_between_faults(base),
-                "two kills 115 s apart, the job down 85 s after the first (grace 60 s)"),
+                "two kills 110 s apart, the job down 85 s after the first (grace 60 s)"),
         Control("healthy-utopia", True, None, False, healthy(base, "utopia"),
                 "default Flink, no faults"),
         Control("healthy-kill-task-managers", True, None, False,
