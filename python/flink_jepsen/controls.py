@@ -223,7 +223,9 @@ def run_controls(selected: list[Control], store: Path, runs: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="run-controls", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="run-controls",
+                                description="Controls: runs whose verdict is known before "
+                                "they start; exits 1 on any mismatch.")
     p.add_argument("--cheap", action="store_true", help="only the controls CI runs")
     p.add_argument("--runs", type=int, default=1, help="runs of each healthy control")
     p.add_argument("--only", default="", help="comma-separated control names")
