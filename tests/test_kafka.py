@@ -71,10 +71,11 @@ def test_exactly_once_holds_while_task_managers_are_killed(local_nodes, tmp_path
 
 def test_at_least_once_sink_and_a_dropped_record_are_caught(local_nodes, tmp_path) -> None:
     # Every TaskManager kill replays the records since the last checkpoint, which an
-    # at-least-once sink writes a second time.
+    # at-least-once sink writes a second time when they had already gone out. That needs a kill
+    # while the job runs and writes: with 40 s (two kills) a run once saw none, so 80 s.
     broken = spec(tmp_path, f"--sink-guarantee at-least-once --drop-id {DROPPED_ID} "
                             "--checkpoint-interval 3000")
-    result = TestRun(options(tmp_path, test_spec=broken)).run()
+    result = TestRun(options(tmp_path, test_spec=broken, time_limit=80)).run()
     eo = result.results["exactly-once"]
     assert result.valid is False, json.dumps(result.results)[:3000]
     assert eo["duplicated"]["count"] > 0, eo
