@@ -104,16 +104,10 @@ class Nemesis:
     # partitions ------------------------------------------------------------------------------
     def start_partition(self, kind: str, grudge: dict, description: str) -> None:
         value = {"grudge": {k: sorted(v) for k, v in grudge.items()}, "shape": description}
-        done = [False]
-
-        def cut() -> object:
-            self.partitioner.drop(grudge)
-            done[0] = True
-            return value
-
-        self._fault(f"start-{kind}", value, cut,
-                    lambda _: None if any(grudge.values()) else "the grudge cuts no link")
-        if done[0]:
+        cut = self._fault(f"start-{kind}", value,
+                          lambda: (self.partitioner.drop(grudge), value)[1],
+                          lambda _: None if any(grudge.values()) else "the grudge cuts no link")
+        if cut is not None:  # None: the drop threw, nothing to heal for it
             self.open_faults.add(kind)
 
     def stop_partition(self, kind: str) -> None:
