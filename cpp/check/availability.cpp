@@ -271,7 +271,7 @@ struct AvailabilityModel::State {
 
   // Extends the job's open anomaly of this type by one poll, or opens one.
   void add_anomaly(Job& j, const std::string& id, const char* type, int64_t t) {
-    if (j.open && j.open_type == type) {
+    if (j.open && std::string_view(j.open_type) == type) {
       j.open_end = t;
       ++j.open_polls;
       j.open_last = j.last;
