@@ -28,7 +28,7 @@ def main() -> None:
     os.environ.update({"FLINK_JEPSEN_HOME": home, "FLINK_JEPSEN_PREFIX": "fjb"})
     from flink_jepsen import _core
     from flink_jepsen import log as fjlog
-    from flink_jepsen.localnodes import LocalNodes
+    from flink_jepsen.nodes.local import LocalNodes
 
     fjlog.setup("warn")
     local = LocalNodes()

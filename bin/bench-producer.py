@@ -28,10 +28,10 @@ def main() -> None:
     os.environ.setdefault("FLINK_JEPSEN_CACHE", "/var/lib/flink-jepsen/cache")
     from flink_jepsen import _core
     from flink_jepsen import log as fjlog
-    from flink_jepsen.cluster import Cluster
-    from flink_jepsen.db.kafka import Kafka
-    from flink_jepsen.kafka_client import SequencedProducer
-    from flink_jepsen.localnodes import LocalNodes
+    from flink_jepsen.nodes.cluster import Cluster
+    from flink_jepsen.nodes.local import LocalNodes
+    from flink_jepsen.systems.kafka import Kafka
+    from flink_jepsen.workloads.kafka_client import SequencedProducer
 
     fjlog.setup("warn")
     local = LocalNodes()

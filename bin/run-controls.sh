@@ -8,4 +8,4 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ "${FJ_SKIP_INSTALL:-0}" != 1 ]; then
   "$here/bin/install.sh" --quiet
 fi
-exec "${FJ_VENV:-$here/.venv}/bin/python" -m flink_jepsen.controls "$@"
+exec "${FJ_VENV:-$here/.venv}/bin/python" -m flink_jepsen.api.controls "$@"

@@ -43,7 +43,7 @@ def fj_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def local_nodes(fj_home: Path):
     """Five local nodes with sshd, shared by the integration tests of a session."""
     from flink_jepsen import log as fjlog
-    from flink_jepsen.localnodes import LocalNodes
+    from flink_jepsen.nodes.local import LocalNodes
 
     fjlog.setup("warn")
     ln = LocalNodes(home=fj_home, prefix=TEST_PREFIX)

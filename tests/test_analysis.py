@@ -39,7 +39,7 @@ from flink_jepsen.analysis.sweep import (
 from flink_jepsen.analysis.sweep import fault_recoveries as sweep_fault_recoveries
 from flink_jepsen.analysis.timeline import segments
 from flink_jepsen.errors import FlinkJepsenError
-from flink_jepsen.options import TestOptions
+from flink_jepsen.run.options import TestOptions
 
 DATA = Path(__file__).parent / "data"
 RUNS = DATA / "runs"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import cli
-from flink_jepsen import verdict
+from flink_jepsen.checks import verdict
 
 
 @pytest.mark.parametrize(

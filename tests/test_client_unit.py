@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from flink_jepsen.client import parse_connection_info
+from flink_jepsen.workloads.flink_client import parse_connection_info
 
 
 def java_stream(address: str) -> bytes:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from flink_jepsen import controls
-from flink_jepsen.options import TestOptions
+from flink_jepsen.api import controls
+from flink_jepsen.run.options import TestOptions
 
 pytestmark = pytest.mark.integration
 

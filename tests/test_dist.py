@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from flink_jepsen import dist, fetch
 from flink_jepsen.errors import SetupError, UsageError
+from flink_jepsen.systems import dist, fetch
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flink_jepsen import cli, serve, testspec
+from flink_jepsen.api import cli
 from flink_jepsen.errors import UsageError
+from flink_jepsen.run import spec as testspec
+from flink_jepsen.web import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import TEST_PREFIX, cli
-from flink_jepsen.options import TestOptions
-from flink_jepsen.runner import TestRun
-from flink_jepsen.verdict import INVALID, UNKNOWN, VALID
+from flink_jepsen.checks.verdict import INVALID, UNKNOWN, VALID
+from flink_jepsen.run.options import TestOptions
+from flink_jepsen.run.runner import TestRun
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import TEST_PREFIX, TEST_SUBNET, cli
 from flink_jepsen import _core
 from flink_jepsen.errors import SetupError, UsageError
-from flink_jepsen.localnodes import LocalNodes
+from flink_jepsen.nodes.local import LocalNodes
 
 pytestmark = pytest.mark.integration
 

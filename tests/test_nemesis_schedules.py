@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from flink_jepsen import nemesis as nem
-from flink_jepsen.node import Node
+from flink_jepsen.faults import nemesis as nem
+from flink_jepsen.nodes.node import Node
 
 NODES = [Node(f"n{i}", f"10.0.0.{10 + i}", f"/x/n{i}") for i in range(1, 6)]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from flink_jepsen import _core
-from flink_jepsen.probe import reachability, start_listeners, stop_listeners
+from flink_jepsen.nodes.probe import reachability, start_listeners, stop_listeners
 
 pytestmark = pytest.mark.integration
 PORT = 7788

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from flink_jepsen import serve
 from flink_jepsen.errors import UsageError
+from flink_jepsen.web import serve
 
 EVIL = "<script>alert('x')<"   # a directory name may hold anything but '/'
 SECRET = "top-secret-outside-the-store"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-LOG_LINE = "2026-01-01 00:00:{:02d}.000 info  [flink_jepsen.runner] phase {}\n"
+LOG_LINE = "2026-01-01 00:00:{:02d}.000 info  [flink_jepsen.run.runner] phase {}\n"
 
 
 def _run(store: Path, test: str, stamp: str, valid: object = None, *, results: str | None = None,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import cli
+from flink_jepsen.api.sweep import parse_grid_arg, plan, run_sweep
 from flink_jepsen.errors import UsageError
-from flink_jepsen.sweep import parse_grid_arg, plan, run_sweep
 
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 

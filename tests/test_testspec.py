@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from flink_jepsen import edn, testspec
 from flink_jepsen.errors import UsageError
+from flink_jepsen.run import edn
+from flink_jepsen.run import spec as testspec
 
 ORIGINAL = """{:dbs          [:hadoop :zookeeper :flink-yarn-session]
  :jobs         [{:job-jar    "FlinkJobs.jar"

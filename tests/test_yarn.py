@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from flink_jepsen.options import TestOptions
-from flink_jepsen.runner import TestRun
+from flink_jepsen.run.options import TestOptions
+from flink_jepsen.run.runner import TestRun
 
 pytestmark = pytest.mark.integration
 

@@ -1,3 +1,3 @@
-from flink_jepsen.cli import main
+from flink_jepsen.api.cli import main
 
 raise SystemExit(main())

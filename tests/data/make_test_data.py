@@ -172,7 +172,7 @@ def exactly_once_section(history: Path, kept: dict | None) -> dict:
 
 
 def merge(*valids: object) -> object:
-    """Jepsen's composition (flink_jepsen.verdict.merge): false beats unknown beats true."""
+    """Jepsen's composition (flink_jepsen.checks.verdict.merge): false beats unknown beats true."""
     if any(v is False for v in valids):
         return False
     return True if all(v is True for v in valids) else "unknown"

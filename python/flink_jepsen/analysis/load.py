@@ -164,7 +164,7 @@ def availability_of(test: dict, results: dict, history_path: Path) -> dict:
         return results
     if not history_path.is_file():
         return {}
-    from flink_jepsen.options import TestOptions
+    from flink_jepsen.run.options import TestOptions
 
     try:
         options = TestOptions.from_json(test.get("options") or {})

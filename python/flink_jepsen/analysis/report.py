@@ -16,13 +16,13 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from flink_jepsen import verdict as verdicts
 from flink_jepsen.analysis import exactly_once
 from flink_jepsen.analysis.html_timeline import timeline_html, write_timeline_html
 from flink_jepsen.analysis.load import RunData, load_run
 from flink_jepsen.analysis.plots import plot_recovery, plot_timeline, png_bytes
 from flink_jepsen.analysis.recovery import fault_recoveries, recovery_by_kind
 from flink_jepsen.analysis.timeline import short_job
+from flink_jepsen.checks import verdict as verdicts
 
 # The colours `flink-jepsen serve` shows verdicts in.
 VERDICT_STYLE = {True: ("valid", "#1a7f37"), False: ("invalid", "#cf222e"),

@@ -1,0 +1,163 @@
+"""Parameter sweeps: every combination of a grid of test parameters (Flink versions, deployment
+modes, nemesis schedules, ...), each repeated, one row per run appended to a JSON Lines file as
+soon as the run ends. Running the same sweep again resumes it: rows already in the file are not
+run again. The whole grid is validated before the first run starts."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from flink_jepsen.api import PARAMETERS, Test, options
+from flink_jepsen.errors import FlinkJepsenError, UsageError
+from flink_jepsen.run.options import TestOptions
+
+log = logging.getLogger("flink_jepsen.api.sweep")
+
+RESULT_COLUMNS = ("valid", "store", "error", "duration_s", "faults", "recovery_median_s",
+                  "recovery_max_s", "anomalies")
+
+
+def _key(point: dict, repetition: int) -> str:
+    return json.dumps({"point": point, "repetition": repetition}, sort_keys=True)
+
+
+def points(grid: dict[str, list]) -> list[dict]:
+    """The grid's combinations, in a stable order (the grid's key order, then value order)."""
+    if not grid:
+        raise UsageError("a sweep needs a grid: at least one parameter with a list of values")
+    unknown = sorted(set(grid) - set(PARAMETERS))
+    if unknown:
+        raise UsageError(f"sweep grid: unknown parameter(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(PARAMETERS)}")
+    for k, values in grid.items():
+        if not isinstance(values, (list, tuple)) or not values:
+            raise UsageError(f"sweep grid: {k} needs a non-empty list of values, not {values!r}")
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
+
+
+def plan(grid: dict[str, list], base: dict | None = None, repetitions: int = 1
+         ) -> list[tuple[dict, int, Test]]:
+    """(grid point, repetition, test) for every run; bad values are refused naming the
+    parameter and value, before anything runs."""
+    if repetitions < 1:
+        raise UsageError(f"a sweep's repetitions must be at least 1, not {repetitions}")
+    base = dict(base or {})
+    runs = []
+    for point in points(grid):
+        try:
+            test = Test(options(**{**base, **point}))
+        except (FlinkJepsenError, TypeError, ValueError) as e:
+            where = ", ".join(f"{k}={v!r}" for k, v in point.items())
+            raise UsageError(f"sweep grid point {where}: {e}") from e
+        runs += [(point, r, test) for r in range(1, repetitions + 1)]
+    return runs
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows written so far; a torn last line (an interrupted write) is ignored."""
+    if not path.exists():
+        return []
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            log.warning("%s:%d: not a JSON row, ignored", path, n)
+    return rows
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """A write cut short (the sweep was killed) leaves a last line without its newline: it is
+    cut off, so the next row starts on a line of its own."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        log.warning("%s: dropping a torn last line (%d bytes)", path, len(data) - keep)
+        with path.open("r+b") as f:
+            f.truncate(keep)
+
+
+def row_of(point: dict, repetition: int, result, duration_s: float) -> dict:
+    recovery = result.recovery
+    medians = [r.get("median_s") for r in recovery.values() if r.get("median_s") is not None]
+    maxima = [r.get("max_s") for r in recovery.values() if r.get("max_s") is not None]
+    return {**point, "repetition": repetition, "key": _key(point, repetition),
+            "valid": {True: "true", False: "false"}.get(result.valid, "unknown"),
+            "store": str(result.store), "error": result.error,
+            "duration_s": round(duration_s, 3),
+            "faults": sum(int(r.get("count", 0)) for r in recovery.values()),
+            "recovery_median_s": max(medians) if medians else None,
+            "recovery_max_s": max(maxima) if maxima else None,
+            "anomalies": len(result.anomalies)}
+
+
+def run_sweep(grid: dict[str, list], path: str | Path, base: dict | None = None,
+              repetitions: int = 1):
+    """Runs what is not yet in `path` and returns every row as a pandas DataFrame."""
+    import pandas as pd
+
+    out = Path(path)
+    runs = plan(grid, base, repetitions)
+    done = {r.get("key") for r in read_rows(out)}
+    todo = [(p, r, t) for p, r, t in runs if _key(p, r) not in done]
+    log.info("sweep %s: %d runs, %d done before, %d to go", out, len(runs), len(runs) - len(todo),
+             len(todo))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _drop_torn_tail(out)
+    for i, (point, repetition, test) in enumerate(todo, start=1):
+        log.info("sweep run %d of %d: %s (repetition %d)", i, len(todo), point, repetition)
+        started = time.monotonic()
+        result = test.run()
+        row = row_of(point, repetition, result, time.monotonic() - started)
+        with out.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    rows = read_rows(out)
+    wanted = {_key(p, r) for p, r, _ in runs}
+    return pd.DataFrame([r for r in rows if r.get("key") in wanted])
+
+
+def parse_grid_arg(arg: str) -> tuple[str, list]:
+    """`name=v1,v2` from the command line, values converted to the parameter's type."""
+    if "=" not in arg:
+        raise UsageError(f"--grid {arg!r}: expected NAME=VALUE[,VALUE...]")
+    name, raw = arg.split("=", 1)
+    name = name.strip().replace("-", "_")
+    fields = {f.name: f for f in dataclasses.fields(TestOptions)}
+    if name not in fields:
+        raise UsageError(f"--grid {arg!r}: unknown parameter {name}; known: "
+                         f"{', '.join(PARAMETERS)}")
+    default = getattr(TestOptions(), name)
+    if default is None:  # an optional parameter: its annotation says what it holds
+        annotation = str(fields[name].type)
+        default = 0 if annotation.startswith("int") else 0.0 if annotation.startswith(
+            "float") else ""
+    values = []
+    for v in (x.strip() for x in raw.split(",")):
+        try:
+            if isinstance(default, bool):
+                if v.lower() not in ("true", "false"):
+                    raise ValueError(v)
+                values.append(v.lower() == "true")
+            elif isinstance(default, int):
+                values.append(int(v))
+            elif isinstance(default, float):
+                values.append(float(v))
+            else:
+                values.append(v)
+        except ValueError as e:
+            raise UsageError(f"--grid {arg!r}: {v!r} is not a valid {name} "
+                             f"({type(default).__name__})") from e
+    return name, values

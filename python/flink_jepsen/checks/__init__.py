@@ -1,0 +1,1 @@
+"""Checkers over a history, one result shape, composed into a verdict."""

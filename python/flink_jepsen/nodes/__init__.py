@@ -1,0 +1,1 @@
+"""Nodes and the remotes that drive them: local network namespaces or SSH hosts."""

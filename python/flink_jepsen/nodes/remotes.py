@@ -1,0 +1,80 @@
+"""Which nodes a test drives and how: local namespaces (the default) or real hosts over SSH,
+with Jepsen's option names (--nodes, --nodes-file, --username, --password, --ssh-private-key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flink_jepsen import _core
+from flink_jepsen.errors import UsageError
+from flink_jepsen.nodes.node import Node
+
+HOST_KEY_POLICIES = ("no", "accept-new", "strict")
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    username: str = "root"
+    password: str = ""
+    private_key: str = ""
+    port: int = 22
+    host_key_policy: str = "no"
+    known_hosts: str = ""
+    connect_timeout: float = 10.0
+
+    def validate(self) -> None:
+        if self.host_key_policy not in HOST_KEY_POLICIES:
+            raise UsageError(
+                f"--strict-host-key-checking must be one of {', '.join(HOST_KEY_POLICIES)}, "
+                f"not {self.host_key_policy!r}"
+            )
+        if self.private_key and not Path(self.private_key).is_file():
+            raise UsageError(f"--ssh-private-key {self.private_key}: no such file")
+        if not 0 < self.port < 65536:
+            raise UsageError(f"--ssh-port must be a TCP port, not {self.port}")
+
+
+def ssh_remote(node: Node, options: SshOptions) -> _core.Remote:
+    return _core.SshRemote(
+        node.name,
+        node.address,
+        port=options.port,
+        username=options.username,
+        password=options.password,
+        private_key=options.private_key,
+        host_key_policy=options.host_key_policy,
+        known_hosts=options.known_hosts,
+        connect_timeout=options.connect_timeout,
+    )
+
+
+def parse_node_list(nodes: str | None, nodes_file: str | None) -> list[str]:
+    """--nodes a,b,c or --nodes-file (one host per line, # comments) -> host names."""
+    hosts: list[str] = []
+    if nodes:
+        hosts += [h.strip() for h in nodes.split(",") if h.strip()]
+    if nodes_file:
+        try:
+            text = Path(nodes_file).read_text()
+        except OSError as e:
+            raise UsageError(f"--nodes-file {nodes_file}: {e.strerror}") from e
+        hosts += [ln.split("#")[0].strip() for ln in text.splitlines() if ln.split("#")[0].strip()]
+    if len(set(hosts)) != len(hosts):
+        raise UsageError(f"--nodes names a host twice: {', '.join(hosts)}")
+    return hosts
+
+
+def select(nodes: list[Node], names: str) -> list[Node]:
+    """'all' or a comma-separated list of node names; an unknown name is an error naming it."""
+    if names == "all":
+        return nodes
+    by_name = {n.name: n for n in nodes}
+    picked = []
+    for name in names.split(","):
+        if name not in by_name:
+            raise UsageError(
+                f"unknown node {name!r}: the nodes are {', '.join(by_name) or '(none)'}"
+            )
+        picked.append(by_name[name])
+    return picked

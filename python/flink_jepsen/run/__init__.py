@@ -1,0 +1,1 @@
+"""One run through its phases: options, the test spec, the phase driver."""

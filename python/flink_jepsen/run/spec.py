@@ -1,0 +1,140 @@
+"""Test specs: which systems to deploy (:dbs), which jobs to submit (:jobs) and Flink
+configuration overrides (:flink-config). The original project's EDN specs are read unchanged;
+YAML and JSON say the same with the same keys.
+
+A job's jar is a path (relative paths are relative to the spec file) or `builtin:allround`, the
+project's own test job, built for the Flink version under test."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from flink_jepsen.errors import UsageError
+from flink_jepsen.run import edn
+
+KNOWN_DBS = {
+    "zookeeper": "ZooKeeper ensemble",
+    "flink-standalone-session": "Flink standalone session cluster (JobManagers on the first two "
+                                "nodes, TaskManagers on the others)",
+    "hadoop": "HDFS and YARN",
+    "kafka": "Kafka brokers",
+    "flink-yarn-session": "Flink session cluster on YARN",
+    "flink-yarn-job": "Flink per-job cluster on YARN (Flink 1.x)",
+    "flink-yarn-application": "Flink application cluster on YARN",
+}
+REFUSED_DBS = {
+    "mesos": "Mesos is not supported: Flink removed Mesos support in 1.14 and Apache Mesos is "
+             "retired",
+    "flink-mesos-session": "Mesos is not supported: Flink removed Mesos support in 1.14 and "
+                           "Apache Mesos is retired",
+}
+BUILTIN_PREFIX = "builtin:"
+# The project's own jobs (jobs/<name>) and their default entry class.
+BUILTIN_JOBS = {"allround": "org.flinkjepsen.jobs.AllroundJob",
+                "exactly-once": "org.flinkjepsen.jobs.ExactlyOnceJob",
+                "state-machine": "org.flinkjepsen.jobs.StateMachineJob"}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    jar: str                      # a path, or builtin:<name>
+    args: tuple[str, ...] = ()
+    main_class: str | None = None
+    parallelism: int | None = None
+
+    @property
+    def builtin(self) -> str | None:
+        return self.jar[len(BUILTIN_PREFIX):] if self.jar.startswith(BUILTIN_PREFIX) else None
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    dbs: tuple[str, ...]
+    jobs: tuple[JobSpec, ...]
+    flink_config: dict = field(default_factory=dict)
+    source: str = ""
+
+    def to_json(self) -> dict:
+        return {"dbs": list(self.dbs), "flink-config": self.flink_config, "source": self.source,
+                "jobs": [{"job-jar": j.jar, "job-args": list(j.args), "main-class": j.main_class,
+                          "parallelism": j.parallelism} for j in self.jobs]}
+
+
+def _parse(path: Path) -> object:
+    text = path.read_text()
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".edn":
+            return edn.loads(text)
+        if suffix == ".json":
+            return json.loads(text)
+        if suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as e:
+        raise UsageError(f"--test-spec {path}: not valid {suffix[1:].upper()}: {e}") from e
+    raise UsageError(f"--test-spec {path}: unknown format {suffix!r} (use .edn, .yaml or .json)")
+
+
+def load(path: str | Path, check_jars: bool = True) -> TestSpec:
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"--test-spec {path}: no such file")
+    return from_data(_parse(p), p.parent, str(p), check_jars)
+
+
+def default(name: str = "standalone-session") -> TestSpec:
+    """A spec that ships with the package: standalone-session (the default) or yarn-session."""
+    ref = resources.files("flink_jepsen").joinpath(f"resources/specs/{name}.edn")
+    return from_data(edn.loads(ref.read_text()), Path("."), f"default ({name}.edn)")
+
+
+def from_data(data: object, base: Path, source: str, check_jars: bool = True) -> TestSpec:
+    if not isinstance(data, dict):
+        raise UsageError(f"test spec {source}: expected a map with :dbs and :jobs")
+    unknown = set(data) - {"dbs", "jobs", "flink-config"}
+    if unknown:
+        raise UsageError(f"test spec {source}: unknown key(s) {', '.join(sorted(unknown))} "
+                         "(allowed: dbs, jobs, flink-config)")
+    dbs = tuple(str(d) for d in data.get("dbs") or [])
+    for d in dbs:
+        if d in REFUSED_DBS:
+            raise UsageError(f"test spec {source}: {d}: {REFUSED_DBS[d]}")
+        if d not in KNOWN_DBS:
+            raise UsageError(f"test spec {source}: unknown db {d!r}; known: "
+                             f"{', '.join(sorted(KNOWN_DBS))}")
+    if not dbs:
+        raise UsageError(f"test spec {source}: :dbs is empty")
+    jobs = []
+    for i, j in enumerate(data.get("jobs") or []):
+        if not isinstance(j, dict) or "job-jar" not in j:
+            raise UsageError(f"test spec {source}: job {i + 1} needs a :job-jar")
+        jar = str(j["job-jar"])
+        main_class = j.get("main-class")
+        if jar.startswith(BUILTIN_PREFIX):
+            name = jar[len(BUILTIN_PREFIX):]
+            if name not in BUILTIN_JOBS:
+                raise UsageError(f"test spec {source}: unknown builtin job {name!r}; known: "
+                                 f"{', '.join(BUILTIN_JOBS)}")
+            main_class = main_class or BUILTIN_JOBS[name]
+        else:
+            jar_path = (base / jar) if not Path(jar).is_absolute() else Path(jar)
+            if check_jars and not jar_path.is_file():
+                raise UsageError(f"test spec {source}: job {i + 1}: jar {jar_path} does not exist")
+            jar = str(jar_path)
+        raw_args = j.get("job-args", "")
+        args = tuple(shlex.split(raw_args)) if isinstance(raw_args, str) else tuple(
+            str(a) for a in raw_args)
+        par = j.get("parallelism")
+        jobs.append(JobSpec(jar, args, main_class, int(par) if par is not None else None))
+    if not jobs:
+        raise UsageError(f"test spec {source}: :jobs is empty")
+    config = data.get("flink-config") or {}
+    if not isinstance(config, dict):
+        raise UsageError(f"test spec {source}: :flink-config must be a map")
+    return TestSpec(dbs, tuple(jobs), {str(k): v for k, v in config.items()}, source)

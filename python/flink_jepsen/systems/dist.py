@@ -1,0 +1,166 @@
+"""The Flink distribution under test: an Apache binary tarball (--tarball), or the official
+binaries that PyPI's apache-flink / apache-flink-libraries packages carry (--flink-version),
+assembled into a Flink home once and cached. Nodes get it by install_on()."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from flink_jepsen import paths, versions
+from flink_jepsen.errors import SetupError
+from flink_jepsen.systems.fetch import fetch_uri, pip_download, sha256, verify
+
+log = logging.getLogger("flink_jepsen.systems.dist")
+
+# Python >= 3.11.4 wants an extraction filter; older ones have no such argument.
+_EXTRACT_ARGS = {"filter": "tar"} if hasattr(tarfile, "data_filter") else {}
+_DIST_JAR = re.compile(r"^flink-dist(?:_[0-9.]+)?-(\d+\.\d+(?:\.\d+)?(?:-[A-Za-z0-9.]+)?)\.jar$")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    home: Path       # an unpacked Flink home on the control machine
+    version: str     # as the flink-dist jar names it
+    source: str      # "pypi:2.3.0" or the tarball's URI
+    checksum: str    # sha256 of what was fetched (the tarball, or the PyPI files)
+
+    @property
+    def major_minor(self) -> tuple[int, int]:
+        a, b = self.version.split(".")[:2]
+        return int(a), int(b)
+
+    def describe(self) -> dict:
+        return {"version": self.version, "source": self.source, "sha256": self.checksum,
+                "home": str(self.home)}
+
+
+def flink_version_of(home: Path, what: str) -> str:
+    """Reads the version from lib/flink-dist-*.jar; refuses a directory that is not Flink."""
+    lib = home / "lib"
+    jars = [m.group(1) for p in (lib.iterdir() if lib.is_dir() else [])
+            if (m := _DIST_JAR.match(p.name))]
+    if not jars or not (home / "bin" / "jobmanager.sh").exists():
+        raise SetupError(f"{what} is not a Flink distribution: no lib/flink-dist-*.jar and "
+                         "bin/jobmanager.sh in it")
+    return jars[0]
+
+
+def _extract_zip(whl: Path, dest: Path, members: tuple[str, ...], strip: str) -> None:
+    """Unzips members (prefixes) keeping the files' Unix modes (the scripts must stay runnable)."""
+    with zipfile.ZipFile(whl) as z:
+        for info in z.infolist():
+            if not info.filename.startswith(members) or info.is_dir():
+                continue
+            target = dest / info.filename[len(strip):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with z.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                target.chmod(mode)
+
+
+def _extract_tar(archive: Path, dest: Path, what: str, member_prefix: str | None = None) -> None:
+    """Untars, dropping a single top-level directory (and keeping only member_prefix if given)."""
+    try:
+        with tarfile.open(archive) as t:
+            names = t.getnames()
+            if member_prefix:
+                members = [m for m in t.getmembers() if m.name.startswith(member_prefix)]
+                strip = member_prefix
+            else:
+                tops = {n.split("/")[0] for n in names if n}
+                strip = tops.pop() + "/" if len(tops) == 1 else ""
+                members = t.getmembers()
+            for m in members:
+                if not m.name.startswith(strip) or m.name == strip.rstrip("/"):
+                    continue
+                m.name = m.name[len(strip):]
+                if not m.name or m.name.startswith(("/", "..")) or "/../" in m.name:
+                    continue
+                t.extract(m, dest, **_EXTRACT_ARGS)
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        raise SetupError(f"{what} is not a readable tar archive ({e})") from e
+
+
+def from_pypi(version: str) -> Distribution:
+    base = paths.cache() / "flink" / f"pypi-{version}"
+    home = base / "home"
+    done = base / "assembled.json"
+    if done.exists() and home.is_dir():
+        meta = json.loads(done.read_text())
+        return Distribution(home, meta["version"], f"pypi:{version}", meta["checksum"])
+    downloads = base / "downloads"
+    manifest = base / "sha256.json"
+    pinned = versions.FLINK_PYPI_SHA256.get(version, {})
+    scripts = pip_download(f"apache-flink=={version}", downloads, binary_for_any_python=True)
+    libs = pip_download(f"apache-flink-libraries=={version}", downloads)
+    sums = [verify(p, pinned.get(p.name), manifest) for p in (scripts, libs)]
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    log.info("assembling Flink %s from %s and %s", version, scripts.name, libs.name)
+    _extract_zip(scripts, home, ("pyflink/bin/", "pyflink/conf/", "pyflink/log/"), "pyflink/")
+    if libs.suffix == ".whl":
+        _extract_zip(libs, home, ("pyflink/bin/", "pyflink/lib/", "pyflink/opt/",
+                                  "pyflink/plugins/", "pyflink/licenses/"), "pyflink/")
+    else:  # older releases: an sdist with the jars under deps/
+        _extract_tar(libs, home, str(libs), member_prefix=f"{libs.name[:-len('.tar.gz')]}/deps/")
+    for script in (home / "bin").iterdir():
+        if script.suffix in (".sh", "") and script.is_file():
+            script.chmod(0o755)
+    (home / "log").mkdir(exist_ok=True)
+    found = flink_version_of(home, f"Flink {version} assembled from PyPI")
+    checksum = hashlib.sha256("".join(sums).encode()).hexdigest()
+    done.write_text(json.dumps({"version": found, "checksum": checksum, "files": sums}))
+    return Distribution(home, found, f"pypi:{version}", checksum)
+
+
+def from_tarball(uri: str) -> Distribution:
+    key = hashlib.sha256(uri.encode()).hexdigest()[:16]
+    downloads = paths.cache() / "flink" / "downloads" / key
+    archive = fetch_uri(uri, downloads)
+    checksum = sha256(archive)
+    base = paths.cache() / "flink" / f"tarball-{checksum[:16]}"
+    home = base / "home"
+    done = base / "assembled.json"
+    if done.exists() and home.is_dir():
+        meta = json.loads(done.read_text())
+        return Distribution(home, meta["version"], uri, checksum)
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    try:
+        _extract_tar(archive, home, f"--tarball {uri}")
+        version = flink_version_of(home, f"--tarball {uri}")
+    except SetupError:
+        shutil.rmtree(base, ignore_errors=True)
+        if archive.parent == downloads:  # a corrupt download is fetched again next time
+            archive.unlink(missing_ok=True)
+        raise
+    done.write_text(json.dumps({"version": version, "checksum": checksum}))
+    return Distribution(home, version, uri, checksum)
+
+
+def resolve(flink_version: str | None = None, tarball: str | None = None) -> Distribution:
+    if tarball:
+        return from_tarball(tarball)
+    return from_pypi(flink_version or versions.FLINK_DEFAULT)
+
+
+def pack(dist: Distribution) -> Path:
+    """A .tgz of the Flink home (made once), for nodes that do not share this machine's disk."""
+    out = dist.home.parent / f"flink-{dist.version}.tgz"
+    if not out.exists():
+        tmp = out.with_suffix(".part")
+        with tarfile.open(tmp, "w:gz", compresslevel=1) as t:
+            t.add(dist.home, arcname=f"flink-{dist.version}")
+        tmp.rename(out)
+    return out

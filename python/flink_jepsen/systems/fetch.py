@@ -1,0 +1,124 @@
+"""Downloads into the cache, checksummed: every artifact the harness fetches goes through here,
+so a corrupt or changed download is caught and named, and a second run reuses the first's files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from flink_jepsen.errors import SetupError, UsageError
+
+log = logging.getLogger("flink_jepsen.systems.fetch")
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(path: Path, expected: str | None, manifest: Path) -> str:
+    """Checks path against a pinned checksum, or against the one recorded on its first download
+    (kept in manifest, a JSON map of file name -> sha256). Returns the checksum."""
+    actual = sha256(path)
+    recorded = json.loads(manifest.read_text()) if manifest.exists() else {}
+    want = expected or recorded.get(path.name)
+    if want and want != actual:
+        raise SetupError(f"checksum mismatch for {path}: expected sha256 {want}, got {actual}")
+    if recorded.get(path.name) != actual:
+        recorded[path.name] = actual
+        manifest.write_text(json.dumps(recorded, indent=2, sort_keys=True))
+    return actual
+
+
+def pip_download(requirement: str, dest: Path, binary_for_any_python: bool = False) -> Path:
+    """Fetches one file of a PyPI package (no dependencies) with pip; returns its path."""
+    dest.mkdir(parents=True, exist_ok=True)
+    name = requirement.split("==")[0].replace("-", "_").lower()
+    existing = [p for p in dest.iterdir() if p.name.lower().startswith(name + "-")]
+    if existing:
+        return existing[0]
+    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest)]
+    if binary_for_any_python:
+        argv += ["--only-binary=:all:", "--platform", "manylinux2014_x86_64",
+                 "--python-version", "3.11", "--implementation", "cp"]
+    argv.append(requirement)
+    log.info("downloading %s from PyPI", requirement)
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SetupError(f"pip could not download {requirement}: {proc.stderr.strip()[-1500:]}")
+    got = [p for p in dest.iterdir() if p.name.lower().startswith(name + "-")]
+    if not got:
+        raise SetupError(f"pip downloaded nothing named {name}-* for {requirement} into {dest}")
+    return got[0]
+
+
+def fetch_uri(uri: str, dest_dir: Path) -> Path:
+    """file://, http(s):// or a plain path -> a file in dest_dir (downloaded once)."""
+    parsed = urllib.parse.urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        src = Path(urllib.parse.unquote(parsed.path if parsed.scheme else uri)).expanduser()
+        if not src.is_file():
+            raise UsageError(f"--tarball {uri}: no such file")
+        return src.resolve()
+    if parsed.scheme not in ("http", "https"):
+        raise UsageError(f"--tarball {uri}: unsupported scheme {parsed.scheme!r} "
+                         "(use file://, http://, https:// or a path)")
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    name = Path(parsed.path).name or "download"
+    dest = dest_dir / name
+    if dest.exists():
+        return dest
+    tmp = dest.with_suffix(dest.suffix + ".part")
+    log.info("downloading %s", uri)
+    try:
+        with urllib.request.urlopen(uri, timeout=60) as r, open(tmp, "wb") as f:
+            shutil.copyfileobj(r, f, 1 << 20)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise SetupError(f"--tarball {uri}: cannot download: {e}") from e
+    tmp.rename(dest)
+    return dest
+
+
+def maven_jars(base: Path, what: str, dependencies: str, check_jar: str,
+               pinned: str | None = None) -> Path:
+    """Jars with their runtime dependencies from Maven Central into base/lib, once (`mvn -C`:
+    the registry's checksums are enforced; check_jar is then verified against a pinned or
+    recorded sha256). `dependencies` is the <dependency> elements of a throwaway pom."""
+    lib = base / "lib"
+    if (base / "fetched").exists():
+        return lib
+    if shutil.which("mvn") is None:
+        raise SetupError(f"Maven (mvn) is needed to fetch {what}'s jars: run bin/install.sh")
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "pom.xml").write_text(
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        "<groupId>flinkjepsen</groupId><artifactId>jars</artifactId><version>1</version>"
+        f"<packaging>pom</packaging><dependencies>{dependencies}</dependencies></project>")
+    shutil.rmtree(lib, ignore_errors=True)
+    log.info("fetching %s's jars from Maven Central", what)
+    proc = subprocess.run(
+        ["mvn", "-B", "-q", "-C", "-f", str(base / "pom.xml"), "dependency:copy-dependencies",
+         "-DincludeScope=runtime", f"-DoutputDirectory={lib}"],
+        capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise SetupError(f"Maven could not fetch {what}: "
+                         f"{(proc.stdout + proc.stderr).strip()[-1500:]}")
+    verify(lib / check_jar, pinned, base / "sha256.json")
+    (base / "fetched").write_text("ok\n")
+    return lib
+
+
+def maven_dependency(group: str, artifact: str, version: str, extra: str = "") -> str:
+    return (f"<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
+            f"<version>{version}</version>{extra}</dependency>")

@@ -1,0 +1,244 @@
+"""Flink as a standalone session cluster with ZooKeeper HA, laid out as the original project did:
+JobManagers on the first two nodes, TaskManagers on the others, every process under a supervisor
+(the original used runit) so that a killed process comes back, unless supervision is off."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from flink_jepsen import _core
+from flink_jepsen.errors import SetupError
+from flink_jepsen.nodes.node import Node
+from flink_jepsen.systems.base import Service
+from flink_jepsen.systems.dist import Distribution
+
+REST_PORT = 8081
+JM_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
+TM_CLASS = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
+# What the kill faults grep for, as the original did: every kind of JobManager entry point
+# (standalone, YARN session, YARN application) and every kind of TaskManager runner.
+JM_PATTERN = "ClusterEntrypoint"
+JM_PATTERN_ALT = "ClusterEntryPoint"
+TM_PATTERN = "TaskManagerRunner"
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    """Nested YAML (Flink 2.x's config.yaml style) -> flat dotted keys."""
+    out: dict[str, object] = {}
+    for k, v in (tree or {}).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def yaml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return json.dumps([str(x) for x in v])
+    text = str(v)
+    return json.dumps(text) if (not text or any(c in text for c in ":#{}[],&*!|>'\"%@`")
+                                or text.strip() != text) else text
+
+
+def rest_get(address: str, path: str, timeout: float = 3.0) -> dict:
+    with urllib.request.urlopen(f"http://{address}:{REST_PORT}{path}", timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+class FlinkStandalone(Service):
+    name = "flink"
+
+    def __init__(self, cluster, dist: Distribution, zk_quorum: str, cluster_id: str,
+                 ha_storage_dir: str, checkpoint_dir: str, overrides: dict[str, object],
+                 supervise: bool = True, jm_memory: str = "1024m", tm_memory: str = "1536m",
+                 slots: int = 3, job_managers: int = 2) -> None:
+        super().__init__(cluster)
+        self.dist = dist
+        self.zk_quorum = zk_quorum
+        self.cluster_id = cluster_id
+        self.ha_storage_dir = ha_storage_dir
+        self.checkpoint_dir = checkpoint_dir
+        self.overrides = overrides
+        self.supervise = supervise
+        self.jm_memory = jm_memory
+        self.tm_memory = tm_memory
+        self.slots = slots
+        self.n_jm = min(job_managers, max(1, len(cluster.nodes) - 1))
+
+    # layout ------------------------------------------------------------------------------
+    def job_managers(self) -> list[Node]:
+        return self.cluster.nodes[: self.n_jm]
+
+    def task_managers(self) -> list[Node]:
+        return self.cluster.nodes[self.n_jm:]
+
+    def nodes(self) -> list[Node]:
+        return self.cluster.nodes
+
+    def home(self, node: Node) -> str:
+        return node.path("opt", "flink")
+
+    def conf_dir(self, node: Node) -> str:
+        return node.path("opt", "flink", "conf")
+
+    def log_dir(self, node: Node) -> str:
+        return node.path("log", self.name)
+
+    # configuration -----------------------------------------------------------------------
+    def base_config(self) -> dict[str, object]:
+        conf_dir = self.dist.home / "conf"
+        if (conf_dir / "config.yaml").exists():
+            return flatten(yaml.safe_load((conf_dir / "config.yaml").read_text()) or {})
+        legacy = conf_dir / "flink-conf.yaml"
+        if legacy.exists():
+            out = {}
+            for line in legacy.read_text().splitlines():
+                if ":" in line and not line.lstrip().startswith("#"):
+                    k, v = line.split(":", 1)
+                    out[k.strip()] = v.strip()
+            return out
+        return {}
+
+    def config(self, node: Node) -> dict[str, object]:
+        conf = self.base_config()
+        conf.update({
+            "jobmanager.rpc.address": node.name,
+            "jobmanager.bind-host": "0.0.0.0",
+            "taskmanager.bind-host": "0.0.0.0",
+            "taskmanager.host": node.name,
+            "rest.address": node.name,
+            "rest.bind-address": "0.0.0.0",
+            "rest.port": REST_PORT,
+            "jobmanager.memory.process.size": self.jm_memory,
+            "taskmanager.memory.process.size": self.tm_memory,
+            "taskmanager.numberOfTaskSlots": self.slots,
+            "parallelism.default": 1,
+            "high-availability.type": "zookeeper",
+            "high-availability.zookeeper.quorum": self.zk_quorum,
+            "high-availability.zookeeper.path.root": "/flink",
+            "high-availability.cluster-id": self.cluster_id,
+            "high-availability.storageDir": self.ha_storage_dir,
+            "high-availability.zookeeper.client.session-timeout": 60000,
+            "execution.checkpointing.dir": self.checkpoint_dir,
+            "state.checkpoints.dir": self.checkpoint_dir,
+            "execution.checkpointing.interval": "1 s",
+            "state.backend.local-recovery": True,
+            "execution.state-recovery.from-local": True,
+            "restart-strategy.type": "fixed-delay",
+            "restart-strategy.fixed-delay.attempts": 2147483647,
+            "restart-strategy.fixed-delay.delay": "1 s",
+            "slotmanager.taskmanager-timeout": 10000,
+            "taskmanager.registration.timeout": "30 s",
+            "io.tmp.dirs": node.path("tmp", "flink"),
+            "env.pid.dir": node.path("run"),
+            "env.log.dir": self.log_dir(node),
+            "web.tmpdir": node.path("tmp", "flink-web"),
+            "web.upload.dir": node.path("tmp", "flink-web-upload"),
+        })
+        # local recovery keeps task state on the node's own disk
+        conf["taskmanager.state.local.root-dirs"] = node.path("data", "flink-local-state")
+        conf.update(self.overrides)
+        return conf
+
+    def config_text(self, node: Node) -> str:
+        lines = ["# written by flink-jepsen: the distribution's defaults, then the test's settings"]
+        lines += [f"{k}: {yaml_value(v)}" for k, v in self.config(node).items()]
+        return "\n".join(lines) + "\n"
+
+    # lifecycle ---------------------------------------------------------------------------
+    def install(self) -> None:
+        conf = self.dist.home / "conf"
+        name = "flink-conf.yaml" if (conf / "flink-conf.yaml").exists() and not (
+            conf / "config.yaml").exists() else "config.yaml"
+
+        def install_on(node: Node) -> None:
+            self.cluster.stage_dir(node, self.dist.home, self.home(node), copy=("conf", "log"))
+            self.cluster.remote(node).check(f"rm -f {self.conf_dir(node)}/{name}")
+            self.cluster.write_file(node, f"{self.conf_dir(node)}/{name}", self.config_text(node))
+            self.cluster.remote(node).check(
+                f"mkdir -p {self.log_dir(node)} {node.path('tmp', 'flink')} "
+                f"{node.path('tmp', 'flink-web-upload')}")
+
+        self.cluster.each(self.nodes(), install_on)
+        if self.cluster.shared_fs and self.ha_storage_dir.startswith("file://"):
+            Path(self.ha_storage_dir[len("file://"):]).mkdir(parents=True, exist_ok=True)
+            Path(self.checkpoint_dir[len("file://"):]).mkdir(parents=True, exist_ok=True)
+
+    def env(self, node: Node) -> dict[str, str]:
+        return {"FLINK_CONF_DIR": self.conf_dir(node), "FLINK_LOG_DIR": self.log_dir(node),
+                "FLINK_PID_DIR": node.path("run")}
+
+    def command(self, node: Node, role: str) -> str:
+        script = "jobmanager.sh" if role == "jobmanager" else "taskmanager.sh"
+        return f"{shlex.quote(self.home(node))}/bin/{script} start-foreground"
+
+    def pidfiles(self, node: Node) -> list[str]:
+        return [node.path("run", f"{self.name}-{role}.pid") for role in ("jobmanager",
+                                                                         "taskmanager")]
+
+    def start(self) -> None:
+        for node in self.job_managers():
+            self.start_process(node, "jobmanager")
+        for node in self.task_managers():
+            self.start_process(node, "taskmanager")
+
+    def start_process(self, node: Node, role: str) -> None:
+        self.daemon(node, role, self.command(node, role), env=self.env(node),
+                    supervise=self.supervise)
+
+    def start_task_managers(self) -> None:
+        """Starts every TaskManager that is not running (a killed one, without supervision)."""
+        for node in self.task_managers():
+            self.start_process(node, "taskmanager")
+
+    def stop_task_managers(self) -> None:
+        """Stops every TaskManager and its supervisor: they stay down."""
+        for node in self.task_managers():
+            _core.stop_daemon(self.cluster.remote(node),
+                              node.path("run", f"{self.name}-taskmanager.pid"), 10.0)
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        """Ready: some JobManager's REST API answers /overview (a leader was elected) and every
+        TaskManager has registered."""
+        want = len(self.task_managers())
+        jm = self.job_managers()[0]
+
+        def probe() -> bool:
+            for node in self.job_managers():
+                try:
+                    o = rest_get(node.address, "/overview")
+                except OSError:
+                    continue
+                return int(o.get("taskmanagers", 0)) >= want
+            return False
+
+        self.wait_for(f"Flink ({want} TaskManagers registered with the leading JobManager)",
+                      probe, timeout, jm, f"{self.log_dir(jm)}/jobmanager.out", interval=1.0)
+        self.log.info("Flink %s ready: JobManagers on %s, %d TaskManagers", self.dist.version,
+                      ", ".join(n.name for n in self.job_managers()), want)
+
+    def log_dirs(self, node: Node) -> list[str]:
+        return [self.log_dir(node)]
+
+    def rest_addresses(self) -> list[str]:
+        return [f"{n.address}:{REST_PORT}" for n in self.job_managers()]
+
+    def check_version(self) -> None:
+        for node in self.job_managers():
+            try:
+                v = rest_get(node.address, "/config").get("flink-version")
+            except OSError:
+                continue
+            if v and v != self.dist.version:
+                raise SetupError(f"JobManager on {node.name} runs Flink {v}, not "
+                                 f"{self.dist.version}")
+            return
