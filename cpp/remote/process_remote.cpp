@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,8 +12,9 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 #include <system_error>
+
+#include "remote/signal_matching.hpp"
 
 extern char** environ;
 
@@ -73,8 +75,8 @@ ExecResult run_process(const std::vector<std::string>& argv, const std::string& 
   posix_spawn_file_actions_adddup2(&spawn.actions, out.fds[1], 1);
   posix_spawn_file_actions_adddup2(&spawn.actions, err.fds[1], 2);
   // Its own session, so a timeout can kill the command and everything it forked.
-  posix_spawnattr_setflags(&spawn.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&spawn.attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   sigset_t empty, all;
   sigemptyset(&empty);
   sigfillset(&all);
@@ -133,7 +135,10 @@ ExecResult run_process(const std::vector<std::string>& argv, const std::string& 
       if (r > 0) {
         (p.fd == out.fds[0] ? result.out : result.err).append(buf, static_cast<std::size_t>(r));
       } else if (r == 0 || errno != EAGAIN) {
-        if (p.fd == out.fds[0]) out.close_read(); else err.close_read();
+        if (p.fd == out.fds[0])
+          out.close_read();
+        else
+          err.close_read();
       }
     }
   }
@@ -156,8 +161,14 @@ ExecResult run_process(const std::vector<std::string>& argv, const std::string& 
   return result;
 }
 
-ProcessRemote::ProcessRemote(std::string node, std::vector<std::string> prefix)
-    : node_(std::move(node)), prefix_(std::move(prefix)) {}
+ProcessRemote::ProcessRemote(std::string node, std::vector<std::string> prefix,
+                             std::string netns_path)
+    : node_(std::move(node)), prefix_(std::move(prefix)), netns_path_(std::move(netns_path)) {}
+
+std::vector<int> ProcessRemote::signal_matching(const std::vector<std::string>& patterns,
+                                                int signal) {
+  return signal_in_netns(netns_path_, PatternSet(patterns), signal);
+}
 
 ExecResult ProcessRemote::exec(const std::string& command, const ExecOptions& options) {
   std::vector<std::string> argv = prefix_;
@@ -192,6 +203,7 @@ NetnsRemote::NetnsRemote(std::string node, std::string netns, std::string uts_fi
     : ProcessRemote(std::move(node),
                     {"nsenter", "--uts=" + uts_file, "ip", "netns", "exec", netns, "env",
                      // A tag every process on the node inherits: teardown finds strays by it.
-                     "FJ_NODE=" + netns}) {}
+                     "FJ_NODE=" + netns},
+                    "/run/netns/" + netns) {}
 
 }  // namespace fj

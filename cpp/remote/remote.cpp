@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "remote/signal_matching.hpp"
+
 namespace fj {
 
 namespace {
@@ -26,6 +28,10 @@ ExecResult Remote::check(const std::string& command, const ExecOptions& options)
   ExecResult r = exec(command, options);
   if (!r.ok()) throw RemoteError(std::move(r));
   return r;
+}
+
+std::vector<int> Remote::signal_matching(const std::vector<std::string>& patterns, int signal) {
+  return signal_by_snippet(*this, PatternSet(patterns), signal);
 }
 
 std::string shell_quote(const std::string& s) {

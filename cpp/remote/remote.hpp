@@ -14,11 +14,11 @@ namespace fj {
 
 /// How to run one command on a node.
 struct ExecOptions {
-  double timeout_s = 60.0;                   ///< <= 0 means no timeout
-  std::map<std::string, std::string> env;    ///< exported before the command runs
-  std::string cwd;                           ///< empty: the login's default directory
-  std::optional<std::string> stdin_data;     ///< fed to the command's standard input
-  bool sudo = false;                         ///< wrap in `sudo -n` (for non-root SSH users)
+  double timeout_s = 60.0;                 ///< <= 0 means no timeout
+  std::map<std::string, std::string> env;  ///< exported before the command runs
+  std::string cwd;                         ///< empty: the login's default directory
+  std::optional<std::string> stdin_data;   ///< fed to the command's standard input
+  bool sudo = false;                       ///< wrap in `sudo -n` (for non-root SSH users)
 };
 
 /// What one command did on one node.
@@ -68,6 +68,12 @@ class Remote {
   virtual void download(const std::string& remote_path, const std::string& local_path) = 0;
   /// Drops any cached connection; the next call connects again.
   virtual void disconnect() {}
+  /// Sends `signal` to every process of this node whose command line (arguments joined by single
+  /// spaces, as `pgrep -f` sees it) matches any of the patterns (POSIX extended regexes), never
+  /// to the caller's own processes. Returns the pids signalled, sorted and unique. This default
+  /// runs one bash snippet (pgrep + kill) on the node; local remotes scan /proc themselves.
+  /// Throws std::invalid_argument for a bad pattern or signal, RemoteError if the node fails.
+  virtual std::vector<int> signal_matching(const std::vector<std::string>& patterns, int signal);
 
   /// exec that throws RemoteError unless the command exited 0 in time.
   ExecResult check(const std::string& command, const ExecOptions& options);
