@@ -1,0 +1,161 @@
+#include "nemesis/faults.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <stdexcept>
+#include <thread>
+
+#include "nemesis/shapes.hpp"
+#include "remote/signal_matching.hpp"
+
+namespace fj {
+
+namespace {
+
+const json kNemesis = "nemesis";
+
+/// What one node's signal_matching did: the pids, or why the node could not be asked.
+struct NodeSignal {
+  std::vector<int> pids;
+  std::string error;
+  bool failed = false;
+};
+
+std::string error_text(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+}  // namespace
+
+FaultInjector::FaultInjector(std::map<std::string, RemotePtr> remotes,
+                             std::map<std::string, std::string> addresses,
+                             std::shared_ptr<HistoryRecorder> history)
+    : remotes_(remotes),
+      history_(std::move(history)),
+      partitioner_(std::move(remotes), std::move(addresses)) {
+  if (!history_) throw std::invalid_argument("a FaultInjector needs a history recorder");
+}
+
+void FaultInjector::setup() { partitioner_.setup(); }
+
+void FaultInjector::teardown() { partitioner_.teardown(); }
+
+Grudge FaultInjector::current() const { return partitioner_.current(); }
+
+std::vector<std::string> FaultInjector::nodes() const { return partitioner_.nodes(); }
+
+json FaultInjector::complete(const std::string& f, json outcome, const std::string& missed) {
+  if (missed.empty()) {
+    history_->record(kNemesis, "info", f, outcome);
+    return outcome;
+  }
+  history_->record(kNemesis, "fail", f, outcome, {{"error", missed}});
+  spdlog::info("nemesis {} had no effect: {}", f, missed);
+  outcome["error"] = missed;
+  return outcome;
+}
+
+json FaultInjector::signal(const std::string& f, const SignalTargets& targets, int signal,
+                           json value) {
+  // Bad input is the caller's bug: refused before anything is recorded or sent.
+  validate_signal(signal);
+  std::vector<std::string> names;
+  std::vector<RemotePtr> remotes;
+  for (const auto& [node, patterns] : targets) {
+    auto it = remotes_.find(node);
+    if (it == remotes_.end()) throw std::invalid_argument("signal names unknown node " + node);
+    PatternSet check(patterns);
+    names.push_back(node);
+    remotes.push_back(it->second);
+  }
+  if (value.is_null()) value = {{"nodes", names}};
+
+  history_->record(kNemesis, "invoke", f, value);
+  std::vector<NodeSignal> results(names.size());
+  {
+    std::vector<std::jthread> threads;
+    threads.reserve(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          results[i].pids = remotes[i]->signal_matching(targets.at(names[i]), signal);
+        } catch (...) {
+          results[i].failed = true;
+          results[i].error = error_text(std::current_exception());
+        }
+      });
+    }
+  }
+
+  const bool kill = signal == SIGKILL || signal == SIGTERM;
+  const std::string name = signal_name(signal);
+  json outcome = {{"nodes", names}};
+  outcome["signal"] = name == std::to_string(signal) ? json(signal) : json(name);
+  json hit = json::object();
+  json errors = json::object();
+  std::size_t signalled = 0;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (results[i].failed) {
+      errors[names[i]] = results[i].error;
+      spdlog::warn("nemesis {}: {}: {}", f, names[i], results[i].error);
+    }
+    hit[names[i]] = results[i].pids;
+    signalled += results[i].pids.size();
+  }
+  outcome[kill ? "killed" : "signalled"] = std::move(hit);
+  std::string missed;
+  if (signalled == 0) {
+    missed = kill ? "the kill matched no process" : "the signal matched no process";
+    if (!errors.empty()) {
+      std::string why;
+      for (const auto& [node, message] : errors.items()) {
+        why += (why.empty() ? "" : "; ") + node + ": " + message.get<std::string>();
+      }
+      missed = errors.size() == names.size() ? why : missed + " (" + why + ")";
+    }
+  }
+  if (!errors.empty()) outcome["errors"] = std::move(errors);
+  spdlog::info("nemesis {}: SIG{} to {} process(es) on {} node(s)", f, name, signalled,
+               names.size());
+  return complete(f, std::move(outcome), missed);
+}
+
+json FaultInjector::partition(const std::string& f, const json& shape) {
+  const PartitionPlan plan = plan_partition(shape, partitioner_.nodes());
+  json value = {{"grudge", grudge_to_json(plan.grudge)}, {"shape", plan.description}};
+  history_->record(kNemesis, "invoke", f, value);
+  if (!cuts_any_link(plan.grudge)) return complete(f, std::move(value), "the grudge cuts no link");
+  std::string missed;
+  try {
+    partitioner_.drop(plan.grudge);
+    spdlog::info("nemesis {}: {}", f, plan.description);
+  } catch (...) {
+    missed = error_text(std::current_exception());
+    spdlog::warn("nemesis {} failed: {}", f, missed);
+  }
+  return complete(f, std::move(value), missed);
+}
+
+json FaultInjector::heal(const std::string& f) {
+  history_->record(kNemesis, "invoke", f, nullptr);
+  const Grudge healed = partitioner_.current();
+  try {
+    partitioner_.heal();
+  } catch (...) {
+    const std::string why = error_text(std::current_exception());
+    history_->record(kNemesis, "fail", f, nullptr, {{"error", why}});
+    spdlog::error("nemesis {} failed: {}", f, why);
+    throw;
+  }
+  return complete(f, {{"healed", grudge_to_json(healed)}}, "");
+}
+
+}  // namespace fj
