@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from flink_jepsen.faults import nemesis as nem
+from flink_jepsen import _core
+from flink_jepsen.faults import schedules as nem
 from flink_jepsen.nodes.node import Node
 
 NODES = [Node(f"n{i}", f"10.0.0.{10 + i}", f"/x/n{i}") for i in range(1, 6)]
@@ -26,7 +27,9 @@ class RecordingNemesis:
     def __init__(self, leader: str = "n2") -> None:
         self.rng = random.Random(1)
         self.cluster = FakeCluster()
-        self.targets = nem.Targets(NODES[:2], NODES[2:], NODES[:3], leader=lambda: leader)
+        self.where = {"job-manager": NODES[:2], "task-manager": NODES[2:],
+                      "zookeeper": NODES[:3]}
+        self.leader = lambda: leader
         self.calls: list[tuple[float, str, object]] = []
         self.t0 = time.monotonic()
 
@@ -39,11 +42,29 @@ class RecordingNemesis:
     def kill_job_managers(self):
         self._log("kill-job-managers", None)
 
-    def start_partition(self, kind, grudge, description):
-        self._log(f"start-{kind}", grudge)
+    def nodes(self, process):
+        if process not in self.where:
+            raise RuntimeError(f"no system of this run has {process} processes")
+        return self.where[process]
+
+    def start_partition(self, kind, shape):
+        self._log(f"start-{kind}", grudge_of(shape))
 
     def stop_partition(self, kind):
         self._log(f"stop-{kind}", None)
+
+
+def grudge_of(shape: dict) -> dict:
+    """The grudge the core computes from a schedule's shape, with the core's own functions."""
+    names = [n.name for n in NODES]
+    if shape["shape"] == "one":
+        components = _core.split_one(shape["nodes"], shape["loner"])
+    elif shape["shape"] == "random-halves":
+        components = _core.random_halves(shape["nodes"], shape["seed"])
+    else:
+        components = shape["components"]
+    assert sorted(n for c in components for n in c) == sorted(names), shape
+    return _core.complete_grudge(components)
 
 
 def run(name: str, time_limit: float, n: RecordingNemesis, wait: float) -> nem.Schedule:
@@ -114,68 +135,7 @@ def test_every_schedule_stops_promptly_when_asked(name: str, monkeypatch) -> Non
     assert s.done() and time.monotonic() - t < 2.0
 
 
-# ---- the real Nemesis records what each fault did ------------------------------------------
-
-class SignalCluster:
-    """A cluster whose processes are a map node -> pids (a kill finds those, or nothing)."""
-
-    def __init__(self, pids: dict[str, list[int]]) -> None:
-        self.nodes = NODES
-        self.remotes: dict = {}
-        self.addresses = {n.name: n.address for n in NODES}
-        self.pids = pids
-
-    def signal(self, nodes, pattern, sig="KILL"):
-        return {n.name: list(self.pids.get(n.name, [])) if pattern == "TaskManagerRunner" else []
-                for n in nodes}
-
-
-def recorded(tmp_path, pids: dict[str, list[int]]) -> tuple[nem.Nemesis, object]:
-    from flink_jepsen import _core
-
-    history = _core.HistoryRecorder(str(tmp_path / "h.jsonl"), True)
-    n = nem.Nemesis(SignalCluster(pids), nem.Targets(NODES[:2], NODES[2:], NODES[:3]),
-                    history, 1)  # type: ignore[arg-type]
-    return n, history
-
-
-def test_a_kill_that_hits_nothing_is_recorded_as_such_and_not_counted(tmp_path) -> None:
-    from flink_jepsen import _core
-
-    n, history = recorded(tmp_path, {"n4": [4242]})
-    n.kill_task_managers("kill-task-managers", NODES[2:3])   # n3: nothing there
-    n.kill_task_managers("kill-task-managers", NODES[2:])    # n4's TaskManager is hit
-    ops = history.ops()
-    assert [(o["type"], o["f"]) for o in ops] == [
-        ("invoke", "kill-task-managers"), ("fail", "kill-task-managers"),
-        ("invoke", "kill-task-managers"), ("info", "kill-task-managers")]
-    assert ops[1]["error"] == "the kill matched no process"
-    assert ops[3]["value"]["killed"] == {"n3": [], "n4": [4242], "n5": []}
-    assert n.faults == 1
-    checked = _core.check_availability(ops)
-    assert len(checked["faults"]) == 1 and len(checked["ineffective_faults"]) == 1
-
-
-def test_a_fault_that_throws_is_not_a_fault_and_a_failed_heal_ends_the_run(tmp_path) -> None:
-    n, history = recorded(tmp_path, {})
-
-    class Broken:
-        def drop(self, grudge):
-            raise RuntimeError("iptables: no chain")
-
-        def heal(self):
-            raise RuntimeError("n3 unreachable")
-
-    n.partitioner = Broken()  # type: ignore[assignment]
-    n.start_partition("partition-random-halves", {"n1": ["n2"], "n2": ["n1"]}, "halves")
-    assert n.faults == 0 and "partition-random-halves" not in n.open_faults
-    with pytest.raises(RuntimeError, match="n3 unreachable"):
-        n.stop_partition("partition-random-halves")
-    ops = history.ops()
-    assert [(o["type"], o.get("error")) for o in ops if o["type"] != "invoke"] == [
-        ("fail", "iptables: no chain"), ("fail", "n3 unreachable")]
-
-
+# ---- the real Nemesis: see tests/test_faults.py ----------------------------------------------
 def test_register_schedule_adds_a_python_schedule_by_name() -> None:
     def mine(s: nem.Schedule) -> None:
         s.nemesis.kill_job_managers()

@@ -22,8 +22,10 @@ MEANING = {"lost": "acknowledged by Kafka, never read back",
 
 def section(results: dict) -> dict | None:
     """results.json's ``exactly-once`` section, or None for other workloads."""
-    s = results.get("exactly-once")
-    return s if isinstance(s, dict) else None
+    from flink_jepsen.checks import section as check_section
+
+    s = check_section(results, "exactly-once")
+    return s if isinstance(s, dict) and s else None
 
 
 def counts(results: dict) -> pd.DataFrame:

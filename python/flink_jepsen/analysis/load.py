@@ -63,7 +63,7 @@ class RunData:
     def jobs(self) -> list[str]:
         """Every job polled, or named in the results, in a stable order."""
         seen = dict.fromkeys(self.polls["job"].unique() if len(self.polls) else [])
-        seen.update(dict.fromkeys(self.results.get("jobs") or {}))
+        seen.update(dict.fromkeys(self.availability.get("jobs") or {}))
         return [j for j in seen if isinstance(j, str)]
 
 
@@ -160,8 +160,12 @@ def availability_of(test: dict, results: dict, history_path: Path) -> dict:
     """The availability checker's result for a run: results.json's when it is in today's shape
     (faults and outages), otherwise the checker (C++) run over the stored history with the
     run's own parameters. Empty when there is no history."""
-    if isinstance(results.get("faults"), list) and isinstance(results.get("outages"), list):
-        return results
+    from flink_jepsen.checks import section
+
+    availability = section(results, "availability")
+    if isinstance(availability.get("faults"), list) and isinstance(availability.get("outages"),
+                                                                   list):
+        return availability
     if not history_path.is_file():
         return {}
     from flink_jepsen.run.options import TestOptions

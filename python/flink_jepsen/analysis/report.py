@@ -112,7 +112,7 @@ def _verdict(run: RunData) -> str:
         out.append(f'<div class="error">{_e(where)}{_e(run.results["error"])}</div>')
     eo = exactly_once.section(run.results)
     if eo is not None:
-        out.append(f'<p class="note">availability: {_fmt(run.results.get("availability-valid?"))}'
+        out.append(f'<p class="note">availability: {_fmt(run.availability.get("valid?"))}'
                    f'; exactly-once: {_fmt(eo.get("valid", eo.get("valid?")))}. The verdict is '
                    "the worse of the two.</p>")
     facts = [("test", run.results.get("test") or run.path.parent.name), ("run", run.path.name),
@@ -123,7 +123,7 @@ def _verdict(run: RunData) -> str:
              ("history ops", len(run.history)), ("polls", len(run.polls)),
              ("faults", len(run.faults)),
              ("faults without effect", len(run.availability.get("ineffective_faults") or [])),
-             ("availability anomalies", len(run.results.get("anomalies") or []))]
+             ("availability anomalies", len(run.availability.get("anomalies") or []))]
     if exactly_once.section(run.results) is not None:
         found = int(exactly_once.counts(run.results)["count"].sum())
         facts.append(("exactly-once anomalies", found))
@@ -193,7 +193,7 @@ def _outages(run: RunData) -> str:
 
 
 def _jobs(run: RunData) -> str:
-    jobs = run.results.get("jobs") or {}
+    jobs = run.availability.get("jobs") or {}
     if not jobs:
         return '<p class="note">No jobs in the results.</p>'
     keys = sorted({k for j in jobs.values() if isinstance(j, dict) for k in j})
@@ -202,7 +202,7 @@ def _jobs(run: RunData) -> str:
 
 
 def _anomalies(run: RunData) -> str:
-    anomalies = run.results.get("anomalies") or []
+    anomalies = run.availability.get("anomalies") or []
     parts = []
     eo = exactly_once.counts(run.results) if exactly_once.section(run.results) else None
     if eo is not None and eo["count"].sum():
@@ -213,7 +213,7 @@ def _anomalies(run: RunData) -> str:
     if not anomalies:
         parts.append("<p>No availability anomalies.</p>")
         return "\n".join(parts)
-    types = run.results.get("anomaly_types") or {}
+    types = run.availability.get("anomaly_types") or {}
     keys = list(dict.fromkeys(k for a in anomalies if isinstance(a, dict) for k in a))
     rows = [[a.get(k) for k in keys] for a in anomalies[:MAX_ROWS] if isinstance(a, dict)]
     more = (f'<p class="note">{len(anomalies) - MAX_ROWS} more not shown (see results.json).</p>'

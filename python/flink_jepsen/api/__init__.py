@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from flink_jepsen.checks import section
 from flink_jepsen.errors import UsageError
 from flink_jepsen.nodes.remotes import SshOptions
 from flink_jepsen.run.options import TestOptions
@@ -61,17 +62,17 @@ class RunResult:
     @property
     def recovery(self) -> dict:
         """Per fault kind: count, recovered, min_s, median_s, max_s."""
-        return dict(self.results.get("recovery") or {})
+        return dict(section(self.results, "availability").get("recovery") or {})
 
     @property
     def outages(self) -> list[dict]:
         """Each stretch in which a job was unavailable: job, start_s, end_s, length_s, the
         faults inside it and the last fault before it."""
-        return list(self.results.get("outages") or [])
+        return list(section(self.results, "availability").get("outages") or [])
 
     @property
     def exactly_once(self) -> dict | None:
-        return self.results.get("exactly-once")
+        return section(self.results, "exactly-once") or None
 
     @property
     def exit_status(self) -> int:

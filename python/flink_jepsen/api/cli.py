@@ -7,6 +7,7 @@ itself crashed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -18,10 +19,10 @@ from flink_jepsen import _core, versions
 from flink_jepsen import log as fjlog
 from flink_jepsen.checks import verdict
 from flink_jepsen.errors import FlinkJepsenError, UsageError
-from flink_jepsen.faults.nemesis import SCHEDULES
 from flink_jepsen.nodes.local import DEFAULT_COUNT, DEFAULT_SUBNET, LocalNodes
 from flink_jepsen.nodes.remotes import SshOptions, parse_node_list, select
-from flink_jepsen.run.options import DEPLOYMENT_MODES, WORKLOADS, TestOptions
+from flink_jepsen.run import options
+from flink_jepsen.run.options import TestOptions
 from flink_jepsen.web import serve as fjserve
 
 log = logging.getLogger("flink_jepsen.api.cli")
@@ -111,85 +112,52 @@ def build_parser() -> Parser:
     return p
 
 
+
+
+
 def add_test_options(p: argparse.ArgumentParser) -> None:
-    d = TestOptions()
-    p.add_argument("--test-spec", help="EDN, YAML or JSON: :dbs, :jobs, :flink-config "
-                                       "(default: the standalone-session spec that ships)")
-    p.add_argument("--tarball", help="a Flink binary tarball: file://, http(s):// or a path")
-    p.add_argument("--flink-version", default=d.flink_version,
-                   help=f"the Apache release to test, from PyPI's official binaries "
-                        f"(default {d.flink_version}; {versions.FLINK_LTS} is the 1.x LTS)")
-    p.add_argument("--deployment-mode", default=d.deployment_mode, choices=DEPLOYMENT_MODES)
-    p.add_argument("--ha-storage-dir", help="high-availability.storageDir (default: a directory "
-                                            "every local node shares)")
-    p.add_argument("--nemesis-gen", default=d.nemesis_gen, help="the fault schedule: "
-                   + ", ".join(SCHEDULES))
-    p.add_argument("--client-gen", default=d.client_gen, help="poll-job-running or cancel-jobs")
-    p.add_argument("--job-running-healthy-threshold", type=_positive_int,
-                   default=d.job_running_healthy_threshold,
-                   help="consecutive running polls (of the original's 5 s) a job needs at the end")
-    p.add_argument("--job-recovery-grace-period", type=_finite_float,
-                   default=d.job_recovery_grace_period,
-                   help="seconds after the last fault within which jobs must recover (>= 60)")
-    p.add_argument("--time-limit", type=_finite_float, default=d.time_limit,
-                   help="seconds of fault injection")
-    p.add_argument("--test-count", type=_positive_int, default=1)
-    p.add_argument("--nodes", help="real hosts, comma-separated (with --remote ssh)")
+    """Every test option, from its one declaration (run/options.py), plus the ways the command
+    line gives the hosts and the SSH settings."""
+    for f in options.declared():
+        m, default = f.metadata, TestOptions.__dataclass_fields__[f.name]
+        value = default.default if default.default is not dataclasses.MISSING else None
+        kw: dict = {"help": m["help"] or None, "dest": f.name}
+        if f.type in ("bool", bool) or isinstance(value, bool):
+            kw["action"] = "store_false" if value else "store_true"
+        elif f.name == "nodes":
+            kw["default"] = None
+        else:
+            kw["default"] = value
+            kind = m.get("kind")
+            if kind is int:
+                kw["type"] = _positive_int if (m.get("lo") or 0) >= 1 else int
+            elif kind is float:
+                kw["type"] = _finite_float
+            allowed = options.choices(f)
+            if allowed is not None and not callable(m.get("choices")):
+                kw["choices"] = allowed
+            elif allowed is not None:
+                kw["help"] = f"{kw['help']}: {', '.join(allowed)}"
+        p.add_argument(options.flag(f), **kw)
     p.add_argument("--nodes-file", help="real hosts, one per line (with --remote ssh)")
-    p.add_argument("--node-count", type=_positive_int, default=d.node_count,
-                   help="local nodes to use (default 5)")
-    p.add_argument("--remote", choices=["netns", "ssh"], default=d.remote)
     p.add_argument("--username", default="root")
     p.add_argument("--password", default="")
     p.add_argument("--ssh-private-key", default="")
     p.add_argument("--ssh-port", type=_positive_int, default=22)
     p.add_argument("--strict-host-key-checking", default="no",
                    help="no, accept-new or strict")
-    p.add_argument("--node-root", default=d.node_root,
-                   help="directory for the test's files on a real host")
-    p.add_argument("--store", default=d.store)
-    p.add_argument("--leave-running", action="store_true",
-                   help="keep the cluster and nodes up afterwards")
-    p.add_argument("--no-supervision", action="store_true",
-                   help="do not restart killed Flink processes (negative controls)")
-    p.add_argument("--poll-rate", type=_finite_float, default=d.poll_rate,
-                   help="availability polls per second per job (default 10)")
-    p.add_argument("--seed", type=int, help="random seed of the fault schedule")
-    p.add_argument("--name", help="the test's name in the store")
-    p.add_argument("--ready-timeout", type=_finite_float, default=d.ready_timeout,
-                   help="seconds each system may take to become ready (default 180)")
-    p.add_argument("--nemesis-interval", type=_finite_float, default=None,
-                   help="mean seconds between faults (default: the schedule's own, e.g. 3 for "
-                        "TaskManager kills, as the original)")
-    p.add_argument("--workload", default=d.workload, choices=WORKLOADS,
-                   help="availability (the original's: are the jobs running?) or exactly-once "
-                        "(Kafka in and out: did every record arrive once?)")
-    p.add_argument("--producer-rate", type=_finite_float, default=d.producer_rate,
-                   help="exactly-once: records per second written to the input topic")
-    p.add_argument("--keys", type=_positive_int, default=d.keys,
-                   help="exactly-once: distinct record keys")
 
 
 def options_from_args(args: argparse.Namespace) -> TestOptions:
     hosts = parse_node_list(args.nodes, args.nodes_file)
-    remote = args.remote
-    if hosts and remote == "netns":
+    if hosts and args.remote == "netns":
         raise UsageError("--nodes/--nodes-file name real hosts: add --remote ssh")
-    return TestOptions(
-        test_spec=args.test_spec, tarball=args.tarball, flink_version=args.flink_version,
-        deployment_mode=args.deployment_mode, ha_storage_dir=args.ha_storage_dir,
-        nemesis_gen=args.nemesis_gen, client_gen=args.client_gen,
-        job_running_healthy_threshold=args.job_running_healthy_threshold,
-        job_recovery_grace_period=args.job_recovery_grace_period, time_limit=args.time_limit,
-        test_count=args.test_count, nodes=hosts, node_count=args.node_count, remote=remote,
-        ssh=SshOptions(username=args.username, password=args.password,
-                       private_key=args.ssh_private_key, port=args.ssh_port,
-                       host_key_policy=args.strict_host_key_checking),
-        node_root=args.node_root, store=args.store, leave_running=args.leave_running,
-        supervision=not args.no_supervision, poll_rate=args.poll_rate, seed=args.seed,
-        name=args.name, ready_timeout=args.ready_timeout, workload=args.workload,
-        nemesis_interval=args.nemesis_interval,
-        producer_rate=args.producer_rate, keys=args.keys)
+    values = {f.name: getattr(args, f.name) for f in options.declared()}
+    values["nodes"] = hosts
+    return TestOptions(ssh=SshOptions(username=args.username, password=args.password,
+                                      private_key=args.ssh_private_key, port=args.ssh_port,
+                                      host_key_policy=args.strict_host_key_checking),
+                       **values)
 
 
 def cmd_test(args: argparse.Namespace) -> int:

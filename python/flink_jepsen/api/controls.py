@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from flink_jepsen import _core
-from flink_jepsen.faults.nemesis import Schedule, register_schedule
+from flink_jepsen.faults.schedules import Schedule, register_schedule
 from flink_jepsen.run.options import TestOptions
 
 PLANTED_GRACE = 60.0  # the smallest grace period the original allows: planted runs end sooner
@@ -137,7 +137,8 @@ def failure_after_heal(base: TestOptions) -> Callable[[Path], tuple]:
     """No faults, and every TaskManager stopped for good at the moment of the heal: only a
     stop rule that observes after the heal sees the job go down."""
     def stop_task_managers(run) -> None:
-        run.flink.stop_task_managers()
+        tms = run.nemesis.processes["task-manager"]
+        tms.stop(tms.nodes())
 
     return lambda store: _cluster_run(_with(base, store, nemesis_gen="utopia",
                                             job_recovery_grace_period=PLANTED_GRACE,
@@ -153,8 +154,8 @@ def _downtime_between_faults(s: Schedule) -> None:
     the grace period, bring them back unannounced, then kill and bring them back once more: a
     grace period counted from the last fault of the run would excuse the first outage."""
     nemesis = s.nemesis
-    tms = nemesis.targets.task_managers
-    _, start = nemesis.targets.extra["task-managers"]
+    tms = nemesis.nodes("task-manager")
+    start = lambda: nemesis.processes["task-manager"].start(tms)  # noqa: E731
     if not s.sleep(5):
         return
     nemesis.kill_task_managers("kill-task-managers", tms)

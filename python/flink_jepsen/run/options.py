@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flink_jepsen import versions
 from flink_jepsen.errors import UsageError
@@ -14,46 +16,92 @@ from flink_jepsen.nodes.remotes import SshOptions
 
 DEPLOYMENT_MODES = ("standalone-session", "yarn-session", "yarn-application", "yarn-job")
 CLIENT_GENS = ("poll-job-running", "cancel-jobs")
-WORKLOADS = ("availability", "exactly-once")
 ORIGINAL_POLL_INTERVAL = 5.0  # the original polled every 5 s: thresholds are in those polls
 CANCEL_AFTER = 15.0           # cancel-jobs: the original cancelled after 15 s of polling
 CANCEL_TRIES = 11             # ... one attempt and 10 retries, requiring one to succeed
 CANCEL_RETRY_DELAY = 2.0      # seconds between two attempts (the original's retry defaults)
 CANCEL_GRACE = 10.0           # a cancelled job still running this long after is an anomaly
-FLOAT_OPTIONS = ("job_recovery_grace_period", "time_limit", "poll_rate", "ready_timeout",
-                 "nemesis_interval", "producer_rate")
+
+
+def option(default: object = None, help: str = "", *, flag: str | None = None,
+           kind: type | None = None, choices: Callable[[], tuple] | tuple | None = None,
+           lo: float | None = None, hi: float | None = None, pytest: str | None = None,
+           factory: Callable[[], object] | None = None, cli: bool = True) -> Any:
+    """One test parameter, declared once: its default, help, command-line flag (default
+    --name-with-dashes), type, allowed values (a tuple, or a function for registries users add
+    to), range, and the pytest plugin's flag when a pytest run may set it. The CLI, the API and
+    the pytest plugin are all derived from these declarations."""
+    meta = {"help": help, "flag": flag, "kind": kind, "choices": choices, "lo": lo, "hi": hi,
+            "pytest": pytest, "cli": cli}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _schedules() -> tuple:
+    from flink_jepsen.faults.schedules import SCHEDULES
+
+    return tuple(SCHEDULES)
+
+
+def _workloads() -> tuple:
+    from flink_jepsen import workloads
+
+    return tuple(workloads.WORKLOADS)
 
 
 @dataclass
 class TestOptions:
     __test__ = False  # not a pytest test class, despite its name
-    test_spec: str | None = None
-    tarball: str | None = None
-    flink_version: str = versions.FLINK_DEFAULT
-    deployment_mode: str = "standalone-session"
-    ha_storage_dir: str | None = None
-    nemesis_gen: str = "kill-task-managers"
-    client_gen: str = "poll-job-running"
-    job_running_healthy_threshold: int = 5
-    job_recovery_grace_period: float = 180.0
-    time_limit: float = 60.0
-    test_count: int = 1
-    nodes: list[str] = field(default_factory=list)   # real hosts (--remote ssh)
-    node_count: int = 5                               # local nodes
-    remote: str = "netns"
-    ssh: SshOptions = field(default_factory=SshOptions)
-    node_root: str = "/opt/flink-jepsen"              # a real host's directory for the test
-    store: str = "store"
-    leave_running: bool = False
-    supervision: bool = True
-    poll_rate: float = 10.0                           # polls per second per job
-    seed: int | None = None
-    name: str | None = None
-    ready_timeout: float = 180.0                      # how long a system may take to be ready
-    nemesis_interval: float | None = None             # mean s between faults (None: schedule's)
-    workload: str = "availability"                    # or exactly-once (needs :kafka)
-    producer_rate: float = 500.0                      # exactly-once: records per second
-    keys: int = 16                                    # exactly-once: distinct record keys
+    test_spec: str | None = option(None, "EDN, YAML or JSON: :dbs, :jobs, :flink-config "
+                                   "(default: the spec of the deployment mode and workload)")
+    tarball: str | None = option(None, "a Flink binary tarball: file://, http(s):// or a path",
+                                 pytest="--tarball")
+    flink_version: str = option(versions.FLINK_DEFAULT, "the Apache release to test, from "
+                                "PyPI's official binaries", pytest="--flink-version")
+    deployment_mode: str = option("standalone-session", "how Flink is deployed (the spec's "
+                                  "Flink db, when a spec is given)", choices=DEPLOYMENT_MODES)
+    ha_storage_dir: str | None = option(None, "high-availability.storageDir (default: HDFS with "
+                                        ":hadoop, else a directory every local node shares)",
+                                        pytest="--ha-storage-dir")
+    nemesis_gen: str = option("kill-task-managers", "the fault schedule", choices=_schedules)
+    client_gen: str = option("poll-job-running", "the client", choices=lambda: CLIENT_GENS)
+    job_running_healthy_threshold: int = option(
+        5, "consecutive running polls (of the original's 5 s) a job needs at the end",
+        kind=int, lo=1)
+    job_recovery_grace_period: float = option(
+        180.0, "seconds after the last fault within which jobs must recover", kind=float,
+        lo=60)
+    time_limit: float = option(60.0, "seconds of fault injection", kind=float, lo=1e-9,
+                               pytest="--fj-time-limit")
+    test_count: int = option(1, "runs, one after another", kind=int, lo=1)
+    nodes: list[str] = option(help="real hosts, comma-separated (with --remote ssh)",
+                              factory=list, pytest="--nodes")
+    node_count: int = option(5, "local nodes to use", kind=int, lo=3, hi=50,
+                             pytest="--node-count")
+    remote: str = option("netns", "how the nodes are driven", choices=("netns", "ssh"))
+    ssh: SshOptions = option(factory=SshOptions, cli=False)
+    node_root: str = option("/opt/flink-jepsen", "directory for the test's files on a real "
+                            "host")
+    store: str = option("store", "where runs are kept", pytest="--fj-store")
+    leave_running: bool = option(False, "keep the cluster and nodes up afterwards")
+    supervision: bool = option(True, "do not restart killed Flink processes (negative "
+                               "controls)", flag="--no-supervision")
+    poll_rate: float = option(10.0, "availability polls per second per job", kind=float,
+                              lo=0.2, hi=100)
+    seed: int | None = option(None, "random seed of the fault schedule", kind=int)
+    name: str | None = option(None, "the test's name in the store")
+    ready_timeout: float = option(180.0, "seconds each system may take to become ready",
+                                  kind=float, lo=10)
+    nemesis_interval: float | None = option(
+        None, "mean seconds between faults (default: the schedule's own, e.g. 3 for "
+        "TaskManager kills, as the original)", kind=float, lo=0.1, hi=3600)
+    workload: str = option("availability", "availability (the original's: are the jobs "
+                           "running?) or exactly-once (Kafka in and out: did every record "
+                           "arrive once?)", choices=_workloads)
+    producer_rate: float = option(500.0, "exactly-once: records per second written to the "
+                                  "input topic", kind=float, lo=1, hi=1_000_000)
+    keys: int = option(16, "exactly-once: distinct record keys", kind=int, lo=1, hi=1_000_000)
 
     @property
     def healthy_duration(self) -> float:
@@ -72,65 +120,13 @@ class TestOptions:
         return re.sub(r"[^A-Za-z0-9._-]", "_", raw).lstrip(".") or "test"
 
     def validate(self) -> None:
-        from flink_jepsen.faults.nemesis import SCHEDULES
-
-        for name in FLOAT_OPTIONS:
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, (int, float)) or not math.isfinite(value)):
-                raise UsageError(f"--{name.replace('_', '-')} must be a finite number, not "
-                                 f"{value!r}")
-        for name in ("test_count", "job_running_healthy_threshold", "node_count", "keys"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise UsageError(f"--{name.replace('_', '-')} must be an integer, not {value!r}")
-
-        if self.nemesis_gen not in SCHEDULES:
-            raise UsageError(f"--nemesis-gen {self.nemesis_gen!r} is unknown; must be one of: "
-                             f"{', '.join(SCHEDULES)}")
-        if self.client_gen not in CLIENT_GENS:
-            raise UsageError(f"--client-gen {self.client_gen!r} is unknown; must be one of: "
-                             f"{', '.join(CLIENT_GENS)}")
-        if self.deployment_mode not in DEPLOYMENT_MODES:
-            raise UsageError(f"--deployment-mode {self.deployment_mode!r} is unknown; must be "
-                             f"one of: {', '.join(DEPLOYMENT_MODES)}")
-        if self.job_recovery_grace_period < 60:
-            raise UsageError("--job-recovery-grace-period must be at least 60 seconds, not "
-                             f"{self.job_recovery_grace_period:g}")
-        if self.job_running_healthy_threshold < 1:
-            raise UsageError("--job-running-healthy-threshold must be positive")
-        if self.time_limit <= 0:
-            raise UsageError(f"--time-limit must be positive, not {self.time_limit:g}")
-        if self.test_count < 1:
-            raise UsageError(f"--test-count must be at least 1, not {self.test_count}")
-        if not 0.2 <= self.poll_rate <= 100:
-            raise UsageError(f"--poll-rate must be between 0.2 and 100 per second, not "
-                             f"{self.poll_rate:g}")
-        if self.ready_timeout < 10:
-            raise UsageError(f"--ready-timeout must be at least 10 s, not {self.ready_timeout:g}")
-        if self.nemesis_interval is not None and not 0.1 <= self.nemesis_interval <= 3600:
-            raise UsageError(f"--nemesis-interval must be between 0.1 and 3600 seconds, not "
-                             f"{self.nemesis_interval:g}")
-        if self.workload not in WORKLOADS:
-            raise UsageError(f"--workload {self.workload!r} is unknown; must be one of: "
-                             f"{', '.join(WORKLOADS)}")
-        if not 1 <= self.producer_rate <= 1_000_000:
-            raise UsageError(f"--producer-rate must be between 1 and 1000000 records per "
-                             f"second, not {self.producer_rate:g}")
-        if not 1 <= self.keys <= 1_000_000:
-            raise UsageError(f"--keys must be between 1 and 1000000, not {self.keys}")
-        if self.remote not in ("netns", "ssh"):
-            raise UsageError(f"--remote must be netns or ssh, not {self.remote!r}")
+        """Every declared type, choice and range, then what relates options to each other."""
+        for f in dataclasses.fields(self):
+            check_value(f, getattr(self, f.name))
         if self.remote == "ssh":
             if len(self.nodes) < 3:
                 raise UsageError("--remote ssh needs at least 3 hosts in --nodes/--nodes-file")
-            if not self.ha_storage_dir:
-                raise UsageError("--remote ssh needs --ha-storage-dir: a directory every host "
-                                 "shares (NFS, or hdfs:// with the hadoop db)")
             self.ssh.validate()
-        elif not 3 <= self.node_count <= 50:
-            raise UsageError(f"--node-count must be between 3 and 50 for a test, not "
-                             f"{self.node_count}")
         m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", str(self.flink_version))
         if not m or not ((1, 17) <= (int(m[1]), int(m[2])) < (3, 0)):
             raise UsageError(f"--flink-version {self.flink_version!r} is not a Flink release this "
@@ -141,7 +137,7 @@ class TestOptions:
     def checker_parameters(self, jobs: list[str] | None = None) -> dict:
         """The availability checker's parameters for this test (jobs: the submitted ones), the
         same for the live stop rule, the final check and a re-check of a stored run."""
-        from flink_jepsen.faults.nemesis import expects_faults
+        from flink_jepsen.faults.schedules import expects_faults
 
         return {"grace_period_s": float(self.job_recovery_grace_period),
                 "healthy_duration_s": float(self.healthy_duration),
@@ -159,3 +155,37 @@ class TestOptions:
         ssh = SshOptions(**d.pop("ssh", {}))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(ssh=ssh, **{k: v for k, v in d.items() if k in known})
+
+
+def flag(f: dataclasses.Field) -> str:
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def choices(f: dataclasses.Field) -> tuple | None:
+    c = f.metadata.get("choices")
+    return c() if callable(c) else c
+
+
+def check_value(f: dataclasses.Field, value: object) -> None:
+    """A declared option's value against its declaration; the error names the option."""
+    if not f.metadata or value is None:
+        return
+    name, kind = flag(f), f.metadata.get("kind")
+    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
+                          or not math.isfinite(value)):
+        raise UsageError(f"{name} must be a finite number, not {value!r}")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise UsageError(f"{name} must be an integer, not {value!r}")
+    allowed = choices(f)
+    if allowed is not None and value not in allowed:
+        raise UsageError(f"{name} {value!r} is unknown; must be one of: {', '.join(allowed)}")
+    lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
+    if lo is not None and value < lo or hi is not None and value > hi:
+        bounds = (f"between {lo:g} and {hi:g}" if hi is not None else
+                  "positive" if lo < 1e-6 else f"at least {lo:g}")
+        raise UsageError(f"{name} must be {bounds}, not {value:g}")
+
+
+def declared() -> list[dataclasses.Field]:
+    """The test options the command line and the pytest plugin offer, in declaration order."""
+    return [f for f in dataclasses.fields(TestOptions) if f.metadata.get("cli", True)]

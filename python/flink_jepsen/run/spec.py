@@ -8,6 +8,7 @@ project's own test job, built for the Flink version under test."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,25 +16,10 @@ from pathlib import Path
 
 import yaml
 
+from flink_jepsen import systems
 from flink_jepsen.errors import UsageError
 from flink_jepsen.run import edn
 
-KNOWN_DBS = {
-    "zookeeper": "ZooKeeper ensemble",
-    "flink-standalone-session": "Flink standalone session cluster (JobManagers on the first two "
-                                "nodes, TaskManagers on the others)",
-    "hadoop": "HDFS and YARN",
-    "kafka": "Kafka brokers",
-    "flink-yarn-session": "Flink session cluster on YARN",
-    "flink-yarn-job": "Flink per-job cluster on YARN (Flink 1.x)",
-    "flink-yarn-application": "Flink application cluster on YARN",
-}
-REFUSED_DBS = {
-    "mesos": "Mesos is not supported: Flink removed Mesos support in 1.14 and Apache Mesos is "
-             "retired",
-    "flink-mesos-session": "Mesos is not supported: Flink removed Mesos support in 1.14 and "
-                           "Apache Mesos is retired",
-}
 BUILTIN_PREFIX = "builtin:"
 # The project's own jobs (jobs/<name>) and their default entry class.
 BUILTIN_JOBS = {"allround": "org.flinkjepsen.jobs.AllroundJob",
@@ -103,11 +89,11 @@ def from_data(data: object, base: Path, source: str, check_jars: bool = True) ->
                          "(allowed: dbs, jobs, flink-config)")
     dbs = tuple(str(d) for d in data.get("dbs") or [])
     for d in dbs:
-        if d in REFUSED_DBS:
-            raise UsageError(f"test spec {source}: {d}: {REFUSED_DBS[d]}")
-        if d not in KNOWN_DBS:
+        if d in systems.REFUSED:
+            raise UsageError(f"test spec {source}: {d}: {systems.REFUSED[d]}")
+        if d not in systems.REGISTRY:
             raise UsageError(f"test spec {source}: unknown db {d!r}; known: "
-                             f"{', '.join(sorted(KNOWN_DBS))}")
+                             f"{', '.join(sorted(systems.REGISTRY))}")
     if not dbs:
         raise UsageError(f"test spec {source}: :dbs is empty")
     jobs = []
@@ -138,3 +124,15 @@ def from_data(data: object, base: Path, source: str, check_jars: bool = True) ->
     if not isinstance(config, dict):
         raise UsageError(f"test spec {source}: :flink-config must be a map")
     return TestSpec(dbs, tuple(jobs), {str(k): v for k, v in config.items()}, source)
+
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def placeholders(job: JobSpec) -> set[str]:
+    """The ${NAME}s a job's arguments use (filled in from what the spec's systems provide)."""
+    return {m for a in job.args for m in _PLACEHOLDER.findall(a)}
+
+
+def fill(arg: str, values: dict[str, str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), arg)

@@ -1,1 +1,122 @@
-"""The systems a test deploys (ZooKeeper, HDFS and YARN, Kafka, Flink), composed from :dbs."""
+"""The systems a test deploys (ZooKeeper, HDFS and YARN, Kafka, Flink), composed from :dbs.
+
+A system module registers a factory under the name a test spec's `:dbs` uses, with what it
+needs before it (`requires`) and a one-line description; `compose` builds a run's systems in
+dependency order. Adding a system is one module plus its import at the end of this file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flink_jepsen.errors import UsageError
+from flink_jepsen.systems.base import Deployment, Process, System
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    factory: Callable[[Deployment], System]
+    description: str
+    requires: tuple[str, ...] = ()     # dbs that must be in the spec too (started first)
+    after: tuple[str, ...] = ()        # dbs started first when present (optional dependencies)
+    flink: bool = False                # a Flink deployment (exactly one per spec)
+    provides: tuple[str, ...] = ()     # ${NAME}s job arguments may use (System.provides())
+
+
+REGISTRY: dict[str, Registration] = {}
+# dbs the original knew that this project refuses, with the reason
+REFUSED: dict[str, str] = {
+    "mesos": "Mesos is not supported: Flink removed Mesos support in 1.14 and Apache Mesos is "
+             "retired",
+    "flink-mesos-session": "Mesos is not supported: Flink removed Mesos support in 1.14 and "
+                           "Apache Mesos is retired",
+}
+
+
+def register(name: str, description: str, requires: tuple[str, ...] = (),
+             after: tuple[str, ...] = (), flink: bool = False, provides: tuple[str, ...] = ()
+             ) -> Callable[[Callable[[Deployment], System]], Callable[[Deployment], System]]:
+    """Decorator: `@register("kafka", "Kafka brokers", after=("zookeeper",))` on a factory
+    `def make(d: Deployment) -> System`."""
+    def add(factory: Callable[[Deployment], System]) -> Callable[[Deployment], System]:
+        REGISTRY[name] = Registration(name, factory, description, requires, after, flink,
+                                      provides)
+        return factory
+    return add
+
+
+def check_dbs(dbs: tuple[str, ...] | list[str], source: str) -> None:
+    """Refuses unknown dbs, a spec without exactly one Flink deployment, and a missing
+    requirement, naming the spec."""
+    for db in dbs:
+        if db in REFUSED:
+            raise UsageError(f"test spec {source}: :{db}: {REFUSED[db]}")
+        if db not in REGISTRY:
+            raise UsageError(f"test spec {source}: unknown db :{db}; known: "
+                             f"{', '.join(':' + n for n in REGISTRY)}")
+    flinks = [db for db in dbs if REGISTRY[db].flink]
+    if len(flinks) != 1:
+        raise UsageError(f"test spec {source}: needs exactly one Flink db "
+                         f"({', '.join(n for n, r in REGISTRY.items() if r.flink)}), has "
+                         f"{len(flinks)}")
+    for db in dbs:
+        for need in REGISTRY[db].requires:
+            if need not in dbs:
+                raise UsageError(f"test spec {source}: :{db} needs :{need} in :dbs")
+
+
+def order(dbs: tuple[str, ...] | list[str]) -> list[str]:
+    """The dbs in the order they are started: each after what it requires or follows."""
+    out: list[str] = []
+
+    def visit(db: str, path: tuple[str, ...]) -> None:
+        if db in out:
+            return
+        if db in path:
+            raise UsageError(f"systems depend on each other in a cycle: {' -> '.join(path)}")
+        reg = REGISTRY[db]
+        for dep in (*reg.requires, *reg.after):
+            if dep in dbs:
+                visit(dep, (*path, db))
+        out.append(db)
+
+    for db in dbs:
+        visit(db, ())
+    return out
+
+
+def compose(dbs: tuple[str, ...] | list[str], deployment: Deployment) -> list[System]:
+    """The run's systems, built in start order; each factory sees the ones built before it in
+    `deployment.systems`."""
+    systems = []
+    for db in order(dbs):
+        system = REGISTRY[db].factory(deployment)
+        deployment.systems[db] = system
+        systems.append(system)
+    return systems
+
+
+def flink_db(dbs: tuple[str, ...] | list[str]) -> str:
+    return next(db for db in dbs if db in REGISTRY and REGISTRY[db].flink)
+
+
+def processes(systems: list[System]) -> dict[str, Process]:
+    """Every kind of process of the run's systems, by name, for the faults."""
+    out: dict[str, Process] = {}
+    for s in systems:
+        for name, p in s.processes().items():
+            if name in out:
+                raise UsageError(f"two systems declare processes named {name!r}")
+            out[name] = p
+    return out
+
+
+# The systems this project ships; a new one adds its import here.
+from flink_jepsen.systems import (  # noqa: E402,F401 - imported for their registration
+    flink_standalone,
+    flink_yarn,
+    hadoop,
+    kafka,
+    zookeeper,
+)

@@ -1,4 +1,6 @@
-"""What every system on the nodes provides to the test runner."""
+"""What every system on the nodes declares, as Jepsen's db.clj has a db declare how it is set
+up, started, killed and paused and where its logs are: the runner drives the phases through this
+interface only, and the faults find a system's processes through `processes()`."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import logging
 import shlex
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from flink_jepsen import _core
 from flink_jepsen.errors import SetupError
@@ -14,14 +18,46 @@ from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.nodes.node import Node
 
 
-class Service(abc.ABC):
+@dataclass(frozen=True)
+class Process:
+    """One kind of process of a system, as the faults see it: the nodes it runs on (asked when
+    the fault happens: YARN moves containers), the command-line patterns that find it on a node
+    (POSIX extended regexes, as pgrep -f), and, for a process that can be stopped on purpose
+    and started again, how."""
+    nodes: Callable[[], list[Node]]
+    patterns: tuple[str, ...]
+    stop: Callable[[list[Node]], object] | None = None
+    start: Callable[[list[Node]], object] | None = None
+
+
+@dataclass
+class Deployment:
+    """What a system is built from: the nodes, the run's parameters, the distribution under
+    test, and the systems composed before it (its dependencies)."""
+    cluster: Cluster
+    options: object                    # run.options.TestOptions
+    spec: object                       # run.spec.TestSpec
+    run_id: str
+    shared_dir: Path | None = None     # a directory every node sees (local nodes), else None
+    dist: object | None = None         # systems.dist.Distribution, resolved at setup
+    systems: dict[str, System] = field(default_factory=dict)
+
+    def system(self, name: str) -> System:
+        """A system this one depends on (registry order guarantees it exists)."""
+        return self.systems[name]
+
+    def has(self, name: str) -> bool:
+        return name in self.systems
+
+
+class System(abc.ABC):
     """A system deployed on some of the cluster's nodes."""
 
-    name: str = "service"
+    name: str = "system"
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self.log = logging.getLogger(f"flink_jepsen.db.{self.name}")
+        self.log = logging.getLogger(f"flink_jepsen.systems.{self.name}")
 
     @abc.abstractmethod
     def nodes(self) -> list[Node]:
@@ -55,6 +91,18 @@ class Service(abc.ABC):
 
     def clean(self) -> None:  # noqa: B027 - most systems keep nothing between runs
         """Removes data written by a previous run."""
+
+    def processes(self) -> dict[str, Process]:
+        """The kinds of process faults may hit, by name (job-manager, kafka-broker...)."""
+        return {}
+
+    def provides(self) -> dict[str, str]:
+        """Values a test spec's job arguments may name as ${NAME} (KAFKA_BOOTSTRAP...)."""
+        return {}
+
+    def flink_env(self, node: Node) -> dict[str, str]:
+        """Environment a Flink process needs to use this system (HADOOP_CLASSPATH for hdfs://)."""
+        return {}
 
     # helpers ---------------------------------------------------------------------------------
     def daemon(self, node: Node, what: str, command: str, env: dict[str, str] | None = None,

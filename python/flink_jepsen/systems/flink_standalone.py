@@ -7,24 +7,22 @@ from __future__ import annotations
 import json
 import shlex
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from flink_jepsen import _core
-from flink_jepsen.errors import SetupError
+from flink_jepsen.errors import SetupError, UsageError
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems.base import Service
+from flink_jepsen.systems import register
+from flink_jepsen.systems.base import Deployment, Process
 from flink_jepsen.systems.dist import Distribution
+from flink_jepsen.systems.flink import Flink
 
 REST_PORT = 8081
 JM_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
 TM_CLASS = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
-# What the kill faults grep for, as the original did: every kind of JobManager entry point
-# (standalone, YARN session, YARN application) and every kind of TaskManager runner.
-JM_PATTERN = "ClusterEntrypoint"
-JM_PATTERN_ALT = "ClusterEntryPoint"
-TM_PATTERN = "TaskManagerRunner"
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
@@ -54,14 +52,15 @@ def rest_get(address: str, path: str, timeout: float = 3.0) -> dict:
         return json.loads(r.read())
 
 
-class FlinkStandalone(Service):
-    name = "flink"
-
+class FlinkStandalone(Flink):
     def __init__(self, cluster, dist: Distribution, zk_quorum: str, cluster_id: str,
                  ha_storage_dir: str, checkpoint_dir: str, overrides: dict[str, object],
                  supervise: bool = True, jm_memory: str = "1024m", tm_memory: str = "1536m",
-                 slots: int = 3, job_managers: int = 2) -> None:
+                 slots: int = 3, job_managers: int = 2,
+                 env: Callable[[Node], dict[str, str]] = lambda _: {}) -> None:
+        """env: what other systems add to every Flink process's environment (HDFS's client)."""
         super().__init__(cluster)
+        self.extra_env = env
         self.dist = dist
         self.zk_quorum = zk_quorum
         self.cluster_id = cluster_id
@@ -80,6 +79,27 @@ class FlinkStandalone(Service):
 
     def task_managers(self) -> list[Node]:
         return self.cluster.nodes[self.n_jm:]
+
+    job_manager_nodes = job_managers
+    task_manager_nodes = task_managers
+
+    def zookeeper_hosts(self) -> str:
+        return ",".join(f"{self.cluster.addresses.get(h, h)}:{p}" for h, p in
+                        (s.rsplit(":", 1) for s in self.zk_quorum.split(",")))
+
+    def processes(self) -> dict[str, Process]:
+        """TaskManagers can also be stopped for good and started again (planted failures)."""
+        out = super().processes()
+        tm = out["task-manager"]
+        out["task-manager"] = Process(tm.nodes, tm.patterns,
+                                      stop=lambda _n: self.stop_task_managers(),
+                                      start=lambda _n: self.start_task_managers())
+        return out
+
+    def submit(self, jobs: list[tuple[object, Path, list[str]]], timeout: float) -> list[str]:
+        client = self.client or self._client(self.cluster_id, self.rest_addresses())
+        return [client.submit(jar, job.main_class, args, job.parallelism).job_id
+                for job, jar, args in jobs]
 
     def nodes(self) -> list[Node]:
         return self.cluster.nodes
@@ -174,8 +194,8 @@ class FlinkStandalone(Service):
             Path(self.checkpoint_dir[len("file://"):]).mkdir(parents=True, exist_ok=True)
 
     def env(self, node: Node) -> dict[str, str]:
-        return {"FLINK_CONF_DIR": self.conf_dir(node), "FLINK_LOG_DIR": self.log_dir(node),
-                "FLINK_PID_DIR": node.path("run")}
+        return {**self.extra_env(node), "FLINK_CONF_DIR": self.conf_dir(node),
+                "FLINK_LOG_DIR": self.log_dir(node), "FLINK_PID_DIR": node.path("run")}
 
     def command(self, node: Node, role: str) -> str:
         script = "jobmanager.sh" if role == "jobmanager" else "taskmanager.sh"
@@ -242,3 +262,33 @@ class FlinkStandalone(Service):
                 raise SetupError(f"JobManager on {node.name} runs Flink {v}, not "
                                  f"{self.dist.version}")
             return
+
+
+@register("flink-standalone-session", "Flink standalone session cluster with ZooKeeper HA "
+          "(JobManagers on the first two nodes, TaskManagers on the others)",
+          requires=("zookeeper",), after=("hadoop", "kafka"), flink=True)
+def make(d: Deployment) -> FlinkStandalone:
+    """HA storage and checkpoints: --ha-storage-dir (checkpoints beside it), else HDFS when the
+    spec has :hadoop (as the original), else a directory every local node shares."""
+    o = d.options
+    if o.ha_storage_dir:
+        ha = o.ha_storage_dir
+        checkpoints = f"{ha.rstrip('/')}/../checkpoints"
+    elif d.has("hadoop"):
+        ha, checkpoints = "hdfs:///flink/ha", "hdfs:///flink/checkpoints"
+    elif d.shared_dir is not None:
+        ha, checkpoints = f"file://{d.shared_dir}/ha", f"file://{d.shared_dir}/checkpoints"
+    else:
+        raise UsageError("real hosts need --ha-storage-dir (a directory every host shares) or "
+                         ":hadoop in the spec's :dbs")
+    others = [s for name, s in d.systems.items()]
+
+    def env(node: Node) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for s in others:
+            out.update(s.flink_env(node))
+        return out
+
+    return FlinkStandalone(d.cluster, d.dist, d.system("zookeeper").quorum(), d.run_id, ha,
+                           checkpoints, dict(d.spec.flink_config), supervise=o.supervision,
+                           env=env)

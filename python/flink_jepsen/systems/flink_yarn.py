@@ -16,8 +16,10 @@ import yaml
 
 from flink_jepsen.errors import SetupError, UsageError
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems.base import Service
+from flink_jepsen.systems import register
+from flink_jepsen.systems.base import Deployment
 from flink_jepsen.systems.dist import Distribution
+from flink_jepsen.systems.flink import Flink
 from flink_jepsen.systems.flink_standalone import flatten, yaml_value
 from flink_jepsen.systems.hadoop import JAVA_HOME, Hadoop, _get_json
 
@@ -29,8 +31,7 @@ _LOCAL_KEYS = ("jobmanager.rpc.address", "jobmanager.bind-host", "taskmanager.bi
                "taskmanager.host", "rest.address", "rest.bind-address")
 
 
-class FlinkYarn(Service):
-    name = "flink"
+class FlinkYarn(Flink):
 
     def __init__(self, cluster, dist: Distribution, hadoop: Hadoop, zk_quorum: str, mode: str,
                  ha_storage_dir: str, checkpoint_dir: str, overrides: dict[str, object],
@@ -48,24 +49,88 @@ class FlinkYarn(Service):
         self.app_ids: list[str] = []
 
     @property
-    def client(self) -> Node:
+    def client_node(self) -> Node:
+        """Where the Flink client runs: the ResourceManager's node."""
         return self.hadoop.resourcemanager
 
+    # what the runner and the faults see ----------------------------------------------------------
+    def job_manager_nodes(self) -> list[Node]:
+        """JobManagers and TaskManagers are containers on any worker."""
+        return self.hadoop.workers()
+
+    task_manager_nodes = job_manager_nodes
+
+    def zookeeper_hosts(self) -> str:
+        return ",".join(f"{self.cluster.addresses.get(h, h)}:{p}" for h, p in
+                        (s.rsplit(":", 1) for s in self.zk_quorum.split(",")))
+
+    def rest_endpoints(self) -> list[str]:
+        """The application master's address, from the ResourceManager (a new application
+        attempt moves the JobManager to another node)."""
+        ep = self.app_rest_endpoint(self.app_ids[-1]) if self.app_ids else None
+        return [ep] if ep else []
+
+    def leader(self) -> str | None:
+        """The HA cluster id is the YARN application's id: ZooKeeper first, else the RM."""
+        ep = super().leader()
+        if ep is None:
+            eps = self.rest_endpoints()
+            ep = eps[0] if eps else None
+        return ep
+
+    def submit(self, jobs: list[tuple[object, Path, list[str]]], timeout: float) -> list[str]:
+        if self.mode != "yarn-session":
+            if len(jobs) != 1:
+                raise UsageError(f"--deployment-mode {self.mode} runs exactly one job per "
+                                 f"cluster; the spec has {len(jobs)}")
+            job, jar, args = jobs[0]
+            self.submit_application(jar, job.main_class, args, timeout)
+        app = self.app_ids[-1]
+        client = self._client(app, self.rest_endpoints())
+        if self.mode != "yarn-session":
+            return self._wait_for_jobs(timeout)
+        out = []
+        for job, jar, args in jobs:
+            try:
+                out.append(client.submit(jar, job.main_class, args, job.parallelism).job_id)
+            except SetupError as e:
+                logs = self.hadoop.workers()[0].path("log", "hadoop", "containers", app)
+                raise SetupError(f"{e}; YARN application {app} is RUNNING; its JobManager's "
+                                 f"container logs are in {logs} (and the same on the other "
+                                 "workers)") from e
+        return out
+
+    def _wait_for_jobs(self, timeout: float) -> list[str]:
+        """An application cluster submits its job itself: find its id over REST."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ep = self.leader()
+            if ep and self.client is not None:
+                self.client.rest_endpoints = [ep]
+                try:
+                    jobs = self.client.get(ep, "/jobs/overview", timeout=3).get("jobs", [])
+                    if jobs:
+                        return [j["jid"] for j in jobs]
+                except (OSError, ValueError):
+                    pass
+            time.sleep(1)
+        raise SetupError(f"the application cluster ran no job within {timeout:.0f} s")
+
     def nodes(self) -> list[Node]:
-        return [self.client]
+        return [self.client_node]
 
     def home(self) -> str:
-        return self.client.path("opt", "flink")
+        return self.client_node.path("opt", "flink")
 
     def conf_dir(self) -> str:
-        return self.client.path("opt", "flink", "conf")
+        return self.client_node.path("opt", "flink", "conf")
 
     def log_dir(self) -> str:
-        return self.client.path("log", self.name)
+        return self.client_node.path("log", self.name)
 
     def env(self) -> dict[str, str]:
-        env = self.hadoop.env(self.client)
-        env.update({"HADOOP_CLASSPATH": self.hadoop.classpath(self.client),
+        env = self.hadoop.env(self.client_node)
+        env.update({"HADOOP_CLASSPATH": self.hadoop.classpath(self.client_node),
                     "FLINK_CONF_DIR": self.conf_dir(), "FLINK_LOG_DIR": self.log_dir()})
         return env
 
@@ -89,7 +154,7 @@ class FlinkYarn(Service):
             "execution.state-recovery.from-local": True,
             "yarn.application-attempts": 99999,
             "yarn.application.name": APP_NAME,
-            "yarn.properties-file.location": self.client.path("tmp", "flink-yarn"),
+            "yarn.properties-file.location": self.client_node.path("tmp", "flink-yarn"),
             "yarn.provided.lib.dirs": "hdfs:///flink-dist/lib",
             "restart-strategy.type": "fixed-delay",
             "restart-strategy.fixed-delay.attempts": 2147483647,
@@ -97,13 +162,13 @@ class FlinkYarn(Service):
             "slotmanager.taskmanager-timeout": 10000,
             "taskmanager.registration.timeout": "30 s",
             "rest.bind-port": REST_PORTS,
-            "io.tmp.dirs": self.client.path("tmp", "flink"),
+            "io.tmp.dirs": self.client_node.path("tmp", "flink"),
         })
         conf.update(self.overrides)
         return conf
 
     def install(self) -> None:
-        c = self.client
+        c = self.client_node
         self.cluster.stage_dir(c, self.dist.home, self.home(), copy=("conf", "log"))
         text = "\n".join(f"{k}: {yaml_value(v)}" for k, v in self.config().items()) + "\n"
         self.cluster.remote(c).check(f"rm -f {self.conf_dir()}/config.yaml "
@@ -136,7 +201,7 @@ class FlinkYarn(Service):
     def _client_failure(self, client_log: str) -> str | None:
         """The exception the Flink client printed before it gave up, if it did."""
         q = shlex.quote(client_log)
-        r = self.cluster.remote(self.client).exec(
+        r = self.cluster.remote(self.client_node).exec(
             f"grep -q 'The program finished with the following exception' {q} 2>/dev/null && "
             f"grep -E '^(Caused by|[A-Za-z.]+(Exception|Error)[:]|Maximum Memory)' {q} | tail -n 4",
             timeout=10)
@@ -164,13 +229,13 @@ class FlinkYarn(Service):
                     f"ResourceManager's log {rm_log} on {self.hadoop.resourcemanager.name}")
             failure = self._client_failure(client_log) if client_log else None
             if failure:
-                raise SetupError(f"the Flink YARN client ({self.mode}) on {self.client.name} "
-                                 f"failed: {failure}; see {client_log} on {self.client.name}")
+                raise SetupError(f"the Flink YARN client ({self.mode}) on {self.client_node.name} "
+                                 f"failed: {failure}; see {client_log} on {self.client_node.name}")
             time.sleep(1)
         detail = (f"; application {waiting['id']} is {waiting.get('state')}: "
                   f"{(waiting.get('diagnostics') or '').strip()[:500]}") if waiting else ""
         raise SetupError(f"no Flink YARN application reached RUNNING within {timeout:.0f} s"
-                         f"{detail}; see {self.log_dir()} on {self.client.name} and the "
+                         f"{detail}; see {self.log_dir()} on {self.client_node.name} and the "
                          f"ResourceManager's log {rm_log} on {self.hadoop.resourcemanager.name}")
 
     def start(self) -> None:
@@ -180,17 +245,17 @@ class FlinkYarn(Service):
         # Detached, so the harness stays interruptible while YARN brings the session up;
         # wait_ready() watches the ResourceManager for it. The client's log and properties file
         # of an earlier run on these nodes must not be read as this run's.
-        c = self.client
+        c = self.client_node
         self.cluster.remote(c).check(
             f"rm -f {c.path('log', self.name, 'yarn-session.out')} "
             f"{c.path('tmp', 'flink-yarn')}/.yarn-properties-*")
-        self.daemon(self.client, "yarn-session",
+        self.daemon(self.client_node, "yarn-session",
                     f"{self.home()}/bin/yarn-session.sh -d -nm {APP_NAME}", env=self.env())
 
     def wait_ready(self, timeout: float = 180) -> None:
         if self.mode == "yarn-session":
             self._wait_app(timeout, set(),
-                           self.client.path("log", self.name, "yarn-session.out"))
+                           self.client_node.path("log", self.name, "yarn-session.out"))
 
     def submit_application(self, jar: Path, main_class: str | None, args: list[str],
                            timeout: float) -> str:
@@ -198,15 +263,15 @@ class FlinkYarn(Service):
         target = {"yarn-application": "yarn-application", "yarn-job": "yarn-per-job"}[self.mode]
         action = "run" if self.dist.major_minor >= (2, 0) or self.mode == "yarn-job" \
             else "run-application"
-        remote_jar = self.client.path("tmp", jar.name)
-        self.cluster.remote(self.client).upload(str(jar), remote_jar)
+        remote_jar = self.client_node.path("tmp", jar.name)
+        self.cluster.remote(self.client_node).upload(str(jar), remote_jar)
         known = {a["id"] for a in self.running_apps()}
         cmd = (f"{self.home()}/bin/flink {action} -t {target} -d "
                + (f"-c {shlex.quote(main_class)} " if main_class else "")
                + f"{remote_jar} " + " ".join(shlex.quote(a) for a in args))
-        r = self.cluster.remote(self.client).exec(cmd, env=self.env(), timeout=300)
+        r = self.cluster.remote(self.client_node).exec(cmd, env=self.env(), timeout=300)
         if not r.ok:
-            raise SetupError(f"`flink {action} -t {target}` failed on {self.client.name}: "
+            raise SetupError(f"`flink {action} -t {target}` failed on {self.client_node.name}: "
                              f"{(r.err or r.out)[-1500:]}")
         return self._wait_app(timeout, known)
 
@@ -223,7 +288,9 @@ class FlinkYarn(Service):
         return f"{self.cluster.addresses.get(host, host)}:{port}"
 
     def pidfiles(self, node: Node) -> list[str]:
-        return [node.path("run", f"{self.name}-yarn-session.pid")] if node == self.client else []
+        if node != self.client_node:
+            return []
+        return [node.path("run", f"{self.name}-yarn-session.pid")]
 
     def stop(self) -> None:
         super().stop()
@@ -238,6 +305,24 @@ class FlinkYarn(Service):
                 self.log.warning("could not kill YARN application %s: %s", app, e)
 
     def log_dirs(self, node: Node) -> list[str]:
-        return [self.log_dir()] if node == self.client else []
+        return [self.log_dir()] if node == self.client_node else []
 
 
+
+
+def _make(mode: str):
+    def make(d: Deployment) -> FlinkYarn:
+        o = d.options
+        return FlinkYarn(d.cluster, d.dist, d.system("hadoop"), d.system("zookeeper").quorum(),
+                         mode, o.ha_storage_dir or "hdfs:///flink/ha", "hdfs:///flink/checkpoints",
+                         dict(d.spec.flink_config))
+    return make
+
+
+for _db, _mode, _what in (("flink-yarn-session", "yarn-session", "Flink session cluster on YARN"),
+                          ("flink-yarn-job", "yarn-job", "Flink per-job cluster on YARN "
+                                                          "(Flink 1.x)"),
+                          ("flink-yarn-application", "yarn-application",
+                           "Flink application cluster on YARN")):
+    register(_db, _what, requires=("hadoop", "zookeeper"), after=("kafka",), flink=True)(
+        _make(_mode))

@@ -12,7 +12,8 @@ from pathlib import Path
 from flink_jepsen import paths, versions
 from flink_jepsen.errors import SetupError
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems.base import Service
+from flink_jepsen.systems import register
+from flink_jepsen.systems.base import Deployment, Process, System
 from flink_jepsen.systems.fetch import maven_dependency, maven_jars
 
 NN_RPC, NN_HTTP, RM_HTTP, NM_PORT = 8020, 9870, 8088, 8041
@@ -65,12 +66,16 @@ def _get_json(url: str, timeout: float = 3.0) -> dict:
         return json.loads(r.read())
 
 
-class Hadoop(Service):
+class Hadoop(System):
     name = "hadoop"
 
     def __init__(self, cluster, nn_heap_mb: int = 256, dn_heap_mb: int = 128,
-                 rm_heap_mb: int = 256, nm_heap_mb: int = 192, nm_memory_mb: int = 4096) -> None:
+                 rm_heap_mb: int = 256, nm_heap_mb: int = 192, nm_memory_mb: int = 4096,
+                 yarn: bool = True) -> None:
+        """yarn: also run YARN (a ResourceManager and NodeManagers); without it only HDFS, which
+        a standalone Flink uses for hdfs:// checkpoints and HA storage, as in the original."""
         super().__init__(cluster)
+        self.yarn = yarn
         if len(cluster.nodes) < 3:
             raise SetupError("HDFS and YARN need at least 3 nodes")
         self.heaps = {"namenode": nn_heap_mb, "datanode": dn_heap_mb,
@@ -166,7 +171,7 @@ class Hadoop(Service):
                (self.resourcemanager, "resourcemanager", RESOURCEMANAGER)]
         for w in self.workers():
             out += [(w, "datanode", DATANODE), (w, "nodemanager", NODEMANAGER)]
-        return out
+        return [r for r in out if self.yarn or r[1] not in ("resourcemanager", "nodemanager")]
 
     def pidfiles(self, node: Node) -> list[str]:
         return [node.path("run", f"{self.name}-{role}.pid") for n, role, _ in self.roles()
@@ -209,11 +214,30 @@ class Hadoop(Service):
         self.wait_for(f"HDFS (NameNode out of safe mode with {want} live DataNodes)", hdfs_ready,
                       timeout, self.namenode, self.namenode.path("log", self.name,
                                                                  "namenode.out"))
+        if not self.yarn:
+            self.log.info("HDFS ready: NameNode on %s, %d DataNodes", self.namenode.name, want)
+            return
         self.wait_for(f"YARN ({want} NodeManagers RUNNING in the ResourceManager)",
                       lambda: self.yarn_nodes() >= want, timeout, self.resourcemanager,
                       self.resourcemanager.path("log", self.name, "resourcemanager.out"))
         self.log.info("HDFS and YARN ready: NameNode on %s, ResourceManager on %s, %d workers",
                       self.namenode.name, self.resourcemanager.name, want)
 
+    def processes(self) -> dict[str, Process]:
+        return {"namenode": Process(lambda: [self.namenode], (NAMENODE.replace(".", r"\."),),
+                                    stop=lambda _nodes: self.stop_namenode(),
+                                    start=lambda _nodes: self.start_namenode()),
+                "datanode": Process(self.workers, (DATANODE.replace(".", r"\."),))}
+
+    def flink_env(self, node: Node) -> dict[str, str]:
+        """A Flink process reaches hdfs:// with Hadoop's client on its classpath and the
+        cluster's core-site.xml (fs.defaultFS) in HADOOP_CONF_DIR."""
+        return {"HADOOP_CLASSPATH": self.classpath(node), "HADOOP_CONF_DIR": self.conf_dir(node)}
+
     def rm_url(self, path: str) -> str:
         return f"http://{self.resourcemanager.address}:{RM_HTTP}{path}"
+
+
+@register("hadoop", "HDFS, and YARN when a Flink db on YARN is in the spec")
+def make(d: Deployment) -> Hadoop:
+    return Hadoop(d.cluster, yarn=any(db.startswith("flink-yarn") for db in d.spec.dbs))

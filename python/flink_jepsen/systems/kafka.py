@@ -13,7 +13,8 @@ from pathlib import Path
 from flink_jepsen import paths, versions
 from flink_jepsen.errors import SetupError
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems.base import Service
+from flink_jepsen.systems import register
+from flink_jepsen.systems.base import Deployment, Process, System
 from flink_jepsen.systems.fetch import maven_dependency, maven_jars
 
 BROKER_PORT = 9092
@@ -21,6 +22,10 @@ CONTROLLER_PORT = 9093
 MAIN_CLASS = "kafka.Kafka"
 REPLICATION = 3
 MIN_ISR = 2
+# Created at setup: the exactly-once workload's input and output, the state-machine jobs' events,
+# and the topic the original's Kafka spec names.
+TOPICS = ("fj-input", "fj-output", "fj-events", "kafka-test-topic")
+TOPIC_PARTITIONS = 4
 
 _LOG4J2 = """status = warn
 appender.console.type = Console
@@ -48,7 +53,7 @@ def bootstrap(nodes: list[Node]) -> str:
     return ",".join(f"{n.address}:{BROKER_PORT}" for n in nodes)
 
 
-class Kafka(Service):
+class Kafka(System):
     name = "kafka"
 
     def __init__(self, cluster, brokers: int = 3, heap_mb: int = 384) -> None:
@@ -149,8 +154,14 @@ class Kafka(Service):
         """Starts (or restarts, after a kill) the broker on one node."""
         self.daemon(node, "broker", self.command(node))
 
-    def kill_broker(self, node: Node) -> list[int]:
-        return self.cluster.signal([node], MAIN_CLASS, "KILL").get(node.name, [])
+    def processes(self) -> dict[str, Process]:
+        """A broker is not supervised: a fault that kills it starts it again (`start`)."""
+        return {"kafka-broker": Process(self.nodes, (MAIN_CLASS.replace(".", r"\."),),
+                                        start=lambda nodes: [self.start_broker(n)
+                                                             for n in nodes])}
+
+    def provides(self) -> dict[str, str]:
+        return {"KAFKA_BOOTSTRAP": self.bootstrap_servers()}
 
     def log_file(self, node: Node) -> str:
         return node.path("log", self.name, "broker.out")
@@ -164,7 +175,9 @@ class Kafka(Service):
                       f"{self.bootstrap_servers()})",
                       lambda: want <= registered_brokers(self.bootstrap_servers()),
                       timeout, first, self.log_file(first), interval=1.0)
-        self.log.info("Kafka ready: brokers on %s", ", ".join(n.name for n in self.nodes()))
+        self.create_topics(list(TOPICS), TOPIC_PARTITIONS)
+        self.log.info("Kafka ready: brokers on %s, topics %s",
+                      ", ".join(n.name for n in self.nodes()), ", ".join(TOPICS))
 
     def create_topics(self, topics: list[str], partitions: int, timeout: float = 60) -> None:
         from flink_jepsen.workloads.kafka_client import create_topics
@@ -172,3 +185,9 @@ class Kafka(Service):
         rf = min(REPLICATION, self.brokers)
         create_topics(self.bootstrap_servers(), topics, partitions, rf, min(MIN_ISR, rf),
                       timeout)
+
+
+@register("kafka", "Kafka brokers (KRaft, three brokers and controllers)", after=("zookeeper",),
+          provides=("KAFKA_BOOTSTRAP",))
+def make(d: Deployment) -> Kafka:
+    return Kafka(d.cluster)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from flink_jepsen import paths, versions
+from flink_jepsen import _core, paths, versions
 from flink_jepsen.errors import SetupError
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems.base import Service
+from flink_jepsen.systems import register
+from flink_jepsen.systems.base import Deployment, Process, System
 from flink_jepsen.systems.fetch import maven_dependency, maven_jars
 
 CLIENT_PORT = 2181
@@ -45,7 +46,7 @@ def fetch_jars(version: str = versions.ZOOKEEPER) -> Path:
                       f"zookeeper-{version}.jar", pinned)
 
 
-class ZooKeeper(Service):
+class ZooKeeper(System):
     name = "zookeeper"
 
     def __init__(self, cluster, servers: int = 3, heap_mb: int = 192) -> None:
@@ -103,6 +104,23 @@ class ZooKeeper(Service):
             raise SetupError("ZooKeeper ensemble has no leader: " + " | ".join(modes))
         self.log.info("ZooKeeper ready on %s", self.quorum())
 
+    def processes(self) -> dict[str, Process]:
+        return {"zookeeper": Process(self.nodes, (MAIN_CLASS.replace(".", r"\."),),
+                                     stop=self.stop_servers, start=self.start_servers)}
+
+    def start_servers(self, nodes: list[Node]) -> None:
+        for node in nodes:
+            self.daemon(node, "server", self.command(node))
+
+    def stop_servers(self, nodes: list[Node]) -> None:
+        for node in nodes:
+            _core.stop_daemon(self.cluster.remote(node), self.pidfiles(node)[0], 10.0)
+
     def clean(self) -> None:
         for node in self.nodes():
             self.cluster.remote(node).check(f"rm -rf {node.path('data', 'zookeeper', 'version-2')}")
+
+
+@register("zookeeper", "ZooKeeper ensemble (the first three nodes)")
+def make(d: Deployment) -> ZooKeeper:
+    return ZooKeeper(d.cluster)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import struct
 import urllib.error
 import urllib.parse
@@ -34,6 +35,27 @@ def parse_connection_info(data: bytes) -> str | None:
         return block[2: 2 + n].decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def root_cause(body: str) -> str | None:
+    """The innermost exception of a Flink REST error ("errors": stack traces as text): what a
+    user needs ("unknown argument --x"), not the handler's trace around it. None when the body
+    carries no exception."""
+    try:
+        errors = json.loads(body).get("errors")
+        text = "\n".join(str(e) for e in errors) if isinstance(errors, list) else body
+    except (ValueError, AttributeError):
+        text = body
+    causes = re.findall(r"^\s*Caused by: (.+)$", text, flags=re.M)
+    line = causes[-1] if causes else None
+    if line is None:
+        first = re.search(r"^([\w.$]+(?:Exception|Error)(?::[^\n]*)?)$", text, flags=re.M)
+        line = first.group(1) if first else None
+    if line is None:
+        return None
+    # "java.lang.IllegalArgumentException: msg" -> "msg (IllegalArgumentException)"
+    m = re.match(r"([\w.$]+\.)?([\w$]+(?:Exception|Error)): (.+)", line.strip())
+    return f"{m.group(3)} ({m.group(2)})" if m else line.strip()
 
 
 @dataclass
@@ -119,8 +141,13 @@ class FlinkClient:
                 text = r.read()
                 return json.loads(text) if text else {}
         except urllib.error.HTTPError as e:
-            detail = e.read().decode(errors="replace")[:2000]
-            raise SetupError(f"{method} {path} at {endpoint} answered {e.code}: {detail}") from e
+            body = e.read().decode(errors="replace")
+            cause = root_cause(body)
+            if cause:
+                raise SetupError(f"Flink refused {method} {path} at {endpoint} ({e.code}): "
+                                 f"{cause}") from e
+            raise SetupError(f"{method} {path} at {endpoint} answered {e.code}: "
+                             f"{body[:2000]}") from e
 
     def upload_jar(self, endpoint: str, jar: Path) -> str:
         boundary = uuid.uuid4().hex
