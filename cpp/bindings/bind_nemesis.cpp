@@ -1,0 +1,103 @@
+// Bindings of cpp/nemesis: grudge shapes, the Partitioner and the FaultInjector (faults carried
+// out and recorded by the core). Everything that touches a node releases the GIL.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "bindings/bindings.hpp"
+#include "bindings/convert.hpp"
+#include "nemesis/faults.hpp"
+#include "nemesis/grudge.hpp"
+#include "nemesis/partition.hpp"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace fj::bindings {
+
+void bind_nemesis(py::module_& m) {
+  // ---- partitions ---------------------------------------------------------------------------
+  m.def("complete_grudge", &fj::complete_grudge, "components"_a);
+  m.def("bisect", &fj::bisect, "nodes"_a);
+  m.def("split_one", &fj::split_one, "nodes"_a, "loner"_a);
+  m.def("random_halves", &fj::random_halves, "nodes"_a, "seed"_a);
+  m.def("bridge", &fj::bridge, "nodes"_a);
+  m.def("majorities_ring", &fj::majorities_ring, "nodes"_a, "seed"_a);
+  m.def("cut_between", &fj::cut_between, "a"_a, "b"_a);
+  m.def("validate_grudge", &fj::validate_grudge, "grudge"_a, "nodes"_a);
+
+  py::class_<fj::Partitioner, std::shared_ptr<fj::Partitioner>>(m, "Partitioner")
+      .def(py::init<std::map<std::string, fj::RemotePtr>, std::map<std::string, std::string>>(),
+           "remotes"_a, "addresses"_a)
+      .def("setup", &fj::Partitioner::setup, py::call_guard<py::gil_scoped_release>())
+      .def("drop", &fj::Partitioner::drop, "grudge"_a, py::call_guard<py::gil_scoped_release>())
+      .def("heal", &fj::Partitioner::heal, py::call_guard<py::gil_scoped_release>())
+      .def("teardown", &fj::Partitioner::teardown, py::call_guard<py::gil_scoped_release>())
+      .def("current", &fj::Partitioner::current)
+      .def_property_readonly("nodes", &fj::Partitioner::nodes);
+
+  // ---- faults -------------------------------------------------------------------------------
+  py::class_<fj::FaultInjector, std::shared_ptr<fj::FaultInjector>>(
+      m, "FaultInjector",
+      "Faults carried out by the core, each recorded as an invoke and its completion (info with "
+      "the outcome, or fail with an error when it had no effect) of process 'nemesis'.")
+      .def(py::init<std::map<std::string, fj::RemotePtr>, std::map<std::string, std::string>,
+                    std::shared_ptr<fj::HistoryRecorder>>(),
+           "remotes"_a, "addresses"_a, "history"_a)
+      .def("setup", &fj::FaultInjector::setup, py::call_guard<py::gil_scoped_release>(),
+           "Creates the partition chain on every node (not recorded).")
+      .def("teardown", &fj::FaultInjector::teardown, py::call_guard<py::gil_scoped_release>(),
+           "Removes the partition chain from every node (not recorded).")
+      .def(
+          "signal",
+          [](fj::FaultInjector& fi, const std::string& f,
+             const std::map<std::string, std::vector<std::string>>& targets, py::object signal,
+             py::object value) {
+            const int number = signal_of(signal);
+            json v = to_json(value);
+            json outcome;
+            {
+              py::gil_scoped_release release;
+              outcome = fi.signal(f, targets, number, std::move(v));
+            }
+            return py::dict(to_py(outcome));
+          },
+          "f"_a, "targets"_a, "signal"_a = "KILL", "value"_a = py::none(),
+          "Signals the processes matching each node's patterns (targets: node -> patterns), all "
+          "nodes at once. value: the invoke's value (None: {'nodes': [...]}). Returns the outcome: "
+          "{'nodes', 'signal', 'killed' (KILL, TERM) or 'signalled': {node: [pids]}, 'errors' "
+          "(nodes whose remote failed)}, with 'error' when it was recorded as a fail.")
+      .def(
+          "partition",
+          [](fj::FaultInjector& fi, const std::string& f, const py::dict& shape) {
+            json s = to_json(shape);
+            json outcome;
+            {
+              py::gil_scoped_release release;
+              outcome = fi.partition(f, s);
+            }
+            return py::dict(to_py(outcome));
+          },
+          "f"_a, "shape"_a,
+          "Cuts the network as the shape says ({'shape': 'random-halves', 'nodes': [...], 'seed': "
+          "N}, 'halves', 'one' (with 'loner'), 'bridge', 'majorities-ring' (with 'seed'), "
+          "'components' (with 'components'), 'grudge' (with 'grudge'); optional 'description'). "
+          "Returns {'grudge': {node: [peers]}, 'shape': description}, with 'error' when it was "
+          "recorded as a fail. ValueError for a bad shape (nothing recorded).")
+      .def(
+          "heal",
+          [](fj::FaultInjector& fi, const std::string& f) {
+            json outcome;
+            {
+              py::gil_scoped_release release;
+              outcome = fi.heal(f);
+            }
+            return py::dict(to_py(outcome));
+          },
+          "f"_a,
+          "Heals every partition: returns {'healed': the grudge that was in force}. A failure is "
+          "recorded as a fail and raised.")
+      .def("current", &fj::FaultInjector::current, "The grudge in force: node -> peers it drops.")
+      .def_property_readonly("nodes", &fj::FaultInjector::nodes);
+}
+
+}  // namespace fj::bindings
