@@ -17,16 +17,21 @@ import os
 import pytest
 
 from flink_jepsen import api
+from flink_jepsen.run import options
 
-_OPTIONS = (  # (command-line option, test parameter, type)
-    ("--flink-version", "flink_version", str),
-    ("--tarball", "tarball", str),
-    ("--nodes", "nodes", str),
-    ("--node-count", "node_count", int),
-    ("--fj-store", "store", str),
-    ("--fj-time-limit", "time_limit", float),
-    ("--ha-storage-dir", "ha_storage_dir", str),
-)
+def _declared() -> list[tuple[str, str, type]]:
+    """(pytest option, test parameter, type) for every test option declared with a pytest
+    flag (run/options.py): the plugin offers nothing the declaration does not."""
+    out = []
+    for f in options.declared():
+        flag = f.metadata.get("pytest")
+        if flag:
+            kind = f.metadata.get("kind") or str
+            out.append((flag, f.name, kind))
+    return out
+
+
+_OPTIONS = tuple(_declared())
 _SSH_OPTIONS = (("--username", "username"), ("--ssh-private-key", "private_key"),
                 ("--ssh-password", "password"))
 
