@@ -116,6 +116,26 @@ done
 true
 )SH";
 
+/// The snippet's stdin: all patterns alternated into one regex, so one pgrep runs; one a line
+/// (one pgrep each) if any uses a back-reference, whose numbering the grouping would shift.
+std::string snippet_input(const std::vector<std::string>& patterns) {
+  const bool backrefs = std::any_of(patterns.begin(), patterns.end(), [](const std::string& p) {
+    for (std::size_t i = 0; i + 1 < p.size(); ++i) {
+      if (p[i] == '\\' && std::isdigit(static_cast<unsigned char>(p[i + 1]))) return true;
+    }
+    return false;
+  });
+  std::string input;
+  for (const auto& p : patterns) {
+    if (backrefs) {
+      input += p + "\n";
+    } else {
+      input += (input.empty() ? "(" : "|(") + p + ")";
+    }
+  }
+  return backrefs ? input : input + "\n";
+}
+
 }  // namespace
 
 int signal_number(const std::string& name) {
@@ -236,9 +256,7 @@ std::vector<int> signal_by_snippet(Remote& remote, const PatternSet& patterns, i
   script.replace(script.find("@KILL@"), 6, kill_arg);
   ExecOptions options;
   options.timeout_s = 30;
-  std::string input;
-  for (const auto& p : patterns.sources()) input += p + "\n";
-  options.stdin_data = std::move(input);
+  options.stdin_data = snippet_input(patterns.sources());
   const ExecResult r = remote.check(script, options);
   std::istringstream lines(r.out);
   std::string line;

@@ -109,6 +109,10 @@ TEST_F(NetnsTest, SnippetKillsOnlyTheNamespacesProcesses) {
   EXPECT_EQ(inside.termination_signal(), SIGKILL);
   EXPECT_TRUE(outside.alive());
   EXPECT_TRUE(other.alive());
+  // A back-reference keeps its meaning (the patterns then go one pgrep each).
+  EXPECT_EQ(remote.signal_matching({"no-such-process-xyz", "fjmark(e)r-oth\\1r-"}, SIGKILL),
+            std::vector<int>{other.pid()});
+  EXPECT_EQ(other.termination_signal(), SIGKILL);
 }
 
 TEST_F(NetnsTest, SnippetNeverHitsItself) {
