@@ -1,6 +1,7 @@
 package org.flinkjepsen.jobs.common;
 
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -8,8 +9,12 @@ import java.util.TreeSet;
 
 /**
  * {@code --name value} / {@code --name=value} program arguments, checked against a fixed set of
- * names. Every error names the argument it is about, because the harness only gets to see the
- * exception text of a failed submission.
+ * names. Every error names the argument as it was given, because the harness only gets to see
+ * the exception text of a failed submission.
+ *
+ * <p>A name may have aliases (other spellings of the same setting, e.g. the original
+ * flink-jepsen jobs' {@code --bootstrap.servers} for {@code --bootstrap-servers}); values are
+ * looked up by the canonical name, and a setting given twice, under any spellings, is an error.
  *
  * <p>Written here rather than using ParameterTool, which changed packages between 1.20 and 2.x.
  * Used by the Kafka jobs (exactly-once, state-machine). allround keeps its own parsing, whose
@@ -18,14 +23,31 @@ import java.util.TreeSet;
 public final class Args {
 
     private final Map<String, String> values;
+    /** Canonical name -> the name it was given under. */
+    private final Map<String, String> spelled;
 
-    private Args(Map<String, String> values) {
+    private Args(Map<String, String> values, Map<String, String> spelled) {
         this.values = values;
+        this.spelled = spelled;
     }
 
     public static Args parse(String[] args, String... knownNames) {
+        return parse(args, Collections.<String, String>emptyMap(), knownNames);
+    }
+
+    /**
+     * @param aliases alias -> canonical name; each canonical name must be one of {@code
+     *     knownNames}
+     */
+    public static Args parse(String[] args, Map<String, String> aliases, String... knownNames) {
         TreeSet<String> known = new TreeSet<>(Arrays.asList(knownNames));
+        for (Map.Entry<String, String> alias : aliases.entrySet()) {
+            if (!known.contains(alias.getValue()) || known.contains(alias.getKey())) {
+                throw new IllegalStateException("bad alias " + alias);
+            }
+        }
         Map<String, String> values = new HashMap<>();
+        Map<String, String> spelled = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (!a.startsWith("--") || a.length() == 2) {
@@ -42,15 +64,28 @@ public final class Args {
             } else {
                 throw new IllegalArgumentException("missing value for --" + name);
             }
-            if (!known.contains(name)) {
+            String canonical = aliases.getOrDefault(name, name);
+            if (!known.contains(canonical)) {
+                TreeSet<String> all = new TreeSet<>(known);
+                all.addAll(aliases.keySet());
                 throw new IllegalArgumentException(
-                        "unknown argument --" + name + "; known: " + known);
+                        "unknown argument --" + name + "; known: " + all);
             }
-            if (values.put(name, value) != null) {
-                throw new IllegalArgumentException("--" + name + " given more than once");
+            String earlier = spelled.put(canonical, name);
+            if (values.put(canonical, value) != null) {
+                throw new IllegalArgumentException(
+                        "--"
+                                + name
+                                + " given more than once"
+                                + (earlier.equals(name) ? "" : " (also as --" + earlier + ")"));
             }
         }
-        return new Args(values);
+        return new Args(values, spelled);
+    }
+
+    /** "--name" as the argument was given (or the canonical name if it was not). */
+    private String label(String name) {
+        return "--" + spelled.getOrDefault(name, name);
     }
 
     public boolean has(String name) {
@@ -60,7 +95,7 @@ public final class Args {
     public String required(String name) {
         String v = values.get(name);
         if (v == null || v.trim().isEmpty()) {
-            throw new IllegalArgumentException("--" + name + " is required");
+            throw new IllegalArgumentException(label(name) + " is required");
         }
         return v.trim();
     }
@@ -71,7 +106,7 @@ public final class Args {
             return dflt;
         }
         if (v.trim().isEmpty()) {
-            throw new IllegalArgumentException("--" + name + " must not be empty");
+            throw new IllegalArgumentException(label(name) + " must not be empty");
         }
         return v.trim();
     }
@@ -80,7 +115,7 @@ public final class Args {
         long v = longValue(name, dflt, min);
         if (v > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(
-                    "--" + name + " must be at most " + Integer.MAX_VALUE + ", got " + v);
+                    label(name) + " must be at most " + Integer.MAX_VALUE + ", got " + v);
         }
         return (int) v;
     }
@@ -95,11 +130,11 @@ public final class Args {
             parsed = Long.parseLong(v.trim());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(
-                    "--" + name + " must be an integer, got '" + v + "'");
+                    label(name) + " must be an integer, got '" + v + "'");
         }
         if (parsed < min) {
             throw new IllegalArgumentException(
-                    "--" + name + " must be at least " + min + ", got " + parsed);
+                    label(name) + " must be at least " + min + ", got " + parsed);
         }
         return parsed;
     }
@@ -113,11 +148,11 @@ public final class Args {
         try {
             parsed = Double.parseDouble(v.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--" + name + " must be a number, got '" + v + "'");
+            throw new IllegalArgumentException(label(name) + " must be a number, got '" + v + "'");
         }
         if (!(parsed >= min) || Double.isInfinite(parsed)) {
             throw new IllegalArgumentException(
-                    "--" + name + " must be a finite number >= " + min + ", got " + v);
+                    label(name) + " must be a finite number >= " + min + ", got " + v);
         }
         return parsed;
     }
@@ -132,7 +167,7 @@ public final class Args {
         List<String> allowed = Arrays.asList(choices);
         if (!allowed.contains(normalized)) {
             throw new IllegalArgumentException(
-                    "--" + name + " must be one of " + allowed + ", got '" + v + "'");
+                    label(name) + " must be one of " + allowed + ", got '" + v + "'");
         }
         return normalized;
     }
