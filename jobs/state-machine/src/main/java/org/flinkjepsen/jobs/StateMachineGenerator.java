@@ -40,6 +40,11 @@ import java.util.SplittableRandom;
  * <p>The sink is exactly-once by default: with at-least-once, events written after the last
  * checkpoint of a failed attempt are written again, and the checker reads the duplicates as
  * invalid transitions.
+ *
+ * <p>Besides its own arguments it takes those of the original flink-jepsen's DataGeneratorJob
+ * ({@code --numKeys}, {@code --sleep}, {@code --semantic}, {@code --bootstrap.servers}, ...; see
+ * jobs/README.md), which {@code com.dataartisans.flink.example.eventpattern.DataGeneratorJob}
+ * runs under the original's class name.
  */
 public final class StateMachineGenerator {
 
@@ -47,43 +52,90 @@ public final class StateMachineGenerator {
 
     private StateMachineGenerator() {}
 
-    public static void main(String[] argv) throws Exception {
-        Args args =
-                Args.parse(
-                        argv,
-                        JobSetup.withCommon(
-                                "topic",
-                                "rate",
-                                "addresses",
-                                "invalid-every",
-                                "sink-guarantee",
-                                "transactional-id-prefix",
-                                "transaction-timeout-ms"));
-        JobSetup setup = new JobSetup(args, "flink-jepsen-state-machine-generator");
-        String topic = args.string("topic", "fj-events");
-        double rate = args.decimal("rate", 1000, 0);
-        int addresses = args.integer("addresses", 1000, 1);
-        long invalidEvery = args.longValue("invalid-every", 1000L, 0L);
-        boolean exactlyOnce =
-                "exactly-once"
-                        .equals(
-                                args.choice(
-                                        "sink-guarantee",
-                                        "exactly-once",
-                                        "exactly-once",
-                                        "at-least-once"));
-        String transactionalIdPrefix = args.string("transactional-id-prefix", "flink-jepsen-sm");
-        // See ExactlyOnceJob: brokers refuse more than transaction.max.timeout.ms (15 min by
-        // default); the connector's default is 1 h.
-        long transactionTimeoutMs = args.longValue("transaction-timeout-ms", 60000L, 1000L);
-        if (exactlyOnce && transactionTimeoutMs <= setup.checkpointInterval) {
-            throw new IllegalArgumentException(
-                    "--transaction-timeout-ms ("
-                            + transactionTimeoutMs
-                            + ") must be larger than --checkpoint-interval ("
-                            + setup.checkpointInterval
-                            + ")");
+    /** The generator's settings, from its arguments. */
+    static final class Options {
+        final JobSetup setup;
+        final String topic;
+        /** Events/s in total; 0 = unthrottled. */
+        final double rate;
+        final int addresses;
+        final long invalidEvery;
+        final DeliveryGuarantee sinkGuarantee;
+        final String transactionalIdPrefix;
+        final long transactionTimeoutMs;
+
+        Options(String[] argv) {
+            Args args =
+                    Args.parse(
+                            argv,
+                            // The original DataGeneratorJob's names (standalone-session-kafka.edn).
+                            JobSetup.withCommonAliases(
+                                    "numKeys", "addresses",
+                                    "semantic", "sink-guarantee",
+                                    "transaction.timeout.ms", "transaction-timeout-ms"),
+                            JobSetup.withCommon(
+                                    "topic",
+                                    "rate",
+                                    "sleep",
+                                    "addresses",
+                                    "invalid-every",
+                                    "sink-guarantee",
+                                    "transactional-id-prefix",
+                                    "transaction-timeout-ms"));
+            setup = new JobSetup(args, "flink-jepsen-state-machine-generator");
+            topic = args.string("topic", "fj-events");
+            if (args.has("sleep")) {
+                if (args.has("rate")) {
+                    throw new IllegalArgumentException(
+                            "--sleep and --rate both set the event rate; give one");
+                }
+                // The original: each of its `parallelism` sources sleeps this long after each
+                // event. Here one source subtask emits the same total: parallelism * 1000 /
+                // sleep events/s.
+                long sleepMs = args.longValue("sleep", 0L, 0L);
+                rate = sleepMs == 0 ? 0 : setup.parallelism * 1000.0 / sleepMs;
+            } else {
+                rate = args.decimal("rate", 1000, 0);
+            }
+            addresses = args.integer("addresses", 1000, 1);
+            invalidEvery = args.longValue("invalid-every", 1000L, 0L);
+            switch (args.choice(
+                    "sink-guarantee",
+                    "exactly-once",
+                    "exactly-once",
+                    "at-least-once",
+                    "none")) {
+                case "exactly-once":
+                    sinkGuarantee = DeliveryGuarantee.EXACTLY_ONCE;
+                    break;
+                case "at-least-once":
+                    sinkGuarantee = DeliveryGuarantee.AT_LEAST_ONCE;
+                    break;
+                default:
+                    sinkGuarantee = DeliveryGuarantee.NONE;
+            }
+            transactionalIdPrefix = args.string("transactional-id-prefix", "flink-jepsen-sm");
+            // See ExactlyOnceJob: brokers refuse more than transaction.max.timeout.ms (15 min by
+            // default); the connector's default is 1 h.
+            transactionTimeoutMs = args.longValue("transaction-timeout-ms", 60000L, 1000L);
+            if (sinkGuarantee == DeliveryGuarantee.EXACTLY_ONCE
+                    && transactionTimeoutMs <= setup.checkpointInterval) {
+                throw new IllegalArgumentException(
+                        "--transaction-timeout-ms ("
+                                + transactionTimeoutMs
+                                + ") must be larger than --checkpoint-interval ("
+                                + setup.checkpointInterval
+                                + ")");
+            }
         }
+    }
+
+    public static void main(String[] argv) throws Exception {
+        Options o = new Options(argv);
+        JobSetup setup = o.setup;
+        boolean exactlyOnce = o.sinkGuarantee == DeliveryGuarantee.EXACTLY_ONCE;
+        // A local: the key selector lambda must not capture the (unserializable) Options.
+        int addresses = o.addresses;
 
         StreamExecutionEnvironment env = setup.environment();
 
@@ -91,20 +143,19 @@ public final class StateMachineGenerator {
                 new DataGeneratorSource<>(
                         (GeneratorFunction<Long, Long>) i -> i,
                         Long.MAX_VALUE,
-                        rate > 0 ? RateLimiterStrategy.perSecond(rate) : RateLimiterStrategy.noOp(),
+                        o.rate > 0
+                                ? RateLimiterStrategy.perSecond(o.rate)
+                                : RateLimiterStrategy.noOp(),
                         Types.LONG);
 
         KafkaSinkBuilder<Tuple2<Long, String>> sink =
                 KafkaSink.<Tuple2<Long, String>>builder()
                         .setBootstrapServers(setup.bootstrapServers)
-                        .setRecordSerializer(new KeyedTextSerializer(topic))
-                        .setDeliveryGuarantee(
-                                exactlyOnce
-                                        ? DeliveryGuarantee.EXACTLY_ONCE
-                                        : DeliveryGuarantee.AT_LEAST_ONCE);
+                        .setRecordSerializer(new KeyedTextSerializer(o.topic))
+                        .setDeliveryGuarantee(o.sinkGuarantee);
         if (exactlyOnce) {
-            sink.setTransactionalIdPrefix(transactionalIdPrefix)
-                    .setProperty("transaction.timeout.ms", Long.toString(transactionTimeoutMs));
+            sink.setTransactionalIdPrefix(o.transactionalIdPrefix)
+                    .setProperty("transaction.timeout.ms", Long.toString(o.transactionTimeoutMs));
         }
 
         TypeInformation<Tuple2<Long, String>> eventType = Types.TUPLE(Types.LONG, Types.STRING);
@@ -113,7 +164,7 @@ public final class StateMachineGenerator {
                 // One ordered stream of ticks, so each address's ticks arrive in order.
                 .setParallelism(1)
                 .keyBy(i -> i % addresses, Types.LONG)
-                .process(new EventGenerator(invalidEvery), eventType)
+                .process(new EventGenerator(o.invalidEvery), eventType)
                 .uid("event-generator")
                 .name("event-generator")
                 .sinkTo(sink.build())
@@ -121,17 +172,17 @@ public final class StateMachineGenerator {
                 .name("kafka-events");
 
         LOG.info(
-                "Submitting {}: {} topic={} rate={} addresses={} invalidEvery={} exactlyOnce={}"
+                "Submitting {}: {} topic={} rate={} addresses={} invalidEvery={} sinkGuarantee={}"
                         + " transactionalIdPrefix={} transactionTimeoutMs={}",
                 setup.jobName,
                 setup,
-                topic,
-                rate,
-                addresses,
-                invalidEvery,
-                exactlyOnce,
-                transactionalIdPrefix,
-                transactionTimeoutMs);
+                o.topic,
+                o.rate,
+                o.addresses,
+                o.invalidEvery,
+                o.sinkGuarantee,
+                o.transactionalIdPrefix,
+                o.transactionTimeoutMs);
         env.execute(setup.jobName);
     }
 

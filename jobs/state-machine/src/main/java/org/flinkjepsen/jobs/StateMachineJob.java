@@ -39,7 +39,13 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * Events are read from the earliest offsets (a new job must see every address from its first
- * event) with isolation.level read_committed (only the generator's committed transactions).
+ * event; --starting-offsets latest changes that) with isolation.level read_committed (only the
+ * generator's committed transactions).
+ *
+ * <p>Besides its own arguments it takes those of the original flink-jepsen's StateMachineJob
+ * ({@code --input-topic}, {@code --auto.offset.reset}, {@code --bootstrap.servers}, ...; see
+ * jobs/README.md), which {@code com.dataartisans.flink.example.eventpattern.StateMachineJob}
+ * runs under the original's class name.
  */
 public final class StateMachineJob {
 
@@ -47,12 +53,46 @@ public final class StateMachineJob {
 
     private StateMachineJob() {}
 
+    /** The checker's settings, from its arguments. */
+    static final class Options {
+        final JobSetup setup;
+        final String topic;
+        final String groupId;
+        /** null: alerts are discarded. */
+        final String alertsTopic;
+        /** Where a new submission starts reading: earliest or latest. */
+        final String startingOffsets;
+
+        Options(String[] argv) {
+            Args args =
+                    Args.parse(
+                            argv,
+                            // The original StateMachineJob's names (standalone-session-kafka.edn).
+                            JobSetup.withCommonAliases(
+                                    "input-topic", "topic",
+                                    "auto.offset.reset", "starting-offsets"),
+                            JobSetup.withCommon(
+                                    "topic", "group-id", "alerts-topic", "starting-offsets"));
+            setup = new JobSetup(args, "flink-jepsen-state-machine");
+            topic = args.string("topic", "fj-events");
+            groupId = args.string("group-id", "flink-jepsen-state-machine");
+            alertsTopic = args.has("alerts-topic") ? args.required("alerts-topic") : null;
+            startingOffsets = args.choice("starting-offsets", "earliest", "earliest", "latest");
+        }
+
+        OffsetsInitializer offsetsInitializer() {
+            return "latest".equals(startingOffsets)
+                    ? OffsetsInitializer.latest()
+                    : OffsetsInitializer.earliest();
+        }
+    }
+
     public static void main(String[] argv) throws Exception {
-        Args args = Args.parse(argv, JobSetup.withCommon("topic", "group-id", "alerts-topic"));
-        JobSetup setup = new JobSetup(args, "flink-jepsen-state-machine");
-        String topic = args.string("topic", "fj-events");
-        String groupId = args.string("group-id", "flink-jepsen-state-machine");
-        String alertsTopic = args.has("alerts-topic") ? args.required("alerts-topic") : null;
+        Options o = new Options(argv);
+        JobSetup setup = o.setup;
+        String topic = o.topic;
+        String groupId = o.groupId;
+        String alertsTopic = o.alertsTopic;
 
         StreamExecutionEnvironment env = setup.environment();
 
@@ -61,7 +101,7 @@ public final class StateMachineJob {
                         .setBootstrapServers(setup.bootstrapServers)
                         .setTopics(topic)
                         .setGroupId(groupId)
-                        .setStartingOffsets(OffsetsInitializer.earliest())
+                        .setStartingOffsets(o.offsetsInitializer())
                         .setDeserializer(new SessionEventDeserializer())
                         .setProperty("isolation.level", "read_committed")
                         .setProperty("partition.discovery.interval.ms", "10000")
@@ -89,12 +129,13 @@ public final class StateMachineJob {
         }
 
         LOG.info(
-                "Submitting {}: {} topic={} group={} alertsTopic={}",
+                "Submitting {}: {} topic={} group={} alertsTopic={} startingOffsets={}",
                 setup.jobName,
                 setup,
                 topic,
                 groupId,
-                alertsTopic);
+                alertsTopic,
+                o.startingOffsets);
         env.execute(setup.jobName);
     }
 
