@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
@@ -59,6 +60,28 @@ struct SpawnSetup {
   SpawnSetup(const SpawnSetup&) = delete;
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
+
+/// write(2) to a pipe whose reader may be gone (a command that exits without reading its stdin)
+/// without SIGPIPE killing the caller: the signal is blocked in this thread for the call and the
+/// one it raised is consumed; EPIPE says it all.
+ssize_t write_no_sigpipe(int fd, const char* data, std::size_t size) {
+  sigset_t pipe_only, old, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  const ssize_t w = ::write(fd, data, size);
+  const int saved = errno;
+  if (w < 0 && saved == EPIPE && !was_pending) {
+    const timespec zero{0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return w;
+}
 
 void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -125,7 +148,8 @@ ExecResult run_process(const std::vector<std::string>& argv, const std::string& 
     for (const auto& p : fds) {
       if (!p.revents) continue;
       if (p.fd == in.fds[1]) {
-        ssize_t w = ::write(p.fd, stdin_data.data() + written, stdin_data.size() - written);
+        ssize_t w =
+            write_no_sigpipe(p.fd, stdin_data.data() + written, stdin_data.size() - written);
         if (w > 0) written += static_cast<std::size_t>(w);
         if (w < 0 && errno != EAGAIN) written = stdin_data.size();
         if (written >= stdin_data.size()) in.close_write();

@@ -37,6 +37,18 @@ TEST(ProcessRemote, AppliesEnvCwdAndStdin) {
   EXPECT_EQ(res.out, "it's me\n/tmp\n2\n");
 }
 
+TEST(ProcessRemote, StdinForACommandThatNeverReadsItIsNoSigpipe) {
+  // The command exits while its stdin is still being fed: the write fails with EPIPE, and the
+  // SIGPIPE it raises must not kill the caller.
+  fj::LocalRemote r;
+  fj::ExecOptions o = with_timeout(10);
+  o.stdin_data = std::string(4 << 20, 'x');
+  for (int i = 0; i < 3; ++i) {
+    auto res = r.exec("exit 3", o);
+    EXPECT_EQ(res.exit_status, 3);
+  }
+}
+
 TEST(ProcessRemote, TimeoutKillsTheWholeProcessGroup) {
   fj::LocalRemote r;
   const auto start = std::chrono::steady_clock::now();
