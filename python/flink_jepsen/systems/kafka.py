@@ -56,20 +56,26 @@ def bootstrap(nodes: list[Node]) -> str:
 class Kafka(System):
     name = "kafka"
 
-    def __init__(self, cluster, brokers: int = 3, heap_mb: int = 384) -> None:
+    def __init__(self, cluster, controllers: int = 3, heap_mb: int = 320) -> None:
+        """A broker on every node, as the original ran Kafka (its jobs reach one at
+        localhost:9092 from any node); the first `controllers` are also the KRaft quorum."""
         super().__init__(cluster)
-        if len(cluster.nodes) < brokers:
-            raise SetupError(f"Kafka needs {brokers} nodes for {brokers} brokers; the cluster "
-                             f"has {len(cluster.nodes)}")
-        self.brokers = brokers
+        if len(cluster.nodes) < controllers:
+            raise SetupError(f"Kafka needs {controllers} nodes for its {controllers} "
+                             f"controllers; the cluster has {len(cluster.nodes)}")
+        self.n_controllers = controllers
+        self.brokers = len(cluster.nodes)
         self.heap_mb = heap_mb
         self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
     def nodes(self) -> list[Node]:
-        return self.cluster.nodes[: self.brokers]
+        return self.cluster.nodes
+
+    def controllers(self) -> list[Node]:
+        return self.cluster.nodes[: self.n_controllers]
 
     def bootstrap_servers(self) -> str:
-        return bootstrap(self.nodes())
+        return bootstrap(self.controllers())
 
     def home(self, node: Node) -> str:
         return node.path("opt", "kafka")
@@ -79,15 +85,17 @@ class Kafka(System):
 
     def properties(self, node_id: int, node: Node) -> str:
         voters = ",".join(f"{i}@{n.address}:{CONTROLLER_PORT}"
-                          for i, n in enumerate(self.nodes(), start=1))
+                          for i, n in enumerate(self.controllers(), start=1))
+        controller = node in self.controllers()
         rf = min(REPLICATION, self.brokers)
         isr = min(MIN_ISR, rf)
         props = {
-            "process.roles": "broker,controller",
+            "process.roles": "broker,controller" if controller else "broker",
             "node.id": node_id,
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://{node.address}:{BROKER_PORT},"
-                         f"CONTROLLER://{node.address}:{CONTROLLER_PORT}",
+            # every address of the node, localhost too (the original's jobs bootstrap there)
+            "listeners": f"PLAINTEXT://0.0.0.0:{BROKER_PORT}" + (
+                f",CONTROLLER://{node.address}:{CONTROLLER_PORT}" if controller else ""),
             "advertised.listeners": f"PLAINTEXT://{node.address}:{BROKER_PORT}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
