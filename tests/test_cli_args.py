@@ -53,3 +53,43 @@ def test_the_api_refuses_the_same_numbers(param: str, value: object) -> None:
 
     with pytest.raises(UsageError, match=param.replace("_", "-")):
         api.standalone_session(**{param: value})
+
+
+def test_every_declared_option_is_a_flag_of_test_and_sweep_and_round_trips() -> None:
+    """Options are declared once (run/options.py): the command line offers each, with its
+    declared default, and what it parses is the TestOptions the API would build."""
+    import dataclasses
+
+    from flink_jepsen.api import options as api_options
+    from flink_jepsen.api.cli import build_parser, options_from_args
+    from flink_jepsen.run import options as declared_options
+    from flink_jepsen.run.options import TestOptions
+
+    parser = build_parser()
+    for command in ("test", "sweep"):
+        extra = ["--grid", "time_limit=1", "--out", "x.jsonl"] if command == "sweep" else []
+        args = parser.parse_args([command, *extra])
+        assert options_from_args(args) == TestOptions()
+        for f in declared_options.declared():
+            assert hasattr(args, f.name), (command, f.name)
+    changed = {"nemesis_gen": "kill-job-managers", "time_limit": 42.0, "keys": 7,
+               "supervision": False, "leave_running": True, "seed": 3,
+               "client_gen": "cancel-jobs", "poll_rate": 2.5}
+    flags = {f.name: declared_options.flag(f) for f in declared_options.declared()}
+    argv = ["test"]
+    for name, value in changed.items():
+        if isinstance(value, bool):
+            argv.append(flags[name])
+        else:
+            argv += [flags[name], str(value)]
+    parsed = options_from_args(parser.parse_args(argv))
+    assert parsed == dataclasses.replace(api_options(**changed))
+
+
+def test_the_pytest_plugin_offers_only_declared_options() -> None:
+    from flink_jepsen.api import pytest_plugin
+    from flink_jepsen.run import options as declared_options
+
+    names = {f.name for f in declared_options.declared()}
+    assert {param for _, param, _ in pytest_plugin._OPTIONS} <= names
+    assert ("--fj-time-limit", "time_limit", float) in pytest_plugin._OPTIONS

@@ -19,6 +19,7 @@ import pytest
 from flink_jepsen import api
 from flink_jepsen.run import options
 
+
 def _declared() -> list[tuple[str, str, type]]:
     """(pytest option, test parameter, type) for every test option declared with a pytest
     flag (run/options.py): the plugin offers nothing the declaration does not."""
