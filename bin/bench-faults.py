@@ -11,8 +11,10 @@
     per peer) over netns, and OpenSSH ControlMaster running each node's iptables commands in
     parallel. Healed between rounds (not timed).
 
-Prints median and p95 per path. Needs root: it brings up 5 local nodes with sshd under a
-private prefix (fjf, subnet 10.213.14.0/24, a temporary FLINK_JEPSEN_HOME) and removes them.
+Paths are interleaved round by round (the order rotating), so a load that comes and goes weighs
+on all of them alike. Prints median and p95 per path. Needs root: it brings up 5 local nodes
+with sshd under a private prefix (fjf, subnet 10.213.14.0/24, a temporary FLINK_JEPSEN_HOME)
+and removes them.
 
     .venv/bin/python bin/bench-faults.py [--rounds 50]   (after bin/install.sh)
 """
@@ -109,20 +111,32 @@ def start_markers(netns: dict, nodes: list, marker: str) -> list[int]:
     return pids
 
 
-def bench_kill(name: str, rounds: int, nodes: list, netns: dict,
-               kill: Callable[[str], dict[str, list[int]]]) -> list[float]:
-    times = []
+def kill_round(name: str, nodes: list, netns: dict,
+               kill: Callable[[str], dict[str, list[int]]]) -> float:
+    """Markers on the nodes (not timed), then the kill, timed until it returns; every marker
+    must be among the pids reported and dead."""
+    marker = f"fjmarker-{name}-{uuid.uuid4().hex[:12]}"
+    pids = start_markers(netns, nodes, marker)
+    t = time.perf_counter()
+    killed = kill(marker)
+    took = time.perf_counter() - t
+    if sorted(p for v in killed.values() for p in v) != sorted(pids):
+        raise RuntimeError(f"{name}: killed {killed}, expected {pids}")
+    if not wait_dead(pids):
+        raise RuntimeError(f"{name}: a marker of {pids} survived")
+    return took
+
+
+def interleaved(rounds: int, paths: list[tuple[str, Callable[[], float]]]
+                ) -> list[tuple[str, list[float]]]:
+    """Runs every path once per round, the order rotating, so a load that comes and goes
+    (this machine is shared) weighs on all paths alike."""
+    times: dict[str, list[float]] = {name: [] for name, _ in paths}
     for i in range(rounds):
-        marker = f"fjmarker-{name.split()[0]}-{uuid.uuid4().hex[:8]}-{i}"
-        pids = start_markers(netns, nodes, marker)
-        t = time.perf_counter()
-        killed = kill(marker)
-        times.append(time.perf_counter() - t)
-        if sorted(p for v in killed.values() for p in v) != sorted(pids):
-            raise RuntimeError(f"{name}: killed {killed}, expected {pids}")
-        if not wait_dead(pids):
-            raise RuntimeError(f"{name}: a marker of {pids} survived")
-    return times
+        k = i % len(paths)
+        for name, run in paths[k:] + paths[:k]:
+            times[name].append(run())
+    return [(name, times[name]) for name, _ in paths]
 
 
 def main() -> None:
@@ -139,6 +153,7 @@ def main() -> None:
         from flink_jepsen.localnodes import LocalNodes
 
     fjlog.setup("warn")
+    load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     local = LocalNodes()
     control_dir = Path(tempfile.mkdtemp(prefix="fj-cm-", dir="/tmp"))
     ossh = None
@@ -169,12 +184,14 @@ def main() -> None:
                 outs = pool.map(lambda n: ossh.run(n.address, kill_command(marker)), three)
                 return {n.name: [int(p) for p in o.split()] for n, o in zip(three, outs)}
 
-            rows.append(("kill x3, netns (native scan)",
-                         bench_kill("netns", args.rounds, three, netns, via(fi_netns))))
-            rows.append(("kill x3, libssh pool (snippet)",
-                         bench_kill("libssh", args.rounds, three, netns, via(fi_ssh))))
-            rows.append(("kill x3, OpenSSH ControlMaster",
-                         bench_kill("openssh", args.rounds, three, netns, openssh_kill)))
+            rows += interleaved(args.rounds, [
+                ("kill x3, netns (native scan)",
+                 lambda: kill_round("netns", three, netns, via(fi_netns))),
+                ("kill x3, libssh pool (snippet)",
+                 lambda: kill_round("libssh", three, netns, via(fi_ssh))),
+                ("kill x3, OpenSSH ControlMaster (previous snippet)",
+                 lambda: kill_round("openssh", three, netns, openssh_kill)),
+            ])
 
             # (b) 5-node random-halves partition -------------------------------------------------
             names = [n.name for n in nodes]
@@ -191,15 +208,15 @@ def main() -> None:
                             [1] * len(peers):
                         raise RuntimeError(f"{node}: rules {rules!r} do not drop {peers}")
 
-            def bench_partition(apply: Callable[[int], dict], healer=fi_netns) -> list[float]:
-                times = []
-                for i in range(args.rounds):
-                    t = time.perf_counter()
-                    grudge = apply(i)
-                    times.append(time.perf_counter() - t)
-                    check_cut(grudge)
-                    healer.heal("stop-partition-bench")  # the injector that knows the cut
-                return times
+            seeds = iter(range(1_000_000))
+
+            def partition_round(apply: Callable[[int], dict], healer=fi_netns) -> float:
+                t = time.perf_counter()
+                grudge = apply(next(seeds))
+                took = time.perf_counter() - t
+                check_cut(grudge)
+                healer.heal("stop-partition-bench")  # the injector that knows the cut
+                return took
 
             def injector(fi) -> Callable[[int], dict]:
                 def apply(seed: int) -> dict:
@@ -229,14 +246,16 @@ def main() -> None:
                     grudge.items()))
                 return grudge
 
-            rows.append(("partition x5, netns (iptables-restore)", bench_partition(
-                injector(fi_netns))))
-            rows.append(("partition x5, libssh pool (iptables-restore)", bench_partition(
-                injector(fi_ssh), fi_ssh)))
-            rows.append(("partition x5, netns (previous: 2 iptables/peer)", bench_partition(
-                previous_script)))
-            rows.append(("partition x5, OpenSSH ControlMaster (iptables/peer)", bench_partition(
-                openssh_partition)))
+            rows += interleaved(args.rounds, [
+                ("partition x5, netns (iptables-restore)",
+                 lambda: partition_round(injector(fi_netns))),
+                ("partition x5, libssh pool (iptables-restore)",
+                 lambda: partition_round(injector(fi_ssh), fi_ssh)),
+                ("partition x5, netns (previous: 2 iptables/peer)",
+                 lambda: partition_round(previous_script)),
+                ("partition x5, OpenSSH ControlMaster (iptables/peer)",
+                 lambda: partition_round(openssh_partition)),
+            ])
             _core.fan_out(list(netns.values()), flush)
             fi_netns.teardown()
         history.close()
@@ -248,6 +267,7 @@ def main() -> None:
         shutil.rmtree(home, ignore_errors=True)
     print(f"rounds={args.rounds}  (kill: 3 nodes, SIGKILL, every marker verified dead; "
           "partition: 5 nodes, random halves)")
+    print(f"load average before: {load_before}")
     print(f"{'path':<56} {'median ms':>10} {'p95 ms':>10}")
     for name, xs in rows:
         print(f"{name:<56} {statistics.median(xs) * 1000:10.2f} {p95(xs) * 1000:10.2f}")
