@@ -134,7 +134,7 @@ def add_test_options(p: argparse.ArgumentParser) -> None:
             elif kind is float:
                 kw["type"] = _finite_float
             allowed = options.choices(f)
-            if allowed is not None and not callable(m.get("choices")):
+            if allowed is not None and m.get("refuse_at_parse"):
                 kw["choices"] = allowed
             elif allowed is not None:
                 kw["help"] = f"{kw['help']}: {', '.join(allowed)}"

@@ -14,7 +14,6 @@ from flink_jepsen import versions
 from flink_jepsen.errors import UsageError
 from flink_jepsen.nodes.remotes import SshOptions
 
-DEPLOYMENT_MODES = ("standalone-session", "yarn-session", "yarn-application", "yarn-job")
 CLIENT_GENS = ("poll-job-running", "cancel-jobs")
 ORIGINAL_POLL_INTERVAL = 5.0  # the original polled every 5 s: thresholds are in those polls
 CANCEL_AFTER = 15.0           # cancel-jobs: the original cancelled after 15 s of polling
@@ -26,13 +25,19 @@ CANCEL_GRACE = 10.0           # a cancelled job still running this long after is
 def option(default: object = None, help: str = "", *, flag: str | None = None,
            kind: type | None = None, choices: Callable[[], tuple] | tuple | None = None,
            lo: float | None = None, hi: float | None = None, pytest: str | None = None,
-           factory: Callable[[], object] | None = None, cli: bool = True) -> Any:
+           factory: Callable[[], object] | None = None, cli: bool = True,
+           refuse_at_parse: bool | None = None) -> Any:
     """One test parameter, declared once: its default, help, command-line flag (default
     --name-with-dashes), type, allowed values (a tuple, or a function for registries users add
     to), range, and the pytest plugin's flag when a pytest run may set it. The CLI, the API and
-    the pytest plugin are all derived from these declarations."""
+    the pytest plugin are all derived from these declarations. A value outside `choices` is
+    refused by the parser (exit 254) when `refuse_at_parse` (default: fixed choices), else
+    recorded as a run with verdict unknown (what the original's users expect of an unknown
+    --nemesis-gen)."""
     meta = {"help": help, "flag": flag, "kind": kind, "choices": choices, "lo": lo, "hi": hi,
-            "pytest": pytest, "cli": cli}
+            "pytest": pytest, "cli": cli,
+            "refuse_at_parse": (not callable(choices)) if refuse_at_parse is None
+            else refuse_at_parse}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -42,6 +47,12 @@ def _schedules() -> tuple:
     from flink_jepsen.faults.schedules import SCHEDULES
 
     return tuple(SCHEDULES)
+
+
+def _modes() -> tuple:
+    from flink_jepsen import systems
+
+    return tuple(systems.modes())
 
 
 def _workloads() -> tuple:
@@ -60,7 +71,8 @@ class TestOptions:
     flink_version: str = option(versions.FLINK_DEFAULT, "the Apache release to test, from "
                                 "PyPI's official binaries", pytest="--flink-version")
     deployment_mode: str = option("standalone-session", "how Flink is deployed (the spec's "
-                                  "Flink db, when a spec is given)", choices=DEPLOYMENT_MODES)
+                                  "Flink db, when a spec is given)", choices=_modes,
+                                  refuse_at_parse=True)
     ha_storage_dir: str | None = option(None, "high-availability.storageDir (default: HDFS with "
                                         ":hadoop, else a directory every local node shares)",
                                         pytest="--ha-storage-dir")
@@ -98,7 +110,7 @@ class TestOptions:
         "TaskManager kills, as the original)", kind=float, lo=0.1, hi=3600)
     workload: str = option("availability", "availability (the original's: are the jobs "
                            "running?) or exactly-once (Kafka in and out: did every record "
-                           "arrive once?)", choices=_workloads)
+                           "arrive once?)", choices=_workloads, refuse_at_parse=True)
     producer_rate: float = option(500.0, "exactly-once: records per second written to the "
                                   "input topic", kind=float, lo=1, hi=1_000_000)
     keys: int = option(16, "exactly-once: distinct record keys", kind=int, lo=1, hi=1_000_000)

@@ -81,29 +81,18 @@ def environment_versions(d: dist.Distribution | None) -> dict:
             "python": platform.python_version()}
 
 
-MODE_DBS = {"standalone-session": "flink-standalone-session", "yarn-session": "flink-yarn-session",
-            "yarn-job": "flink-yarn-job", "yarn-application": "flink-yarn-application"}
-
-
-def deployment_mode(spec: testspec.TestSpec, option: str, spec_given: bool) -> str:
-    """The deployment mode, from the spec's Flink db (as the original chose it) and
-    --deployment-mode, which must agree with it when both are given."""
-    systems.check_dbs(spec.dbs, spec.source)
-    mode = next(m for m, db in MODE_DBS.items() if db == systems.flink_db(spec.dbs))
-    if option != "standalone-session":
-        if spec_given and option != mode:
-            raise UsageError(f"--deployment-mode {option} contradicts the test spec, which "
-                             f"deploys {mode}")
-        mode = option
-    return mode
-
-
-def effective_dbs(spec: testspec.TestSpec, mode: str) -> tuple[str, ...]:
-    """The spec's dbs with its Flink db replaced by the deployment mode's."""
-    flink = systems.flink_db(spec.dbs)
-    dbs = tuple(MODE_DBS[mode] if db == flink else db for db in spec.dbs)
-    systems.check_dbs(dbs, spec.source)
-    return dbs
+def deployment_mode(spec: testspec.TestSpec, option: str, spec_given: bool
+                    ) -> tuple[str, tuple[str, ...]]:
+    """The deployment mode and the dbs to deploy: the spec's Flink db names the mode (as the
+    original chose it); --deployment-mode, when given, must agree with a given spec, and swaps
+    the Flink db of a default one."""
+    asked = None if option == TestOptions().deployment_mode else option
+    if spec_given and asked is not None:
+        named, _ = systems.deployment(spec.dbs, spec.source, None)
+        if named != asked:
+            raise UsageError(f"--deployment-mode {asked} contradicts the test spec, which "
+                             f"deploys {named}")
+    return systems.deployment(spec.dbs, spec.source, asked)
 
 
 class TestRun:
@@ -146,12 +135,10 @@ class TestRun:
         workload = workloads.get(o.workload)
         if o.test_spec:
             self.spec = testspec.load(o.test_spec)
-        else:
-            self.spec = testspec.default(workload.spec or (
-                "standalone-session" if o.deployment_mode == "standalone-session"
-                else "yarn-session"))
-        self.mode = deployment_mode(self.spec, o.deployment_mode, bool(o.test_spec))
-        self.dbs = effective_dbs(self.spec, self.mode)
+        else:  # the workload's own spec, or the deployment mode's (resources/specs/)
+            self.spec = testspec.default(workload.spec or o.deployment_mode)
+        self.mode, self.dbs = deployment_mode(self.spec, o.deployment_mode, bool(o.test_spec))
+        systems.check(o, self.dbs)
         for db in workload.requires:
             if db not in self.dbs:
                 raise UsageError(f"--workload {o.workload} needs :{db} in the test spec's :dbs "
@@ -160,9 +147,6 @@ class TestRun:
             if db not in self.dbs:
                 raise UsageError(f"--nemesis-gen {o.nemesis_gen} needs :{db} in the test "
                                  f"spec's :dbs ({self.spec.source} has {', '.join(self.dbs)})")
-        if o.remote == "ssh" and not o.ha_storage_dir and "hadoop" not in self.dbs:
-            raise UsageError("--remote ssh needs --ha-storage-dir (a directory every host "
-                             "shares, e.g. NFS) or :hadoop in the spec's :dbs (HDFS)")
         provided = {name for db in self.dbs for name in systems.REGISTRY[db].provides}
         for j in self.spec.jobs:
             for name in testspec.placeholders(j):
@@ -247,7 +231,8 @@ class TestRun:
         o = self.options
         try:
             spec = testspec.load(o.test_spec, check_jars=False) if o.test_spec else None
-            return deployment_mode(spec, o.deployment_mode, True) if spec else o.deployment_mode
+            return deployment_mode(spec, o.deployment_mode, True)[0] if spec else \
+                o.deployment_mode
         except FlinkJepsenError:
             return o.deployment_mode
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from flink_jepsen.errors import UsageError
 from flink_jepsen.systems.base import Deployment, Process, System
 
+Factory = Callable[[Deployment], System]
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -22,6 +24,8 @@ class Registration:
     after: tuple[str, ...] = ()        # dbs started first when present (optional dependencies)
     flink: bool = False                # a Flink deployment (exactly one per spec)
     provides: tuple[str, ...] = ()     # ${NAME}s job arguments may use (System.provides())
+    mode: str | None = None            # a Flink deployment's --deployment-mode name
+    check: Callable[[object, tuple[str, ...]], None] | None = None  # (options, dbs), at validate
 
 
 REGISTRY: dict[str, Registration] = {}
@@ -35,13 +39,15 @@ REFUSED: dict[str, str] = {
 
 
 def register(name: str, description: str, requires: tuple[str, ...] = (),
-             after: tuple[str, ...] = (), flink: bool = False, provides: tuple[str, ...] = ()
-             ) -> Callable[[Callable[[Deployment], System]], Callable[[Deployment], System]]:
+             after: tuple[str, ...] = (), flink: bool = False, provides: tuple[str, ...] = (),
+             mode: str | None = None,
+             check: Callable[[object, tuple[str, ...]], None] | None = None
+             ) -> Callable[[Factory], Factory]:
     """Decorator: `@register("kafka", "Kafka brokers", after=("zookeeper",))` on a factory
     `def make(d: Deployment) -> System`."""
-    def add(factory: Callable[[Deployment], System]) -> Callable[[Deployment], System]:
+    def add(factory: Factory) -> Factory:
         REGISTRY[name] = Registration(name, factory, description, requires, after, flink,
-                                      provides)
+                                      provides, mode, check)
         return factory
     return add
 
@@ -99,6 +105,34 @@ def compose(dbs: tuple[str, ...] | list[str], deployment: Deployment) -> list[Sy
 
 def flink_db(dbs: tuple[str, ...] | list[str]) -> str:
     return next(db for db in dbs if db in REGISTRY and REGISTRY[db].flink)
+
+
+def modes() -> dict[str, str]:
+    """--deployment-mode name -> the Flink db that deploys it."""
+    return {r.mode: r.name for r in REGISTRY.values() if r.flink and r.mode}
+
+
+def deployment(dbs: tuple[str, ...], source: str, mode: str | None
+               ) -> tuple[str, tuple[str, ...]]:
+    """The deployment mode and the dbs to deploy: the spec's own (as the original chose), or,
+    when `mode` is given, the spec's Flink db swapped for that mode's."""
+    check_dbs(dbs, source)
+    named = REGISTRY[flink_db(dbs)].mode or flink_db(dbs)
+    if mode is None or mode == named:
+        return named, tuple(dbs)
+    if mode not in modes():
+        raise UsageError(f"--deployment-mode {mode!r} is unknown; must be one of: "
+                         f"{', '.join(modes())}")
+    swapped = tuple(modes()[mode] if db == flink_db(dbs) else db for db in dbs)
+    check_dbs(swapped, source)
+    return mode, swapped
+
+
+def check(options: object, dbs: tuple[str, ...]) -> None:
+    """Each system's own check of the options against the spec, before anything starts."""
+    for db in dbs:
+        if REGISTRY[db].check is not None:
+            REGISTRY[db].check(options, dbs)
 
 
 def processes(systems: list[System]) -> dict[str, Process]:

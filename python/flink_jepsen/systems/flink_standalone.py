@@ -264,9 +264,16 @@ class FlinkStandalone(Flink):
             return
 
 
+def _check(options, dbs: tuple[str, ...]) -> None:
+    if options.remote == "ssh" and not options.ha_storage_dir and "hadoop" not in dbs:
+        raise UsageError("--remote ssh needs --ha-storage-dir (a directory every host shares, "
+                         "e.g. NFS) or :hadoop in the spec's :dbs (HDFS)")
+
+
 @register("flink-standalone-session", "Flink standalone session cluster with ZooKeeper HA "
           "(JobManagers on the first two nodes, TaskManagers on the others)",
-          requires=("zookeeper",), after=("hadoop", "kafka"), flink=True)
+          requires=("zookeeper",), after=("hadoop", "kafka"), flink=True,
+          mode="standalone-session", check=_check)
 def make(d: Deployment) -> FlinkStandalone:
     """HA storage and checkpoints: --ha-storage-dir (checkpoints beside it), else HDFS when the
     spec has :hadoop (as the original), else a directory every local node shares."""

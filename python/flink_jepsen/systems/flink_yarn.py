@@ -324,5 +324,5 @@ for _db, _mode, _what in (("flink-yarn-session", "yarn-session", "Flink session 
                                                           "(Flink 1.x)"),
                           ("flink-yarn-application", "yarn-application",
                            "Flink application cluster on YARN")):
-    register(_db, _what, requires=("hadoop", "zookeeper"), after=("kafka",), flink=True)(
-        _make(_mode))
+    register(_db, _what, requires=("hadoop", "zookeeper"), after=("kafka",), flink=True,
+             mode=_mode)(_make(_mode))
