@@ -21,16 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flink_jepsen import __version__, _core, paths, systems, versions, workloads
+from flink_jepsen import __version__, _core, systems, versions, workloads
 from flink_jepsen.checks import compose
 from flink_jepsen.checks import verdict as verdicts
 from flink_jepsen.errors import FlinkJepsenError, SetupError, UsageError
 from flink_jepsen.faults.nemesis import Nemesis
 from flink_jepsen.faults.schedules import NEEDS, Schedule
 from flink_jepsen.nodes.cluster import Cluster
-from flink_jepsen.nodes.local import LocalNodes
-from flink_jepsen.nodes.node import Node
-from flink_jepsen.nodes.remotes import ssh_remote
+from flink_jepsen.nodes.provision import RunNodes, provision
 from flink_jepsen.run import spec as testspec
 from flink_jepsen.run.options import TestOptions
 from flink_jepsen.run.progress import Progress
@@ -116,8 +114,7 @@ class TestRun:
         self.deployment: Deployment | None = None
         self.flink: Flink | None = None
         self.cluster: Cluster | None = None
-        self.local: LocalNodes | None = None
-        self.made_nodes = False
+        self.nodes: RunNodes | None = None
         self.parts: list[Part] = []
         self.schedule: Schedule | None = None
         self.nemesis: Nemesis | None = None
@@ -248,22 +245,9 @@ class TestRun:
         return " ".join([f"faults={faults}"] + [s for s in (p.status() for p in self.parts) if s])
 
     def setup_nodes(self) -> None:
-        o = self.options
-        if o.remote == "netns":
-            self.local = LocalNodes()
-            self.made_nodes = not self.local.is_up()
-            nodes = self.local.up(o.node_count) if self.made_nodes else self.local.nodes()
-            if len(nodes) < 3:
-                raise UsageError(f"the local nodes that are up are {len(nodes)}; a test needs "
-                                 "at least 3 (run `flink-jepsen nodes down` first)")
-            self.shared_dir = paths.home() / "shared" / self.local.prefix / self.run_id
-            self.cluster = Cluster(nodes, self.local.remotes("netns"), True, self.shared_dir)
-        else:
-            nodes = [Node(h, h, f"{o.node_root}/{h}") for h in o.nodes]
-            self.cluster = Cluster(nodes, {n.name: ssh_remote(n, o.ssh) for n in nodes}, False)
-            self.cluster.on(nodes, "true", timeout=60)  # reachable, authenticated
-        self.cluster.on(self.cluster.nodes, "mkdir -p " + " ".join(
-            n.path(d) for n in self.cluster.nodes for d in ("run", "log", "tmp", "data")))
+        self.nodes = provision(self.options, self.run_id)
+        self.cluster = self.nodes.cluster
+        self.shared_dir = self.nodes.shared_dir
 
     def setup_systems(self) -> None:
         """Every system of the spec's :dbs, in dependency order: installed, started, ready."""
@@ -384,8 +368,8 @@ class TestRun:
             shutil.rmtree(self.shared_dir, ignore_errors=True)
 
     def _remove_nodes(self) -> None:
-        if self.local is not None and self.made_nodes and not self.options.leave_running:
-            self.local.down()
+        if self.nodes is not None and not self.options.leave_running:
+            self.nodes.remove()
 
     def _log_summary(self, results: dict) -> None:
         from flink_jepsen.checks import section

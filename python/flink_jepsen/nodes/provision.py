@@ -1,0 +1,54 @@
+"""The nodes of a run: local namespaces (made on demand, removed afterwards when this run made
+them) or real hosts over SSH, as one Cluster every system is handed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flink_jepsen import paths
+from flink_jepsen.errors import UsageError
+from flink_jepsen.nodes.cluster import Cluster
+from flink_jepsen.nodes.local import LocalNodes
+from flink_jepsen.nodes.node import Node
+from flink_jepsen.nodes.remotes import ssh_remote
+
+
+@dataclass
+class RunNodes:
+    cluster: Cluster
+    local: LocalNodes | None = None   # the local nodes, when the run uses them
+    made: bool = False                # this run brought them up (and so removes them)
+
+    @property
+    def shared_dir(self) -> Path | None:
+        return self.cluster.shared_dir
+
+    def remove(self) -> None:
+        """Removes the local nodes this run made (real hosts stay as they were)."""
+        if self.local is not None and self.made:
+            self.local.down()
+
+
+def provision(options, run_id: str) -> RunNodes:
+    """Brings the nodes up (local) or checks they answer (SSH), and makes each node's run, log,
+    tmp and data directories."""
+    o = options
+    if o.remote == "netns":
+        local = LocalNodes()
+        made = not local.is_up()
+        nodes = local.up(o.node_count) if made else local.nodes()
+        if len(nodes) < 3:
+            raise UsageError(f"the local nodes that are up are {len(nodes)}; a test needs at "
+                             "least 3 (run `flink-jepsen nodes down` first)")
+        shared = paths.home() / "shared" / local.prefix / run_id
+        run_nodes = RunNodes(Cluster(nodes, local.remotes("netns"), True, shared), local, made)
+    else:
+        nodes = [Node(h, h, f"{o.node_root}/{h}") for h in o.nodes]
+        run_nodes = RunNodes(Cluster(nodes, {n.name: ssh_remote(n, o.ssh) for n in nodes},
+                                     False))
+        run_nodes.cluster.on(nodes, "true", timeout=60)  # reachable, authenticated
+    c = run_nodes.cluster
+    c.on(c.nodes, "mkdir -p " + " ".join(n.path(d) for n in c.nodes
+                                         for d in ("run", "log", "tmp", "data")))
+    return run_nodes
