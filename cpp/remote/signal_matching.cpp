@@ -97,27 +97,41 @@ bool parse_pid(const char* text, int& pid) {
 
 // Patterns come on stdin, one a line, so neither this script nor any shell running it carries
 // them in its command line; a pattern that matches the script's text still never hits the
-// snippet: its shell and ancestors (`own`) and its helper subshells (children of $$) are skipped.
-// `[ a -ef b ]` compares the namespace inodes without a readlink process per candidate.
-constexpr const char* kSnippet =
-    R"SH(command -v pgrep >/dev/null || { echo "pgrep not found" >&2; exit 127; }
+// snippet: its shell and ancestors (`own`) are skipped. With bash >= 4.4 the scan is builtins
+// only (no process is started: the netns filter first, then the command line read by mapfile
+// and matched by [[ =~ ]], the same regcomp ERE as pgrep); older shells use pgrep, whose helper
+// subshells (children of $$) are skipped too (FJ_SCAN_WITH_PGREP=1 forces that path: tests).
+// `[ a -ef b ]` compares namespace inodes.
+constexpr const char* kSnippet = R"SH(me=/proc/$$/ns/net
 parent() { FJ_PP=; local k v; while read -r k v; do [ "$k" = PPid: ] && { FJ_PP=$v; return; }; done 2>/dev/null </proc/$1/status; }
 own=" $$ "; a=$$
 while [ "$a" -gt 1 ]; do parent "$a"; [ -n "$FJ_PP" ] || break; own="$own$FJ_PP "; a=$FJ_PP; done
-hit=" "
-while IFS= read -r pat; do
-  for p in $(pgrep -f -- "$pat"); do
-    case "$own$hit" in *" $p "*) continue ;; esac
-    [ /proc/$p/ns/net -ef /proc/$$/ns/net ] || continue
-    parent "$p"; [ "$FJ_PP" = "$$" ] && continue
-    kill @KILL@ "$p" 2>/dev/null && { echo "$p"; hit="$hit$p "; }
+pats=(); while IFS= read -r pat; do [ -n "$pat" ] && pats+=("$pat"); done
+hit() { case "$own" in *" $1 "*) return ;; esac; kill @KILL@ "$1" 2>/dev/null && { echo "$1"; own="$own$1 "; }; }
+if [ -z "$FJ_SCAN_WITH_PGREP" ] && (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 404 )); then
+  IFS=' '
+  for d in /proc/[0-9]*; do
+    [ "$d/ns/net" -ef "$me" ] || continue
+    mapfile -d '' -t args 2>/dev/null <"$d/cmdline" || continue
+    (( ${#args[@]} )) || continue
+    cmd="${args[*]}"
+    for pat in "${pats[@]}"; do [[ $cmd =~ $pat ]] && { hit "${d#/proc/}"; break; }; done
   done
-done
+else
+  command -v pgrep >/dev/null || { echo "pgrep not found" >&2; exit 127; }
+  for pat in "${pats[@]}"; do
+    for p in $(pgrep -f -- "$pat"); do
+      [ "/proc/$p/ns/net" -ef "$me" ] || continue
+      parent "$p"; [ "$FJ_PP" = "$$" ] && continue
+      hit "$p"
+    done
+  done
+fi
 true
 )SH";
 
-/// The snippet's stdin: all patterns alternated into one regex, so one pgrep runs; one a line
-/// (one pgrep each) if any uses a back-reference, whose numbering the grouping would shift.
+/// The snippet's stdin: all patterns alternated into one regex (one match per process, one pgrep);
+/// one a line if any uses a back-reference, whose numbering the grouping would shift.
 std::string snippet_input(const std::vector<std::string>& patterns) {
   const bool backrefs = std::any_of(patterns.begin(), patterns.end(), [](const std::string& p) {
     for (std::size_t i = 0; i + 1 < p.size(); ++i) {

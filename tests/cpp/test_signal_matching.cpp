@@ -16,19 +16,32 @@ using fj::testing::unique_name;
 namespace {
 
 /// A remote that only knows how to exec (through a real node), so signal_matching is the
-/// default: the bash snippet, as on an SSH node.
+/// default: the bash snippet, as on an SSH node. With `pgrep` the snippet takes the path of
+/// shells older than bash 4.4.
 class ExecOnlyRemote : public fj::Remote {
  public:
-  explicit ExecOnlyRemote(fj::RemotePtr inner) : inner_(std::move(inner)) {}
+  explicit ExecOnlyRemote(fj::RemotePtr inner, bool pgrep = false)
+      : inner_(std::move(inner)), pgrep_(pgrep) {}
   const std::string& node() const override { return inner_->node(); }
   fj::ExecResult exec(const std::string& command, const fj::ExecOptions& options) override {
-    return inner_->exec(command, options);
+    fj::ExecOptions o = options;
+    if (pgrep_) o.env["FJ_SCAN_WITH_PGREP"] = "1";
+    return inner_->exec(command, o);
   }
   void upload(const std::string& l, const std::string& r) override { inner_->upload(l, r); }
   void download(const std::string& r, const std::string& l) override { inner_->download(r, l); }
 
  private:
   fj::RemotePtr inner_;
+  bool pgrep_;
+};
+
+/// Both ways of the snippet.
+class SnippetTest : public NetnsTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  ExecOnlyRemote remote(const std::string& ns) {
+    return ExecOnlyRemote(node("n1", ns), GetParam());
+  }
 };
 
 }  // namespace
@@ -95,7 +108,7 @@ TEST_F(NetnsTest, StopAndContShowInTheProcessState) {
   EXPECT_TRUE(m.reaches('S')) << "state " << m.state();
 }
 
-TEST_F(NetnsTest, SnippetKillsOnlyTheNamespacesProcesses) {
+TEST_P(SnippetTest, KillsOnlyTheNamespacesProcesses) {
   const std::string ns = make_netns();
   const std::string marker = unique_name("fjmarker-snippet-");
   Marker inside(marker, ns);
@@ -103,7 +116,7 @@ TEST_F(NetnsTest, SnippetKillsOnlyTheNamespacesProcesses) {
   Marker other(unique_name("fjmarker-other-"), ns);
   ASSERT_TRUE(inside.ready() && outside.ready() && other.ready());
 
-  ExecOnlyRemote remote(node("n1", ns));
+  ExecOnlyRemote remote = this->remote(ns);
   EXPECT_EQ(remote.signal_matching({"no-such-process-xyz", marker}, SIGKILL),
             std::vector<int>{inside.pid()});
   EXPECT_EQ(inside.termination_signal(), SIGKILL);
@@ -115,7 +128,7 @@ TEST_F(NetnsTest, SnippetKillsOnlyTheNamespacesProcesses) {
   EXPECT_EQ(other.termination_signal(), SIGKILL);
 }
 
-TEST_F(NetnsTest, SnippetNeverHitsItself) {
+TEST_P(SnippetTest, NeverHitsItself) {
   // Patterns that match the snippet's own shell (its text) and the command lines that start it:
   // only the marker may be hit, and the call must come back with its answer. (No catch-all
   // pattern such as "." here: should the namespace filter ever break, it would hit the host.)
@@ -123,18 +136,18 @@ TEST_F(NetnsTest, SnippetNeverHitsItself) {
   const std::string marker = unique_name("fjmarker-self-");
   Marker m(marker, ns);
   ASSERT_TRUE(m.ready());
-  ExecOnlyRemote remote(node("n1", ns));
+  ExecOnlyRemote remote = this->remote(ns);
   EXPECT_EQ(remote.signal_matching({"FJ_PP", "pgrep -f", "FJ_NODE=" + ns, marker}, SIGKILL),
             std::vector<int>{m.pid()});
   EXPECT_EQ(m.termination_signal(), SIGKILL);
 }
 
-TEST_F(NetnsTest, SnippetStopsAndContinues) {
+TEST_P(SnippetTest, StopsAndContinues) {
   const std::string ns = make_netns();
   const std::string marker = unique_name("fjmarker-snipstop-");
   Marker m(marker, ns);
   ASSERT_TRUE(m.ready());
-  ExecOnlyRemote remote(node("n1", ns));
+  ExecOnlyRemote remote = this->remote(ns);
   EXPECT_EQ(remote.signal_matching({marker}, SIGSTOP), std::vector<int>{m.pid()});
   EXPECT_TRUE(m.reaches('T')) << "state " << m.state();
   EXPECT_EQ(remote.signal_matching({marker}, SIGCONT), std::vector<int>{m.pid()});
@@ -161,3 +174,6 @@ TEST_F(NetnsTest, NativeScanOfAMissingNamespaceThrows) {
   auto remote = node("n1", unique_name("fjt-missing-"));
   EXPECT_THROW(remote->signal_matching({"x"}, SIGKILL), std::system_error);
 }
+
+INSTANTIATE_TEST_SUITE_P(Scan, SnippetTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Pgrep" : "Builtins"; });
