@@ -71,7 +71,7 @@ class Remote {
   /// Sends `signal` to every process of this node whose command line (arguments joined by single
   /// spaces, as `pgrep -f` sees it) matches any of the patterns (POSIX extended regexes), never
   /// to the caller's own processes. Returns the pids signalled, sorted and unique. This default
-  /// runs one bash snippet (pgrep + kill) on the node; local remotes scan /proc themselves.
+  /// runs one bash snippet (a /proc scan + kill) on the node; local remotes scan /proc themselves.
   /// Throws std::invalid_argument for a bad pattern or signal, RemoteError if the node fails.
   virtual std::vector<int> signal_matching(const std::vector<std::string>& patterns, int signal);
 

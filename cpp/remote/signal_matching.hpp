@@ -54,10 +54,11 @@ std::string process_command_line(int pid);
 std::vector<int> signal_in_netns(const std::string& netns_path, const PatternSet& patterns,
                                  int signal);
 
-/// The same through one exec of a bash snippet on the node (pgrep, then a filter on the snippet
-/// shell's network namespace, then kill). Patterns travel on stdin, so no command line of the
-/// snippet contains them; the snippet's own shells and their ancestors are never signalled.
-/// Throws RemoteError if the snippet fails (e.g. no pgrep on the node).
+/// The same through one exec of a bash snippet on the node: a /proc scan of bash builtins
+/// (bash >= 4.4; pgrep on older shells) restricted to the snippet shell's network namespace,
+/// then kill. Patterns travel on stdin, so no command line of the snippet contains them; the
+/// snippet's own shell and its ancestors are never signalled. Throws RemoteError if the snippet
+/// fails (e.g. an old shell and no pgrep).
 std::vector<int> signal_by_snippet(Remote& remote, const PatternSet& patterns, int signal);
 
 }  // namespace fj
