@@ -1,8 +1,8 @@
 """The nodes a test runs on, with their remotes: what every system (db) module is handed.
 
 Local nodes share this machine's disk, so files are staged by hard-linking them into a node's
-tree; real hosts get them uploaded. Processes are found per node by main class, restricted to
-the node's own network namespace (local nodes share one PID namespace)."""
+tree; real hosts get them uploaded. Faults find and signal processes through the core
+(faults/nemesis.py, cpp/nemesis/faults.cpp), not here."""
 
 from __future__ import annotations
 
@@ -22,21 +22,6 @@ from flink_jepsen import _core
 from flink_jepsen.nodes.node import Node
 
 log = logging.getLogger("flink_jepsen.nodes.cluster")
-
-
-def _bracketed(pattern: str) -> str:
-    """'TaskManagerRunner' -> '[T]askManagerRunner': pgrep -f then never matches the shell that
-    runs it (whose command line contains the pattern)."""
-    return f"[{pattern[0]}]{pattern[1:]}" if pattern and pattern[0].isalnum() else pattern
-
-
-def pids_command(pattern: str) -> str:
-    """A shell snippet printing the pids of this node's processes whose command line matches."""
-    return (
-        "me=$(readlink /proc/self/ns/net); "
-        f"for p in $(pgrep -f -- {shlex.quote(_bracketed(pattern))}); do "
-        "[ \"$(readlink /proc/$p/ns/net 2>/dev/null)\" = \"$me\" ] && echo $p; done; true"
-    )
 
 
 @dataclass
@@ -74,17 +59,6 @@ class Cluster:
             futures = [pool.submit(action, n) for n in nodes]
         for f in futures:
             f.result()
-
-    def pids(self, node: Node, pattern: str) -> list[int]:
-        r = self.remote(node).check(pids_command(pattern), timeout=30)
-        return [int(p) for p in r.out.split()]
-
-    def signal(self, nodes: list[Node], pattern: str, sig: str = "KILL") -> dict[str, list[int]]:
-        """Signals every process of the nodes matching pattern; node -> pids signalled."""
-        script = f"pids=$({pids_command(pattern)}); [ -n \"$pids\" ] && kill -{sig} $pids; " \
-                 "echo $pids"
-        results = self.on(nodes, script, timeout=30)
-        return {r.node: [int(p) for p in r.out.split()] for r in results}
 
     def stage_dir(self, node: Node, local_dir: Path, remote_dir: str, copy: tuple[str, ...] = ()
                   ) -> None:
