@@ -145,11 +145,11 @@ def test_a_job_cancelled_behind_the_clients_back_is_flagged(local_nodes, tmp_pat
     t = threading.Thread(target=lambda: out.setdefault("result", run.run()))
     t.start()
     deadline = time.monotonic() + 300
-    while not (run.jobs and run.poller is not None) and time.monotonic() < deadline:
+    while not (run.jobs and run.parts) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert run.jobs, "the job was never submitted"
     time.sleep(5)
-    run.client.cancel(run.jobs[0])  # not through the poller: the history has no cancel-job op
+    run.flink.client.cancel(run.jobs[0])  # not through the poller: no cancel-job op recorded
     t.join(timeout=600)
     result = out["result"]
     assert result.valid is False
