@@ -1,4 +1,5 @@
-// Test helpers for real faults: throwaway network namespaces (deleted again by the fixture) and
+// Test helpers for real faults: throwaway network namespaces named fjct-<pid>-<n> (apart from the
+// Python suite's local nodes, fjt-n*; deleted again by the fixture) and
 // marker processes with a unique command line (killed and reaped by their destructor). Needs
 // root; tests using the fixture are skipped otherwise.
 #pragma once
@@ -140,7 +141,7 @@ class NetnsTest : public ::testing::Test {
 
   /// A fresh namespace with loopback up.
   std::string make_netns() {
-    const std::string ns = unique_name("fjt-");
+    const std::string ns = unique_name("fjct-");
     namespaces_.push_back(ns);
     EXPECT_TRUE(succeeds("ip netns add " + ns + " && ip -n " + ns + " link set lo up")) << ns;
     return ns;

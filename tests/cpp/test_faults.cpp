@@ -152,7 +152,7 @@ TEST_F(FaultsTest, StopAndContinueAreSignalledAndVisible) {
 
 TEST_F(FaultsTest, ANodeThatFailsIsNamedAndTheOthersStillHit) {
   make_nodes(1, false);
-  remotes_["n2"] = node("n2", unique_name("fjt-gone-"));  // no such namespace
+  remotes_["n2"] = node("n2", unique_name("fjct-gone-"));  // no such namespace
   ip_["n2"] = "10.213.99.99";
   injector_ = std::make_unique<fj::FaultInjector>(remotes_, ip_, history_);
   const std::string marker = unique_name("fjmarker-half-");
@@ -251,7 +251,7 @@ TEST_F(FaultsTest, AGrudgeThatCutsNoLinkIsAFail) {
 
 TEST_F(FaultsTest, AFailedCutIsAFailAndAFailedHealThrows) {
   make_nodes(1, false);
-  remotes_["n2"] = node("n2", unique_name("fjt-gone-"));
+  remotes_["n2"] = node("n2", unique_name("fjct-gone-"));
   ip_["n2"] = "10.213.99.99";
   injector_ = std::make_unique<fj::FaultInjector>(remotes_, ip_, history_);
   json out = injector_->partition("start-partition",

@@ -171,7 +171,7 @@ TEST_F(NetnsTest, BadPatternsAndSignalsAreRefusedBeforeAnythingIsSignalled) {
 }
 
 TEST_F(NetnsTest, NativeScanOfAMissingNamespaceThrows) {
-  auto remote = node("n1", unique_name("fjt-missing-"));
+  auto remote = node("n1", unique_name("fjct-missing-"));
   EXPECT_THROW(remote->signal_matching({"x"}, SIGKILL), std::system_error);
 }
 
