@@ -32,6 +32,7 @@ std::string_view job_of(const json& v) {
 
 AvailabilityEvent event_of(const Op& op) {
   AvailabilityEvent e;
+  e.index = op.index;
   e.time = op.time;
   e.poll = op.f == "job-running?";
   e.type = op.type;
@@ -80,6 +81,7 @@ std::pair<Edge, std::string> edge_of(const std::string& f) {
 
 // What one poll saw, kept per job for the anomaly that may need it.
 struct Seen {
+  int64_t index = -1;  // the poll's completion in the history
   bool ok = true;
   std::string state;
   bool has_tasks = false;
@@ -87,6 +89,7 @@ struct Seen {
   std::string error;
 
   void set(const AvailabilityEvent& e, bool ok_) {
+    index = e.index;
     ok = ok_;
     if (ok) {
       state.assign(e.state.empty() ? std::string_view("?") : e.state);
@@ -159,7 +162,7 @@ struct Job {
   Seen last;
   std::optional<json> open;  // the anomaly being extended by consecutive polls
   const char* open_type = nullptr;
-  int64_t open_end = 0, open_polls = 0;
+  int64_t open_end = 0, open_polls = 0, open_first_index = -1;
   Seen open_last;
   std::vector<json> anomalies;
   // For recovery: the latest poll.
@@ -291,6 +294,7 @@ struct AvailabilityModel::State {
       a["grace_period_s"] = opt.grace_period_s;
     }
     j.open = std::move(a);
+    j.open_first_index = j.last.index;
     j.open_type = type;
     j.open_end = t;
     j.open_polls = 1;
@@ -302,6 +306,10 @@ struct AvailabilityModel::State {
     a["end"] = secs(j.open_end);
     a["polls"] = j.open_polls;
     a["last"] = j.open_last.describe();
+    // The completions of the first and the last poll that show it (one when they are the same).
+    a["ops"] = j.open_first_index == j.open_last.index
+                   ? json::array({j.open_first_index})
+                   : json::array({j.open_first_index, j.open_last.index});
     return a;
   }
 

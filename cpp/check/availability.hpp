@@ -37,6 +37,7 @@ struct AvailabilityOptions {
 /// What the checker reads of a poll or cancel op, as views into the op (or into a line of the
 /// history file): stepping one costs no allocation.
 struct AvailabilityEvent {
+  int64_t index = -1;  ///< the op's index in the history (anomalies name the ops that show them)
   int64_t time = 0;
   bool poll = true;  ///< else a cancel
   std::string_view type;

@@ -127,6 +127,7 @@ ScanBatch scan_batch(std::string_view data, size_t pos, size_t first_line) {
     l.last = nl == nullptr;
     bool nemesis = false;
     l.fast = LineScan(l.text).scan(l.index, l.event, nemesis, l.relevant) && !nemesis;
+    l.event.index = l.index;
     pos = stop + 1;
   }
   b.end = std::min(pos, data.size());

@@ -326,6 +326,16 @@ TEST(Availability, DowntimeBetweenTwoFaultsLongerThanTheGracePeriodIsFlagged) {
   EXPECT_DOUBLE_EQ(a["end"].get<double>(), 99);
   EXPECT_EQ(a["polls"], 29);
   EXPECT_DOUBLE_EQ(a["last_failure_s"].get<double>(), 10.5);
+  // The anomaly names the ops that show it: the completions of its first and last poll.
+  auto ops = h.build();
+  ASSERT_EQ(a["ops"].size(), 2u) << a.dump();
+  const fj::Op& first = ops.at(a["ops"][0].get<size_t>());
+  const fj::Op& last = ops.at(a["ops"][1].get<size_t>());
+  EXPECT_EQ(first.time, ns(71));
+  EXPECT_EQ(last.time, ns(99));
+  EXPECT_EQ(first.f, "job-running?");
+  EXPECT_EQ(first.type, "ok");
+  EXPECT_EQ(first.value["running"], false);
 }
 
 // 2. Time zero is the workload's first op: a slow setup neither eats nor extends the grace.
@@ -789,11 +799,14 @@ TEST(Availability, TheFileScannerAgreesWithTheOpsInMemory) {
   h.nemesis("stop-partition", 110, 110.2);
   h.nemesis_fail("kill-task-managers", 120, 120.1);
   h.cancel(1, "bbbb", 290.5);
+  h.polls(2, "aaaa", 200, 205, 1, false);  // an anomaly, to compare the ops it names
   auto ops = h.build();
   fj::AvailabilityOptions o;
   o.grace_period_s = 60;
   o.jobs = {"aaaa", "bbbb"};
   json memory = fj::check_availability(ops, o);
+  ASSERT_FALSE(memory["anomalies"].empty());
+  EXPECT_EQ(memory["anomalies"][0]["ops"].size(), 1u) << memory["anomalies"].dump();
   auto write = [&](const std::string& name, bool shuffle) {
     auto path =
         (std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()) + ".jsonl"))
