@@ -150,7 +150,7 @@ def main() -> None:
     try:
         from flink_jepsen.nodes.local import LocalNodes
     except ImportError:  # the package before it was grouped by concern
-        from flink_jepsen.localnodes import LocalNodes
+        from flink_jepsen.nodes.local import LocalNodes
 
     fjlog.setup("warn")
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
