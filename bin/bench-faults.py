@@ -147,10 +147,7 @@ def main() -> None:
     os.environ.update({"FLINK_JEPSEN_HOME": home, "FLINK_JEPSEN_PREFIX": PREFIX})
     from flink_jepsen import _core
     from flink_jepsen import log as fjlog
-    try:
-        from flink_jepsen.nodes.local import LocalNodes
-    except ImportError:  # the package before it was grouped by concern
-        from flink_jepsen.nodes.local import LocalNodes
+    from flink_jepsen.nodes.local import LocalNodes
 
     fjlog.setup("warn")
     load_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
