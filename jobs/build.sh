@@ -27,8 +27,10 @@ fi
 # The Kafka connector is released per Flink minor version and cannot be picked inside the pom
 # (Maven 3.8 profiles match exact property values only). Releases on Maven Central:
 # 3.4.0-1.20, 4.0.1-2.0, 5.0.0-2.1, 5.0.0-2.2. Versions without their own release use the
-# nearest older one (5.0.0-2.2 was checked to run on Flink 2.3.0). Only the Kafka modules use
-# it; passing it always keeps the command the same for every module.
+# nearest older one (5.0.0-2.2 was checked to run on Flink 2.3.0). Only the Kafka modules ship
+# it; common (built with every module, allround too) compiles against it as provided, so for a
+# version not listed here allround builds with the pom's default. Passing it always keeps the
+# command the same for every module.
 case "$version" in
   1.20|1.20.*) kafka_connector=3.4.0-1.20 ;;
   2.0|2.0.*) kafka_connector=4.0.1-2.0 ;;

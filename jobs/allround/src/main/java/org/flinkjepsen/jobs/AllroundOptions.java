@@ -5,10 +5,10 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
-import java.util.ArrayList;
+import org.flinkjepsen.jobs.common.Args;
+
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,10 +24,11 @@ import java.util.Map;
  * environment with {@code configure}: no state backend class is referenced, so the job needs no
  * RocksDB dependency (flink-dist carries the RocksDB backend in 1.x and 2.x).
  *
- * <p>Arguments are {@code --name value} or {@code --name=value}; an unknown name fails with a
- * message listing the known ones. Repeating one spelling is allowed (the last value wins), as
- * this job always allowed; giving one setting under two spellings with different values
- * ({@code --parallelism 2 --environment.parallelism 1}) is an error.
+ * <p>Arguments are {@code --name value} or {@code --name=value}, parsed by {@link
+ * Args#parseLastWins}; an unknown name fails with a message listing the known ones. Repeating
+ * one spelling is allowed (the last value wins), as this job always allowed; giving one setting
+ * under two spellings with different values ({@code --parallelism 2 --environment.parallelism
+ * 1}) is an error.
  */
 final class AllroundOptions {
 
@@ -52,37 +53,30 @@ final class AllroundOptions {
                             "inject-gap-at"));
 
     /** DataStreamAllroundTestProgram's names, each for one of ours. */
-    static final Map<String, String> ORIGINAL_NAMES;
-
-    static {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("environment.parallelism", "parallelism");
-        m.put("environment.max_parallelism", "max-parallelism");
-        m.put("environment.checkpoint_interval", "checkpoint-interval");
-        m.put("test.semantics", "checkpointing-mode");
-        m.put("sequence_generator_source.keyspace", "keys");
-        m.put("state_backend", "state-backend");
-        m.put("state_backend.checkpoint_directory", "checkpoint-dir");
-        m.put("state_backend.rocks.incremental", "incremental-checkpoints");
-        ORIGINAL_NAMES = Collections.unmodifiableMap(m);
-    }
+    static final Map<String, String> ORIGINAL_NAMES =
+            orderedMap(
+                    "environment.parallelism", "parallelism",
+                    "environment.max_parallelism", "max-parallelism",
+                    "environment.checkpoint_interval", "checkpoint-interval",
+                    "test.semantics", "checkpointing-mode",
+                    "sequence_generator_source.keyspace", "keys",
+                    "state_backend", "state-backend",
+                    "state_backend.checkpoint_directory", "checkpoint-dir",
+                    "state_backend.rocks.incremental", "incremental-checkpoints");
 
     /** --state-backend's accepted values -> the value of Flink's state.backend.type. */
-    static final Map<String, String> STATE_BACKENDS;
-
-    static {
-        Map<String, String> m = new LinkedHashMap<>();
-        // DataStreamAllroundTestProgram's "rocks" and "file" (FsStateBackend: heap state,
-        // checkpoints in a file system), and Flink's own names.
-        m.put("rocks", "rocksdb");
-        m.put("rocksdb", "rocksdb");
-        m.put("file", "hashmap");
-        m.put("filesystem", "hashmap");
-        m.put("hashmap", "hashmap");
-        // Flink 2.x only; 1.20 fails the submission with "Could not find a state backend".
-        m.put("forst", "forst");
-        STATE_BACKENDS = Collections.unmodifiableMap(m);
-    }
+    static final Map<String, String> STATE_BACKENDS =
+            orderedMap(
+                    // DataStreamAllroundTestProgram's "rocks" and "file" (FsStateBackend: heap
+                    // state, checkpoints in a file system), and Flink's own names.
+                    "rocks", "rocksdb",
+                    "rocksdb", "rocksdb",
+                    "file", "hashmap",
+                    "filesystem", "hashmap",
+                    "hashmap", "hashmap",
+                    // Flink 2.x only; 1.20 fails the submission with "Could not find a state
+                    // backend".
+                    "forst", "forst");
 
     // Configuration keys; the same in Flink 1.20 and 2.x (1.20 also reads the older
     // state.checkpoints.dir and state.backend.incremental, 2.x still does as deprecated keys).
@@ -113,80 +107,29 @@ final class AllroundOptions {
     /** null: the cluster's setting. */
     final Boolean incrementalCheckpoints;
 
-    private final Map<String, String> spelled;
-
-    private AllroundOptions(Map<String, String> values, Map<String, String> spelled) {
-        this.spelled = spelled;
-        parallelism = values.containsKey("parallelism") ? intArg(values, "parallelism", 1, 1) : null;
+    private AllroundOptions(Args args) {
+        parallelism = args.has("parallelism") ? args.integer("parallelism", 1, 1) : null;
         maxParallelism =
-                values.containsKey("max-parallelism")
-                        ? intArg(values, "max-parallelism", 1, 1)
-                        : null;
-        keys = intArg(values, "keys", 100, 1);
-        rate = doubleArg(values, "rate", 1000);
-        maxRecords = longArg(values, "max-records", Long.MAX_VALUE, 1);
-        checkpointInterval = longArg(values, "checkpoint-interval", 1000L, 10);
-        checkpointingMode = mode(values);
+                args.has("max-parallelism") ? args.integer("max-parallelism", 1, 1) : null;
+        keys = args.integer("keys", 100, 1);
+        // Not range-checked, as this job never did.
+        rate = args.number("rate", 1000);
+        maxRecords = args.longValue("max-records", Long.MAX_VALUE, 1);
+        checkpointInterval = args.longValue("checkpoint-interval", 1000L, 10);
+        checkpointingMode = mode(args);
         restartAttempts =
-                values.containsKey("restart-attempts")
-                        ? intArg(values, "restart-attempts", 0, 0)
-                        : null;
-        jobName = values.getOrDefault("job-name", "flink-jepsen-allround");
-        payloadBytes = intArg(values, "payload-bytes", 0, 0);
-        injectGapAt = longArg(values, "inject-gap-at", -1L, Long.MIN_VALUE);
-        stateBackend = stateBackend(values);
-        String dir = values.get("checkpoint-dir");
-        if (dir != null && dir.trim().isEmpty()) {
-            throw new IllegalArgumentException(name("checkpoint-dir") + " must not be empty");
-        }
-        checkpointDir = dir == null ? null : dir.trim();
-        incrementalCheckpoints = booleanArg(values, "incremental-checkpoints");
+                args.has("restart-attempts") ? args.integer("restart-attempts", 0, 0) : null;
+        // As given: neither trimmed nor checked for emptiness, as this job never did.
+        jobName = args.value("job-name", "flink-jepsen-allround");
+        payloadBytes = args.integer("payload-bytes", 0, 0);
+        injectGapAt = args.longValue("inject-gap-at", -1L, Long.MIN_VALUE);
+        stateBackend = stateBackend(args);
+        checkpointDir = args.string("checkpoint-dir", null);
+        incrementalCheckpoints = args.bool("incremental-checkpoints");
     }
 
     static AllroundOptions parse(String[] args) {
-        Map<String, String> values = new HashMap<>();
-        Map<String, String> spelled = new HashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (!a.startsWith("--") || a.length() == 2) {
-                throw new IllegalArgumentException("unexpected argument: " + a);
-            }
-            String name = a.substring(2);
-            String value;
-            int eq = name.indexOf('=');
-            if (eq >= 0) {
-                value = name.substring(eq + 1);
-                name = name.substring(0, eq);
-            } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
-                value = args[++i];
-            } else {
-                throw new IllegalArgumentException("missing value for --" + name);
-            }
-            String canonical = ORIGINAL_NAMES.getOrDefault(name, name);
-            if (!NAMES.contains(canonical)) {
-                List<String> known = new ArrayList<>(NAMES);
-                known.addAll(ORIGINAL_NAMES.keySet());
-                throw new IllegalArgumentException("unknown argument --" + name + "; known: " + known);
-            }
-            String earlier = spelled.get(canonical);
-            if (earlier != null
-                    && !earlier.equals(name)
-                    && !values.get(canonical).trim().equals(value.trim())) {
-                throw new IllegalArgumentException(
-                        "--"
-                                + name
-                                + " "
-                                + value
-                                + " contradicts --"
-                                + earlier
-                                + " "
-                                + values.get(canonical)
-                                + " (the same setting)");
-            }
-            values.put(canonical, value);
-            spelled.put(canonical, name);
-        }
-        return new AllroundOptions(values, spelled);
+        return new AllroundOptions(Args.parseLastWins(args, ORIGINAL_NAMES, NAMES));
     }
 
     /**
@@ -266,12 +209,8 @@ final class AllroundOptions {
 
     // ---- values; every message names the argument as it was spelled ----
 
-    private String name(String canonical) {
-        return "--" + spelled.getOrDefault(canonical, canonical);
-    }
-
-    private CheckpointingMode mode(Map<String, String> values) {
-        String v = values.get("checkpointing-mode");
+    private static CheckpointingMode mode(Args args) {
+        String v = args.value("checkpointing-mode", null);
         if (v == null) {
             return CheckpointingMode.EXACTLY_ONCE;
         }
@@ -283,22 +222,22 @@ final class AllroundOptions {
                 return CheckpointingMode.AT_LEAST_ONCE;
             default:
                 throw new IllegalArgumentException(
-                        name("checkpointing-mode")
+                        args.label("checkpointing-mode")
                                 + " must be exactly_once or at_least_once, got '"
                                 + v
                                 + "'");
         }
     }
 
-    private String stateBackend(Map<String, String> values) {
-        String v = values.get("state-backend");
+    private static String stateBackend(Args args) {
+        String v = args.value("state-backend", null);
         if (v == null) {
             return null;
         }
         String type = STATE_BACKENDS.get(v.trim().toLowerCase());
         if (type == null) {
             throw new IllegalArgumentException(
-                    name("state-backend")
+                    args.label("state-backend")
                             + " must be one of "
                             + STATE_BACKENDS.keySet()
                             + ", got '"
@@ -308,60 +247,12 @@ final class AllroundOptions {
         return type;
     }
 
-    private Boolean booleanArg(Map<String, String> values, String canonical) {
-        String v = values.get(canonical);
-        if (v == null) {
-            return null;
+    /** An unmodifiable map of key, value, key, value, ... in that order. */
+    private static Map<String, String> orderedMap(String... keyThenValue) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < keyThenValue.length; i += 2) {
+            m.put(keyThenValue[i], keyThenValue[i + 1]);
         }
-        switch (v.trim().toLowerCase()) {
-            case "true":
-                return Boolean.TRUE;
-            case "false":
-                return Boolean.FALSE;
-            default:
-                throw new IllegalArgumentException(
-                        name(canonical) + " must be true or false, got '" + v + "'");
-        }
-    }
-
-    private int intArg(Map<String, String> values, String canonical, int dflt, int min) {
-        long v = longArg(values, canonical, dflt, min);
-        if (v > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(
-                    name(canonical) + " must be at most " + Integer.MAX_VALUE + ", got " + v);
-        }
-        return (int) v;
-    }
-
-    private long longArg(Map<String, String> values, String canonical, long dflt, long min) {
-        String v = values.get(canonical);
-        if (v == null) {
-            return dflt;
-        }
-        long parsed;
-        try {
-            parsed = Long.parseLong(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(
-                    name(canonical) + " must be an integer, got '" + v + "'");
-        }
-        if (parsed < min) {
-            throw new IllegalArgumentException(
-                    name(canonical) + " must be at least " + min + ", got " + parsed);
-        }
-        return parsed;
-    }
-
-    private double doubleArg(Map<String, String> values, String canonical, double dflt) {
-        String v = values.get(canonical);
-        if (v == null) {
-            return dflt;
-        }
-        try {
-            return Double.parseDouble(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(
-                    name(canonical) + " must be a number, got '" + v + "'");
-        }
+        return Collections.unmodifiableMap(m);
     }
 }

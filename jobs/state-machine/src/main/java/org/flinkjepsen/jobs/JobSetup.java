@@ -53,7 +53,16 @@ final class JobSetup {
         jobName = args.string("job-name", defaultJobName);
     }
 
-    static String[] withCommon(String... names) {
+    /**
+     * Parses a job's arguments: the common ones and the job's own {@code names}, under their own
+     * spellings, {@link #COMMON_ALIASES} and the job's own {@code aliases} (alias, canonical
+     * name, alias, canonical name, ...).
+     */
+    static Args parse(String[] argv, String[] aliases, String... names) {
+        return Args.parse(argv, withCommonAliases(aliases), withCommon(names));
+    }
+
+    private static String[] withCommon(String... names) {
         String[] all = new String[COMMON_ARGS.length + names.length];
         System.arraycopy(COMMON_ARGS, 0, all, 0, COMMON_ARGS.length);
         System.arraycopy(names, 0, all, COMMON_ARGS.length, names.length);
@@ -61,7 +70,7 @@ final class JobSetup {
     }
 
     /** {@link #COMMON_ALIASES} and a job's own aliases (alias -> canonical name). */
-    static Map<String, String> withCommonAliases(String... aliasThenName) {
+    private static Map<String, String> withCommonAliases(String... aliasThenName) {
         Map<String, String> all = new HashMap<>(COMMON_ALIASES);
         for (int i = 0; i + 1 < aliasThenName.length; i += 2) {
             all.put(aliasThenName[i], aliasThenName[i + 1]);

@@ -66,22 +66,22 @@ public final class StateMachineGenerator {
 
         Options(String[] argv) {
             Args args =
-                    Args.parse(
+                    JobSetup.parse(
                             argv,
                             // The original DataGeneratorJob's names (standalone-session-kafka.edn).
-                            JobSetup.withCommonAliases(
-                                    "numKeys", "addresses",
-                                    "semantic", "sink-guarantee",
-                                    "transaction.timeout.ms", "transaction-timeout-ms"),
-                            JobSetup.withCommon(
-                                    "topic",
-                                    "rate",
-                                    "sleep",
-                                    "addresses",
-                                    "invalid-every",
-                                    "sink-guarantee",
-                                    "transactional-id-prefix",
-                                    "transaction-timeout-ms"));
+                            new String[] {
+                                "numKeys", "addresses",
+                                "semantic", "sink-guarantee",
+                                "transaction.timeout.ms", "transaction-timeout-ms"
+                            },
+                            "topic",
+                            "rate",
+                            "sleep",
+                            "addresses",
+                            "invalid-every",
+                            "sink-guarantee",
+                            "transactional-id-prefix",
+                            "transaction-timeout-ms");
             setup = new JobSetup(args, "flink-jepsen-state-machine-generator");
             topic = args.string("topic", "fj-events");
             if (args.has("sleep")) {

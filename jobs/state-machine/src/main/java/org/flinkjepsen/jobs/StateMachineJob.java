@@ -65,14 +65,17 @@ public final class StateMachineJob {
 
         Options(String[] argv) {
             Args args =
-                    Args.parse(
+                    JobSetup.parse(
                             argv,
                             // The original StateMachineJob's names (standalone-session-kafka.edn).
-                            JobSetup.withCommonAliases(
-                                    "input-topic", "topic",
-                                    "auto.offset.reset", "starting-offsets"),
-                            JobSetup.withCommon(
-                                    "topic", "group-id", "alerts-topic", "starting-offsets"));
+                            new String[] {
+                                "input-topic", "topic",
+                                "auto.offset.reset", "starting-offsets"
+                            },
+                            "topic",
+                            "group-id",
+                            "alerts-topic",
+                            "starting-offsets");
             setup = new JobSetup(args, "flink-jepsen-state-machine");
             topic = args.string("topic", "fj-events");
             groupId = args.string("group-id", "flink-jepsen-state-machine");

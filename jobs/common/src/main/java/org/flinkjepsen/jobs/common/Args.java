@@ -1,10 +1,14 @@
 package org.flinkjepsen.jobs.common;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -14,16 +18,19 @@ import java.util.TreeSet;
  *
  * <p>A name may have aliases (other spellings of the same setting, e.g. the original
  * flink-jepsen jobs' {@code --bootstrap.servers} for {@code --bootstrap-servers}); values are
- * looked up by the canonical name, and a setting given twice, under any spellings, is an error.
+ * looked up by the canonical name.
+ *
+ * <p>Two rules for a setting given more than once: {@link #parse(String[], Map, String...)} (the
+ * Kafka jobs) rejects any repeat, under any spellings; {@link #parseLastWins} (allround, which
+ * always allowed repeats) lets the last value win and only rejects one setting given under two
+ * spellings with different values.
  *
  * <p>Written here rather than using ParameterTool, which changed packages between 1.20 and 2.x.
- * Used by the Kafka jobs (exactly-once, state-machine). allround keeps its own parsing, whose
- * messages and leniency (repeats allowed, no range checks) differ.
  */
 public final class Args {
 
     private final Map<String, String> values;
-    /** Canonical name -> the name it was given under. */
+    /** Canonical name -> the name it was (last) given under. */
     private final Map<String, String> spelled;
 
     private Args(Map<String, String> values, Map<String, String> spelled) {
@@ -36,11 +43,41 @@ public final class Args {
     }
 
     /**
+     * A setting given more than once, under any spellings, is an error ("--x given more than
+     * once (also as --y)"); an unknown name's error lists the known names and aliases sorted.
+     *
      * @param aliases alias -> canonical name; each canonical name must be one of {@code
      *     knownNames}
      */
     public static Args parse(String[] args, Map<String, String> aliases, String... knownNames) {
-        TreeSet<String> known = new TreeSet<>(Arrays.asList(knownNames));
+        TreeSet<String> listing = new TreeSet<>(Arrays.asList(knownNames));
+        listing.addAll(aliases.keySet());
+        return parse(args, aliases, Arrays.asList(knownNames), false, listing);
+    }
+
+    /**
+     * The last value of a setting wins; giving it under two spellings with different values is
+     * an error ("--y 1 contradicts --x 2 (the same setting)"), with the same value it is not. An
+     * unknown name's error lists the known names in the order given, then the aliases in {@code
+     * aliases}' order.
+     *
+     * @param aliases alias -> canonical name; each canonical name must be one of {@code
+     *     knownNames}
+     */
+    public static Args parseLastWins(
+            String[] args, Map<String, String> aliases, List<String> knownNames) {
+        List<String> listing = new ArrayList<>(knownNames);
+        listing.addAll(aliases.keySet());
+        return parse(args, aliases, knownNames, true, listing);
+    }
+
+    private static Args parse(
+            String[] args,
+            Map<String, String> aliases,
+            Collection<String> knownNames,
+            boolean lastWins,
+            Collection<String> listing) {
+        Set<String> known = new HashSet<>(knownNames);
         for (Map.Entry<String, String> alias : aliases.entrySet()) {
             if (!known.contains(alias.getValue()) || known.contains(alias.getKey())) {
                 throw new IllegalStateException("bad alias " + alias);
@@ -66,30 +103,52 @@ public final class Args {
             }
             String canonical = aliases.getOrDefault(name, name);
             if (!known.contains(canonical)) {
-                TreeSet<String> all = new TreeSet<>(known);
-                all.addAll(aliases.keySet());
                 throw new IllegalArgumentException(
-                        "unknown argument --" + name + "; known: " + all);
+                        "unknown argument --" + name + "; known: " + listing);
             }
             String earlier = spelled.put(canonical, name);
-            if (values.put(canonical, value) != null) {
+            String before = values.put(canonical, value);
+            if (before == null) {
+                continue;
+            }
+            if (!lastWins) {
                 throw new IllegalArgumentException(
                         "--"
                                 + name
                                 + " given more than once"
                                 + (earlier.equals(name) ? "" : " (also as --" + earlier + ")"));
             }
+            if (!earlier.equals(name) && !before.trim().equals(value.trim())) {
+                throw new IllegalArgumentException(
+                        "--"
+                                + name
+                                + " "
+                                + value
+                                + " contradicts --"
+                                + earlier
+                                + " "
+                                + before
+                                + " (the same setting)");
+            }
         }
         return new Args(values, spelled);
     }
 
-    /** "--name" as the argument was given (or the canonical name if it was not). */
-    private String label(String name) {
+    /**
+     * "--name" as the argument was given (or the canonical name if it was not), for a caller's
+     * own messages.
+     */
+    public String label(String name) {
         return "--" + spelled.getOrDefault(name, name);
     }
 
     public boolean has(String name) {
         return values.containsKey(name);
+    }
+
+    /** The value exactly as given (not trimmed, possibly empty); {@code dflt} if not given. */
+    public String value(String name, String dflt) {
+        return values.getOrDefault(name, dflt);
     }
 
     public String required(String name) {
@@ -144,17 +203,43 @@ public final class Args {
         if (v == null) {
             return dflt;
         }
-        double parsed;
-        try {
-            parsed = Double.parseDouble(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(label(name) + " must be a number, got '" + v + "'");
-        }
+        double parsed = parseNumber(name, v);
         if (!(parsed >= min) || Double.isInfinite(parsed)) {
             throw new IllegalArgumentException(
                     label(name) + " must be a finite number >= " + min + ", got " + v);
         }
         return parsed;
+    }
+
+    /** A number without any range check (NaN and infinities pass). */
+    public double number(String name, double dflt) {
+        String v = values.get(name);
+        return v == null ? dflt : parseNumber(name, v);
+    }
+
+    private double parseNumber(String name, String v) {
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(label(name) + " must be a number, got '" + v + "'");
+        }
+    }
+
+    /** true or false (any case); null if not given. */
+    public Boolean bool(String name) {
+        String v = values.get(name);
+        if (v == null) {
+            return null;
+        }
+        switch (v.trim().toLowerCase()) {
+            case "true":
+                return Boolean.TRUE;
+            case "false":
+                return Boolean.FALSE;
+            default:
+                throw new IllegalArgumentException(
+                        label(name) + " must be true or false, got '" + v + "'");
+        }
     }
 
     /** One of {@code choices}, compared case-insensitively with '_' and '-' the same. */
