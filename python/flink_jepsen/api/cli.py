@@ -140,12 +140,12 @@ def add_test_options(p: argparse.ArgumentParser) -> None:
                 kw["help"] = f"{kw['help']}: {', '.join(allowed)}"
         p.add_argument(options.flag(f), **kw)
     p.add_argument("--nodes-file", help="real hosts, one per line (with --remote ssh)")
-    p.add_argument("--username", default="root")
-    p.add_argument("--password", default="")
-    p.add_argument("--ssh-private-key", default="")
-    p.add_argument("--ssh-port", type=_positive_int, default=22)
-    p.add_argument("--strict-host-key-checking", default="no",
-                   help="no, accept-new or strict")
+    for f in dataclasses.fields(SshOptions):
+        if f.metadata.get("cli", True):
+            kw = {"default": f.default, "help": f.metadata["help"], "dest": f"ssh_{f.name}"}
+            if f.metadata.get("kind") is int:
+                kw["type"] = _positive_int
+            p.add_argument(options.flag(f), **kw)
 
 
 def options_from_args(args: argparse.Namespace) -> TestOptions:
@@ -154,10 +154,9 @@ def options_from_args(args: argparse.Namespace) -> TestOptions:
         raise UsageError("--nodes/--nodes-file name real hosts: add --remote ssh")
     values = {f.name: getattr(args, f.name) for f in options.declared()}
     values["nodes"] = hosts
-    return TestOptions(ssh=SshOptions(username=args.username, password=args.password,
-                                      private_key=args.ssh_private_key, port=args.ssh_port,
-                                      host_key_policy=args.strict_host_key_checking),
-                       **values)
+    ssh = SshOptions(**{f.name: getattr(args, f"ssh_{f.name}")
+                        for f in dataclasses.fields(SshOptions) if f.metadata.get("cli", True)})
+    return TestOptions(ssh=ssh, **values)
 
 
 def cmd_test(args: argparse.Namespace) -> int:

@@ -12,11 +12,13 @@ own parameters override."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
 
 from flink_jepsen import api
+from flink_jepsen.nodes.remotes import SshOptions
 from flink_jepsen.run import options
 
 
@@ -33,8 +35,8 @@ def _declared() -> list[tuple[str, str, type]]:
 
 
 _OPTIONS = tuple(_declared())
-_SSH_OPTIONS = (("--username", "username"), ("--ssh-private-key", "private_key"),
-                ("--ssh-password", "password"))
+_SSH_OPTIONS = tuple((f.metadata["pytest"], f.name) for f in dataclasses.fields(SshOptions)
+                     if f.metadata.get("pytest"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flink_jepsen import _core
+from flink_jepsen.declare import option
 from flink_jepsen.errors import UsageError
 from flink_jepsen.nodes.node import Node
 
@@ -15,13 +16,18 @@ HOST_KEY_POLICIES = ("no", "accept-new", "strict")
 
 @dataclass(frozen=True)
 class SshOptions:
-    username: str = "root"
-    password: str = ""
-    private_key: str = ""
-    port: int = 22
-    host_key_policy: str = "no"
-    known_hosts: str = ""
-    connect_timeout: float = 10.0
+    username: str = option("root", "SSH user on the hosts", flag="--username",
+                           pytest="--username")
+    password: str = option("", "SSH password (keys are better)", flag="--password",
+                           pytest="--ssh-password")
+    private_key: str = option("", "SSH private key file", flag="--ssh-private-key",
+                              pytest="--ssh-private-key")
+    port: int = option(22, "SSH port", flag="--ssh-port", kind=int, lo=1, hi=65535)
+    host_key_policy: str = option("no", "no, accept-new or strict",
+                                  flag="--strict-host-key-checking",
+                                  choices=lambda: HOST_KEY_POLICIES)
+    known_hosts: str = option("", cli=False)
+    connect_timeout: float = option(10.0, cli=False)
 
     def validate(self) -> None:
         if self.host_key_policy not in HOST_KEY_POLICIES:

@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from flink_jepsen import versions
+from flink_jepsen.declare import check_value, choices, flag, option  # noqa: F401 - re-exported
 from flink_jepsen.errors import UsageError
 from flink_jepsen.nodes.remotes import SshOptions
 
@@ -20,27 +18,6 @@ CANCEL_AFTER = 15.0           # cancel-jobs: the original cancelled after 15 s o
 CANCEL_TRIES = 11             # ... one attempt and 10 retries, requiring one to succeed
 CANCEL_RETRY_DELAY = 2.0      # seconds between two attempts (the original's retry defaults)
 CANCEL_GRACE = 10.0           # a cancelled job still running this long after is an anomaly
-
-
-def option(default: object = None, help: str = "", *, flag: str | None = None,
-           kind: type | None = None, choices: Callable[[], tuple] | tuple | None = None,
-           lo: float | None = None, hi: float | None = None, pytest: str | None = None,
-           factory: Callable[[], object] | None = None, cli: bool = True,
-           refuse_at_parse: bool | None = None) -> Any:
-    """One test parameter, declared once: its default, help, command-line flag (default
-    --name-with-dashes), type, allowed values (a tuple, or a function for registries users add
-    to), range, and the pytest plugin's flag when a pytest run may set it. The CLI, the API and
-    the pytest plugin are all derived from these declarations. A value outside `choices` is
-    refused by the parser (exit 254) when `refuse_at_parse` (default: fixed choices), else
-    recorded as a run with verdict unknown (what the original's users expect of an unknown
-    --nemesis-gen)."""
-    meta = {"help": help, "flag": flag, "kind": kind, "choices": choices, "lo": lo, "hi": hi,
-            "pytest": pytest, "cli": cli,
-            "refuse_at_parse": (not callable(choices)) if refuse_at_parse is None
-            else refuse_at_parse}
-    if factory is not None:
-        return field(default_factory=factory, metadata=meta)
-    return field(default=default, metadata=meta)
 
 
 def _schedules() -> tuple:
@@ -169,35 +146,7 @@ class TestOptions:
         return cls(ssh=ssh, **{k: v for k, v in d.items() if k in known})
 
 
-def flag(f: dataclasses.Field) -> str:
-    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
-
-
-def choices(f: dataclasses.Field) -> tuple | None:
-    c = f.metadata.get("choices")
-    return c() if callable(c) else c
-
-
-def check_value(f: dataclasses.Field, value: object) -> None:
-    """A declared option's value against its declaration; the error names the option."""
-    if not f.metadata or value is None:
-        return
-    name, kind = flag(f), f.metadata.get("kind")
-    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
-                          or not math.isfinite(value)):
-        raise UsageError(f"{name} must be a finite number, not {value!r}")
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise UsageError(f"{name} must be an integer, not {value!r}")
-    allowed = choices(f)
-    if allowed is not None and value not in allowed:
-        raise UsageError(f"{name} {value!r} is unknown; must be one of: {', '.join(allowed)}")
-    lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
-    if lo is not None and value < lo or hi is not None and value > hi:
-        bounds = (f"between {lo:g} and {hi:g}" if hi is not None else
-                  "positive" if lo < 1e-6 else f"at least {lo:g}")
-        raise UsageError(f"{name} must be {bounds}, not {value:g}")
-
-
 def declared() -> list[dataclasses.Field]:
-    """The test options the command line and the pytest plugin offer, in declaration order."""
+    """The test options the command line and the pytest plugin offer, in declaration order
+    (the SSH settings are declared in nodes/remotes.py's SshOptions)."""
     return [f for f in dataclasses.fields(TestOptions) if f.metadata.get("cli", True)]
