@@ -22,6 +22,7 @@ from flink_jepsen.systems.dist import Distribution
 from flink_jepsen.systems.flink import Flink
 from flink_jepsen.systems.flink_standalone import flatten, yaml_value
 from flink_jepsen.systems.hadoop import JAVA_HOME, Hadoop, _get_json
+from flink_jepsen.workloads.flink_client import root_cause
 
 MODES = ("yarn-session", "yarn-application", "yarn-job")
 APP_NAME = "flink-jepsen"
@@ -271,8 +272,10 @@ class FlinkYarn(Flink):
                + f"{remote_jar} " + " ".join(shlex.quote(a) for a in args))
         r = self.cluster.remote(self.client_node).exec(cmd, env=self.env(), timeout=300)
         if not r.ok:
+            cause = root_cause(r.err + "\n" + r.out)
             raise SetupError(f"`flink {action} -t {target}` failed on {self.client_node.name}: "
-                             f"{(r.err or r.out)[-1500:]}")
+                             + (f"Flink refused it: {cause}" if cause
+                                else (r.err or r.out)[-1500:]))
         return self._wait_app(timeout, known)
 
     def app_rest_endpoint(self, app_id: str) -> str | None:
