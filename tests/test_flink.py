@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TEST_PREFIX, cli
+from flink_jepsen.checks import section
 from flink_jepsen.checks.verdict import INVALID, UNKNOWN, VALID
 from flink_jepsen.run.options import TestOptions
 from flink_jepsen.run.runner import TestRun
@@ -109,7 +110,7 @@ def test_kill_task_managers_passes_on_a_healthy_flink(local_nodes, tmp_path) -> 
     assert all(any(pids for pids in o["value"]["killed"].values()) for o in kills)
     assert all(not any(o["value"]["killed"].values()) for o in ops
                if o["process"] == "nemesis" and o["type"] == "fail")
-    rec = result.results["recovery"]["kill-task-managers"]
+    rec = section(result.results, "availability")["recovery"]["kill-task-managers"]
     assert rec["count"] == len(kills) and rec["recovered"] >= 1
     assert 0 < rec["min_s"] <= rec["median_s"] <= rec["max_s"] < 60
 
@@ -162,7 +163,8 @@ def test_cancel_jobs_client_is_valid_when_the_job_stops(local_nodes, tmp_path) -
     assert result.valid is True, result.results
     ops = history(result.store)
     assert any(o["f"] == "cancel-job" and o["type"] == "ok" for o in ops)
-    job = result.results["jobs"][next(iter(result.results["jobs"]))]
+    jobs = section(result.results, "availability")["jobs"]
+    job = jobs[next(iter(jobs))]
     assert job["cancelled"] is True and job["cancel_attempts"] >= 1
 
 

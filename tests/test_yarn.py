@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from flink_jepsen.checks import section
 from flink_jepsen.run.options import TestOptions
 from flink_jepsen.run.runner import TestRun
 
@@ -45,7 +46,8 @@ def test_fail_name_node_during_recovery(local_nodes, tmp_path) -> None:
     fs = [o["f"] for o in nemesis_infos(result.store)]
     assert fs == ["start-partition-random-halves", "start-fail-name-node",
                   "stop-partition-random-halves", "stop-fail-name-node"]
-    assert set(result.results["recovery"]) == {"partition-random-halves", "fail-name-node"}
+    recovery = section(result.results, "availability")["recovery"]
+    assert set(recovery) == {"partition-random-halves", "fail-name-node"}
 
 
 def test_ha_storage_the_jobmanager_cannot_use_is_reported(local_nodes, tmp_path) -> None:
