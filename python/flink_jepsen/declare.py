@@ -17,7 +17,7 @@ def option(default: object = None, help: str = "", *, flag: str | None = None,
            kind: type | None = None, choices: Callable[[], tuple] | tuple | None = None,
            lo: float | None = None, hi: float | None = None, pytest: str | None = None,
            factory: Callable[[], object] | None = None, cli: bool = True,
-           refuse_at_parse: bool | None = None) -> Any:
+           refuse_at_parse: bool | None = None, unit: str = "") -> Any:
     """One test parameter, declared once: its default, help, command-line flag (default
     --name-with-dashes), type, allowed values (a tuple, or a function for registries users add
     to), range, and the pytest plugin's flag when a pytest run may set it. The CLI, the API and
@@ -26,7 +26,7 @@ def option(default: object = None, help: str = "", *, flag: str | None = None,
     recorded as a run with verdict unknown (what the original's users expect of an unknown
     --nemesis-gen)."""
     meta = {"help": help, "flag": flag, "kind": kind, "choices": choices, "lo": lo, "hi": hi,
-            "pytest": pytest, "cli": cli,
+            "pytest": pytest, "cli": cli, "unit": unit,
             "refuse_at_parse": (not callable(choices)) if refuse_at_parse is None
             else refuse_at_parse}
     if factory is not None:
@@ -58,8 +58,17 @@ def check_value(f: dataclasses.Field, value: object) -> None:
         raise UsageError(f"{name} {value!r} is unknown; must be one of: {', '.join(allowed)}")
     lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
     if lo is not None and value < lo or hi is not None and value > hi:
-        bounds = (f"between {lo:g} and {hi:g}" if hi is not None else
-                  "positive" if lo < 1e-6 else f"at least {lo:g}")
-        raise UsageError(f"{name} must be {bounds}, not {value:g}")
+        unit = f" {f.metadata['unit']}" if f.metadata.get("unit") else ""
+        if hi is not None:
+            bounds = f"between {_num(lo)} and {_num(hi)}{unit}"
+        elif lo < 1e-6:
+            bounds = "positive"
+        else:
+            bounds = f"at least {_num(lo)}{unit}"
+        raise UsageError(f"{name} must be {bounds}, not {_num(value)}")
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 

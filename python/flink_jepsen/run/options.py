@@ -60,9 +60,9 @@ class TestOptions:
         kind=int, lo=1)
     job_recovery_grace_period: float = option(
         180.0, "seconds after the last fault within which jobs must recover", kind=float,
-        lo=60)
+        lo=60, unit="seconds")
     time_limit: float = option(60.0, "seconds of fault injection", kind=float, lo=1e-9,
-                               pytest="--fj-time-limit")
+                               pytest="--fj-time-limit", unit="seconds")
     test_count: int = option(1, "runs, one after another", kind=int, lo=1)
     nodes: list[str] = option(help="real hosts, comma-separated (with --remote ssh)",
                               factory=list, pytest="--nodes")
@@ -77,19 +77,20 @@ class TestOptions:
     supervision: bool = option(True, "do not restart killed Flink processes (negative "
                                "controls)", flag="--no-supervision")
     poll_rate: float = option(10.0, "availability polls per second per job", kind=float,
-                              lo=0.2, hi=100)
+                              lo=0.2, hi=100, unit="per second")
     seed: int | None = option(None, "random seed of the fault schedule", kind=int)
     name: str | None = option(None, "the test's name in the store")
     ready_timeout: float = option(180.0, "seconds each system may take to become ready",
-                                  kind=float, lo=10)
+                                  kind=float, lo=10, unit="seconds")
     nemesis_interval: float | None = option(
         None, "mean seconds between faults (default: the schedule's own, e.g. 3 for "
-        "TaskManager kills, as the original)", kind=float, lo=0.1, hi=3600)
+        "TaskManager kills, as the original)", kind=float, lo=0.1, hi=3600, unit="seconds")
     workload: str = option("availability", "availability (the original's: are the jobs "
                            "running?) or exactly-once (Kafka in and out: did every record "
                            "arrive once?)", choices=_workloads, refuse_at_parse=True)
     producer_rate: float = option(500.0, "exactly-once: records per second written to the "
-                                  "input topic", kind=float, lo=1, hi=1_000_000)
+                                  "input topic", kind=float, lo=1, hi=1_000_000,
+                                  unit="records per second")
     keys: int = option(16, "exactly-once: distinct record keys", kind=int, lo=1, hi=1_000_000)
 
     @property
