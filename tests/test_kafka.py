@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from flink_jepsen.checks import section
 from flink_jepsen.run.options import TestOptions
 from flink_jepsen.run.runner import TestRun
 
@@ -57,7 +58,7 @@ def kills_of_a_running_job(history: list[dict]) -> int:
 
 def test_exactly_once_holds_while_task_managers_are_killed(local_nodes, tmp_path) -> None:
     result = TestRun(options(tmp_path)).run()
-    eo = result.exactly_once
+    eo = section(result.results, "exactly-once")
     assert result.valid is True, json.dumps(result.results)[:3000]
     assert eo["sent"]["ok"] > 1000 and eo["lost"]["count"] == 0
     assert eo["duplicated"]["count"] == 0 and eo["state"]["count"] == 0
@@ -76,7 +77,7 @@ def test_at_least_once_sink_and_a_dropped_record_are_caught(local_nodes, tmp_pat
     broken = spec(tmp_path, f"--sink-guarantee at-least-once --drop-id {DROPPED_ID} "
                             "--checkpoint-interval 3000")
     result = TestRun(options(tmp_path, test_spec=broken, time_limit=80)).run()
-    eo = result.exactly_once
+    eo = section(result.results, "exactly-once")
     assert result.valid is False, json.dumps(result.results)[:3000]
     assert eo["duplicated"]["count"] > 0, eo
     assert eo["lost"]["count"] == 1, eo

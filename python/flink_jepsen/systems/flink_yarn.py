@@ -96,9 +96,9 @@ class FlinkYarn(Flink):
                 out.append(client.submit(jar, job.main_class, args, job.parallelism).job_id)
             except SetupError as e:
                 logs = self.hadoop.workers()[0].path("log", "hadoop", "containers", app)
-                raise SetupError(f"{e}; YARN application {app} is RUNNING; its JobManager's "
-                                 f"container logs are in {logs} (and the same on the other "
-                                 "workers)") from e
+                raise SetupError(f"{e}; YARN application {app} is RUNNING but its JobManager "
+                                 f"does not serve: see its container logs ({logs} and the same "
+                                 "on the other workers)") from e
         return out
 
     def _wait_for_jobs(self, timeout: float) -> list[str]:
