@@ -85,3 +85,49 @@ def test_a_fault_that_throws_is_not_a_fault_and_a_failed_restart_ends_the_run(tm
         n.restart_process("fail-name-node")
     assert [(o["type"], o.get("error")) for o in history.ops() if o["type"] != "invoke"] == [
         ("fail", "n3 unreachable"), ("fail", "n3 unreachable")]
+
+
+def proc_state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_a_paused_process_is_stopped_until_resumed_or_healed(tmp_path) -> None:
+    marker = f"fjpause-{uuid.uuid4().hex[:10]}"
+    proc = marker_process(marker)
+    try:
+        time.sleep(0.2)
+        n, history = nemesis(tmp_path, {"job-manager": Process(lambda: [NODE], (marker,))})
+        n.pause("pause-leader-jm", "job-manager", [NODE])
+        time.sleep(0.1)
+        assert proc_state(proc.pid) == "T"          # stopped: answers nothing
+        n.resume("pause-leader-jm")
+        time.sleep(0.1)
+        assert proc_state(proc.pid) == "S"          # running (sleeping) again
+        n.pause("pause-leader-jm", "job-manager", [NODE])
+        n.heal_all()                                # the heal resumes what is still paused
+        time.sleep(0.1)
+        assert proc_state(proc.pid) == "S"
+        fs = [(o["type"], o["f"]) for o in history.ops() if o["type"] != "invoke"]
+        assert fs == [("info", "start-pause-leader-jm"), ("info", "stop-pause-leader-jm")] * 2
+        assert history.ops()[1]["value"]["signalled"] == {"control": [proc.pid]}
+        checked = _core.check_availability(history.ops())
+        assert [f["kind"] for f in checked["faults"]] == ["pause-leader-jm"] * 2
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_target_sizes_follow_jepsen() -> None:
+    import random
+
+    from flink_jepsen.faults.targets import pick
+
+    nodes = [Node(f"n{i}", f"10.0.0.{i}", f"/x/{i}") for i in range(1, 6)]
+    rng = random.Random(3)
+    assert [len(pick(s, nodes, rng)) for s in ("one", "minority", "majority", "all")] == \
+        [1, 2, 3, 5]
+    assert [len(pick(s, nodes[:3], rng)) for s in ("one", "minority", "majority", "all")] == \
+        [1, 1, 2, 3]
+    with pytest.raises(ValueError, match="target size 'most' is unknown"):
+        pick("most", nodes, rng)

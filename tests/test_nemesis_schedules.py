@@ -30,6 +30,8 @@ class RecordingNemesis:
         self.where = {"job-manager": NODES[:2], "task-manager": NODES[2:],
                       "zookeeper": NODES[:3]}
         self.leader = lambda: leader
+        self.roles = {"leader-jm": ("job-manager", [n for n in NODES if n.name == leader]),
+                      "zk-leader": ("zookeeper", NODES[1:2])}
         self.calls: list[tuple[float, str, object]] = []
         self.t0 = time.monotonic()
 
@@ -41,6 +43,24 @@ class RecordingNemesis:
 
     def kill_job_managers(self):
         self._log("kill-job-managers", None)
+
+    def has(self, process):
+        return process in self.where
+
+    def target(self, spec):
+        if spec in self.roles:
+            return self.roles[spec]
+        size, _, process = spec.partition(":")
+        return process, self.where[process][:1] if size == "one" else self.where[process]
+
+    def kill(self, kind, process, nodes, signal="KILL"):
+        self._log(kind, (process, [n.name for n in nodes]))
+
+    def pause(self, kind, process, nodes):
+        self._log(f"start-{kind}", (process, [n.name for n in nodes]))
+
+    def resume(self, kind):
+        self._log(f"stop-{kind}", None)
 
     def nodes(self, process):
         if process not in self.where:
@@ -55,16 +75,10 @@ class RecordingNemesis:
 
 
 def grudge_of(shape: dict) -> dict:
-    """The grudge the core computes from a schedule's shape, with the core's own functions."""
-    names = [n.name for n in NODES]
-    if shape["shape"] == "one":
-        components = _core.split_one(shape["nodes"], shape["loner"])
-    elif shape["shape"] == "random-halves":
-        components = _core.random_halves(shape["nodes"], shape["seed"])
-    else:
-        components = shape["components"]
-    assert sorted(n for c in components for n in c) == sorted(names), shape
-    return _core.complete_grudge(components)
+    """The grudge the core computes from a schedule's shape (_core.plan_partition is what
+    FaultInjector.partition applies)."""
+    plan = _core.plan_partition(shape, [n.name for n in NODES])
+    return {node: set(peers) for node, peers in plan["grudge"].items()}
 
 
 def run(name: str, time_limit: float, n: RecordingNemesis, wait: float) -> nem.Schedule:
@@ -152,3 +166,84 @@ def test_register_schedule_adds_a_python_schedule_by_name() -> None:
         for name in ("test-mine", "test-quiet"):
             nem.SCHEDULES.pop(name, None)
             nem.FAULT_FREE.discard(name)
+
+
+def test_the_combined_nemesis_mixes_the_listed_packages_and_heals_each(monkeypatch) -> None:
+    monkeypatch.setattr(nem, "COMBINED_INTERVAL", 0.02)
+    n = RecordingNemesis(leader="n2")
+    s = nem.Schedule("combined", n, 3.0, hold=0.05, packages=("pause", "partition"))
+    s.start()
+    s.thread.join(8)
+    assert s.done() and s.error is None, s.error
+    kinds = [what for _, what, _ in n.calls]
+    assert len(kinds) > 10
+    assert not any(k.startswith("kill") for k in kinds)           # only the listed packages
+    starts = [k for k in kinds if k.startswith("start-")]
+    assert {k.split("-")[1] for k in starts} == {"pause", "partition"}
+    for a, b in zip(kinds[::2], kinds[1::2]):                     # each healed before the next
+        assert a.startswith("start-") and b == "stop-" + a[len("start-"):], (a, b)
+    pauses = [arg for _, what, arg in n.calls if what.startswith("start-pause")]
+    assert ("job-manager", ["n2"]) in pauses                        # the leader, by role
+    cuts = [arg for _, what, arg in n.calls if what == "start-partition-leader-jm-from-zookeeper"]
+    for grudge in cuts:                                            # a cut between roles only
+        assert grudge["n2"] == {"n1", "n3"} and grudge["n1"] == {"n2"} and not grudge.get("n4")
+
+
+def test_a_python_generator_schedule_runs_its_ops_in_order_and_heals_each() -> None:
+    from flink_jepsen.faults.ops import Kill, Partition, Pause, Sleep, run_generator
+
+    closed = []
+
+    def zombie_leader(schedule):
+        try:
+            while True:
+                yield Pause("leader-jm", hold=0.05)
+                yield Sleep(0.02)
+                yield Partition("components", hold=0.05,
+                                params={"components": ["majority:zookeeper", "rest"]})
+                yield Kill("one:task-manager")
+        finally:
+            closed.append(True)
+
+    n = RecordingNemesis(leader="n2")
+    s = nem.Schedule("python-zombie", n, 0.5)
+    s.nemesis = n
+    started = time.monotonic()
+    run_generator(s, zombie_leader)
+    assert time.monotonic() - started < 1.5 and closed == [True]   # closed at the time limit
+    kinds = [what for _, what, _ in n.calls]
+    assert kinds[:5] == ["start-pause-leader-jm", "stop-pause-leader-jm",
+                         "start-partition-components", "stop-partition-components",
+                         "kill-one-task-manager"]
+    assert n.calls[0][2] == ("job-manager", ["n2"])
+    grudge = n.calls[2][2]
+    assert grudge["n4"] == {"n1", "n2", "n3"} and grudge["n1"] == {"n4", "n5"}  # zk majority
+
+
+def test_a_users_checker_is_composed_into_the_verdict(tmp_path) -> None:
+    from flink_jepsen.checks import OpsChecker, compose
+    from flink_jepsen.checks.availability import AvailabilityChecker
+
+    path = tmp_path / "h.jsonl"
+    h = _core.HistoryRecorder(str(path))
+    for _ in range(3):
+        h.record(0, "invoke", "job-running?", "j1")
+        h.record(0, "ok", "job-running?", {"job": "j1", "running": True, "state": "RUNNING"})
+    h.record("nemesis", "invoke", "kill-task-managers", None)
+    h.record("nemesis", "info", "kill-task-managers", {"killed": {"n3": [1]}})
+    h.close()
+
+    class NoKills(OpsChecker):
+        name = "no-kills"
+
+        def check_ops(self, ops):
+            kills = [o["index"] for o in ops if o["f"].startswith("kill") and o["type"] == "info"]
+            return {"valid?": not kills,
+                    "anomalies": [{"type": "kill-seen", "ops": kills}] if kills else []}
+
+    params = {"grace_period_s": 60.0, "healthy_duration_s": 0.0, "jobs": ["j1"]}
+    results = compose([AvailabilityChecker(params), NoKills()], path)
+    assert results["checks"]["availability"]["valid?"] is True
+    assert results["checks"]["no-kills"]["valid?"] is False
+    assert results["valid?"] is False
+    assert results["anomalies"] == [{"type": "kill-seen", "ops": [7], "checker": "no-kills"}]

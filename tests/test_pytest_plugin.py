@@ -39,7 +39,7 @@ def test_real_hosts_option_switches_to_ssh(pytester) -> None:
 def test_bad_parameters_fail_the_users_test_naming_them(pytester) -> None:
     pytester.makepyfile("""
         def test_typo(flink_jepsen):
-            flink_jepsen.run(nemesis="kill-task-managers")
+            flink_jepsen.run(nemesis_generator="kill-task-managers")
 
         def test_bad_value(flink_jepsen):
             flink_jepsen.run(nemesis_gen="kill-everything")
@@ -50,6 +50,6 @@ def test_bad_parameters_fail_the_users_test_naming_them(pytester) -> None:
     out = pytester.runpytest()
     out.assert_outcomes(failed=3)
     text = out.stdout.str()
-    assert "unknown test parameter(s) nemesis" in text
+    assert "unknown test parameter(s) nemesis_generator" in text
     assert "--nemesis-gen 'kill-everything' is unknown" in text
     assert "unknown flink-jepsen template 'mesos-session'" in text

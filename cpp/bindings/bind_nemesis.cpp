@@ -8,6 +8,7 @@
 #include "nemesis/faults.hpp"
 #include "nemesis/grudge.hpp"
 #include "nemesis/partition.hpp"
+#include "nemesis/shapes.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -24,6 +25,16 @@ void bind_nemesis(py::module_& m) {
   m.def("majorities_ring", &fj::majorities_ring, "nodes"_a, "seed"_a);
   m.def("cut_between", &fj::cut_between, "a"_a, "b"_a);
   m.def("validate_grudge", &fj::validate_grudge, "grudge"_a, "nodes"_a);
+  m.def(
+      "plan_partition",
+      [](const py::dict& shape, const std::vector<std::string>& nodes) {
+        auto plan = fj::plan_partition(to_json(shape), nodes);
+        return py::dict(to_py(nlohmann::json{{"grudge", fj::grudge_to_json(plan.grudge)},
+                                             {"shape", plan.description}}));
+      },
+      "shape"_a, "nodes"_a,
+      "The grudge and description a partition shape gives over these nodes, as "
+      "FaultInjector.partition computes it (nothing is applied). ValueError for a bad shape.");
 
   py::class_<fj::Partitioner, std::shared_ptr<fj::Partitioner>>(m, "Partitioner")
       .def(py::init<std::map<std::string, fj::RemotePtr>, std::map<std::string, std::string>>(),

@@ -115,10 +115,13 @@ class Test:
         current = {f.name: getattr(self.options, f.name) for f in dataclasses.fields(TestOptions)}
         return Test(options(**{**current, **params}))  # options() names unknown parameters
 
-    def run(self) -> RunResult:
+    def run(self, schedule=None, checkers=()) -> RunResult:
+        """One run. schedule: a generator of fault ops written in Python (faults/ops.py), run
+        instead of --nemesis-gen; checkers: your own (`name`, `check(history_path) -> dict`
+        with valid?, anomalies), composed with the workload's into the verdict."""
         from flink_jepsen.run.runner import TestRun
 
-        r = TestRun(self.options).run()
+        r = TestRun(self.options, schedule=schedule, checkers=checkers).run()
         return RunResult(r.valid, r.results, r.store, r.error)
 
     def runs(self) -> Iterator[RunResult]:

@@ -21,6 +21,32 @@ class Checker(Protocol):
         """The result of this checker over a history file."""
 
 
+class OpsChecker:
+    """A base for a checker of your own, written in Python over the ops as dicts (Jepsen's
+    model: index, time, process, type, f, value...):
+
+        class NoLongPause(OpsChecker):
+            name = "no-long-pause"
+            def check_ops(self, ops):
+                bad = [o for o in ops if o["f"] == "start-pause-leader-jm" and ...]
+                return {"valid?": not bad, "anomalies": [{"type": "long-pause", "ops": [...]}]}
+    """
+    name = "ops"
+
+    def check(self, history: Path) -> dict:
+        from flink_jepsen import _core
+
+        ops, errors = _core.read_history(str(history))
+        result = dict(self.check_ops(ops))
+        if errors:
+            result["valid?"] = merge(result.get("valid?", "unknown"), "unknown")
+            result["error"] = f"{len(errors)} unreadable line(s) in the history"
+        return result
+
+    def check_ops(self, ops: list[dict]) -> dict:
+        raise NotImplementedError
+
+
 def compose(checkers: list[Checker], history: Path) -> dict:
     results: dict = {"valid?": True, "anomalies": [], "checks": {}}
     if not checkers:

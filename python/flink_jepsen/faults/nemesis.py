@@ -16,20 +16,24 @@ import threading
 from collections.abc import Callable
 
 from flink_jepsen import _core
+from flink_jepsen.faults.targets import pick
 from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems.base import Process
+from flink_jepsen.systems.base import Process, Role
 
 log = logging.getLogger("flink_jepsen.faults.nemesis")
 
 
 class Nemesis:
     def __init__(self, cluster: Cluster, processes: dict[str, Process], history, seed: int,
-                 leader: Callable[[], str | None] = lambda: None) -> None:
+                 leader: Callable[[], str | None] = lambda: None,
+                 roles: dict[str, Role] | None = None) -> None:
         """processes: every kind of process of the run's systems (systems.processes());
-        leader: the leading JobManager's node name, or None."""
+        leader: the leading JobManager's node name, or None; roles: the systems' named targets
+        (systems.roles())."""
         self.cluster = cluster
         self.processes = processes
+        self.roles = roles or {}
         self.history = history
         self.rng = random.Random(seed)
         self.leader = leader
@@ -38,6 +42,7 @@ class Nemesis:
         self.faults = 0
         self.open_faults: set[str] = set()
         self.stopped: dict[str, Callable[[], object]] = {}
+        self.paused: dict[str, tuple[str, list[Node]]] = {}
         self._lock = threading.Lock()
 
     def setup(self) -> None:
@@ -54,6 +59,17 @@ class Nemesis:
 
     def has(self, process: str) -> bool:
         return process in self.processes
+
+    def target(self, spec: str) -> tuple[str, list[Node]]:
+        """(kind of process, nodes) for a target: a role (`leader-jm`, `zk-leader`...), or a
+        size and a kind of process (`one:task-manager`, `majority:zookeeper`, or a size alone:
+        that many TaskManagers)."""
+        if spec in self.roles:
+            role = self.roles[spec]
+            return role.process, role.nodes()
+        size, _, process = spec.partition(":")
+        process = process or "task-manager"
+        return process, pick(size, self.nodes(process), self.rng)
 
     def _count(self, outcome: dict | None, f: str) -> dict | None:
         """The injector recorded the op; count it when its completion was `info`."""
@@ -76,6 +92,27 @@ class Nemesis:
 
     def kill_job_managers(self) -> dict:
         return self.kill("kill-job-managers", "job-manager", self.nodes("job-manager"))
+
+    def pause(self, kind: str, process: str, nodes: list[Node]) -> dict:
+        """SIGSTOP to the process kind's processes on those nodes until `resume(kind)` (or the
+        heal): a process that answers nothing but holds its sockets, leases and leadership."""
+        outcome = self.kill(f"start-{kind}", process, nodes, "STOP")
+        if outcome is not None and not outcome.get("error"):
+            self.open_faults.add(kind)
+            self.paused[kind] = (process, nodes)
+        return outcome
+
+    def resume(self, kind: str) -> dict | None:
+        """SIGCONT to what `pause(kind)` stopped; recorded, and re-raised if it throws."""
+        paused = self.paused.pop(kind, None)
+        self.open_faults.discard(kind)
+        if paused is None:
+            return None
+        process, nodes = paused
+        outcome = self.injector.signal(f"stop-{kind}", {n.name: list(
+            self.processes[process].patterns) for n in nodes}, "CONT",
+            {"nodes": [n.name for n in nodes], "process": process})
+        return outcome
 
     def start_partition(self, kind: str, shape: dict) -> dict:
         """Cuts the network as `shape` says (see _core.FaultInjector.partition)."""
@@ -143,6 +180,8 @@ class Nemesis:
         for kind in sorted(self.open_faults):
             if kind.startswith("partition"):
                 self.stop_partition(kind)
+        for kind in list(self.paused):
+            self.resume(kind)
         for kind in list(self.stopped):
             self.restart_process(kind)
         self.partitioner.heal()

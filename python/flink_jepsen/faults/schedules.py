@@ -26,9 +26,15 @@ class Schedule:
     """Runs a schedule function in a thread with an interruptible clock."""
 
     def __init__(self, name: str, nemesis, time_limit: float,
-                 interval: float | None = None) -> None:
+                 interval: float | None = None, hold: float | None = None,
+                 packages: tuple[str, ...] = ()) -> None:
+        """interval: mean seconds between faults (None: the schedule's own); hold: how long a
+        lasting fault (partition, pause) holds (None: the schedule's own); packages: the fault
+        packages of the combined schedule (--nemesis kill,pause,partition)."""
         self.name = name
-        self.interval = interval  # mean seconds between faults; None: the schedule's own
+        self.interval = interval
+        self.hold = hold
+        self.packages = packages
         self.nemesis = nemesis
         self.time_limit = time_limit
         self.stop_event = threading.Event()
@@ -129,7 +135,7 @@ def _partitions(kind: str, shape: Callable[[Schedule], dict]) -> Callable[[Sched
             if not _stagger(s, PARTITION_GAP) or not s.until(s.time_limit):
                 return
             s.nemesis.start_partition(kind, shape(s))
-            s.sleep(PARTITION_HOLD)
+            s.sleep(s.hold or PARTITION_HOLD)
             s.nemesis.stop_partition(kind)
     return run
 
@@ -193,6 +199,96 @@ def _kafka_partitions(s: Schedule) -> None:
     _partitions("partition-kafka-broker", _kafka_broker_alone)(s)
 
 
+# the combined nemesis ----------------------------------------------------------------------------
+COMBINED_INTERVAL = 10.0   # mean seconds between two faults (Jepsen's combined default)
+COMBINED_HOLD = 30.0       # how long a pause or a partition holds unless --fault-duration says
+PACKAGES = ("kill", "pause", "partition")
+# Where kills and pauses aim: roles first, then sizes of a kind of process; each is used when
+# the run's systems have it.
+PROCESS_TARGETS = ("leader-jm", "standby-jm", "one:task-manager", "all:task-manager",
+                   "zk-leader", "majority:zookeeper", "name-node", "one:kafka-broker")
+PARTITION_SHAPES = ("one", "random-halves", "majorities-ring", "bridge", "leader-jm-alone",
+                    "leader-jm-from-zookeeper", "zk-leader-alone")
+
+
+def _available_targets(s: Schedule) -> list[str]:
+    out = []
+    for spec in PROCESS_TARGETS:
+        if spec in s.nemesis.roles:
+            out.append(spec)
+        elif ":" in spec and s.nemesis.has(spec.split(":", 1)[1]):
+            out.append(spec)
+    return out
+
+
+def _shape(s: Schedule, name: str) -> dict | None:
+    """A partition of the given shape over the run's nodes, or None when it needs a role the
+    run does not have (no leader right now...)."""
+    names = _names(s.nemesis.cluster.nodes)
+    rng = s.nemesis.rng
+    if name == "one":
+        return {"shape": "one", "nodes": names, "loner": rng.choice(names)}
+    if name in ("random-halves", "majorities-ring"):
+        return {"shape": name, "nodes": names, "seed": rng.getrandbits(63)}
+    if name == "bridge":
+        return {"shape": "bridge", "nodes": sorted(names, key=lambda _: rng.random())}
+    role = {"leader-jm-alone": "leader-jm", "leader-jm-from-zookeeper": "leader-jm",
+            "zk-leader-alone": "zk-leader"}[name]
+    if role not in s.nemesis.roles:
+        return None
+    _, nodes = s.nemesis.target(role)
+    if not nodes:
+        return None
+    loner = nodes[0].name
+    if name == "leader-jm-from-zookeeper":
+        # Cut between roles: the leading JobManager and the ZooKeeper servers lose each other
+        # (both ways); everything else still talks to both.
+        zks = [z for z in _names(s.nemesis.nodes("zookeeper")) if z != loner]
+        return {"shape": "grudge", "grudge": {loner: zks, **{z: [loner] for z in zks}},
+                "description": f"leading JobManager {loner} cut from ZooKeeper {zks}"}
+    return {"shape": "one", "nodes": names, "loner": loner,
+            "description": f"{role} {loner} alone"}
+
+
+def combined(s: Schedule) -> None:
+    """Jepsen's combined nemesis: the listed fault packages mixed at random, one fault every
+    --nemesis-interval seconds on average (stagger), each lasting fault healed after
+    --fault-duration; everything is healed at the end (the runner's heal)."""
+    packages = s.packages or PACKAGES
+    hold = s.hold or COMBINED_HOLD
+    rng = s.nemesis.rng
+    targets = _available_targets(s)
+    while s.until(s.time_limit):
+        if not _stagger(s, COMBINED_INTERVAL) or not s.until(s.time_limit):
+            return
+        package = rng.choice(packages)
+        if package in ("kill", "pause"):
+            spec = rng.choice(targets)
+            process, nodes = s.nemesis.target(spec)
+            if not nodes:
+                log.info("combined: %s has no node right now; skipped", spec)
+                continue
+            if package == "kill":
+                s.nemesis.kill(f"kill-{spec.replace(':', '-')}", process, nodes)
+                continue
+            kind = f"pause-{spec.replace(':', '-')}"
+            s.nemesis.pause(kind, process, nodes)
+            s.sleep(hold)
+            s.nemesis.resume(kind)
+        elif package == "partition":
+            name = rng.choice(PARTITION_SHAPES)
+            shape = _shape(s, name)
+            if shape is None:
+                log.info("combined: no %s partition right now; skipped", name)
+                continue
+            kind = f"partition-{name}"
+            s.nemesis.start_partition(kind, shape)
+            s.sleep(hold)
+            s.nemesis.stop_partition(kind)
+        else:
+            raise ValueError(f"unknown fault package {package!r}; known: {', '.join(PACKAGES)}")
+
+
 # registry ----------------------------------------------------------------------------------------
 # Schedules that are meant to inject no fault: every other schedule's run must show at least
 # one fault with an effect, or its verdict is unknown.
@@ -225,6 +321,17 @@ def register_schedule(name: str, schedule: Callable[[Schedule], None],
         FAULT_FREE.add(name)
 
 
+def register_generator(generator: Callable) -> str:
+    """Registers a schedule written as a generator of fault ops (faults/ops.py) under the name
+    python-<function name>, and returns that name."""
+    from flink_jepsen.faults.ops import run_generator
+
+    name = "python-" + "".join(c if c.isalnum() or c in "-_." else "-"
+                               for c in getattr(generator, "__name__", "schedule"))
+    register_schedule(name, lambda s: run_generator(s, generator))
+    return name
+
+
 SCHEDULES: dict[str, Callable[[Schedule], None]] = {
     "fail-name-node-during-recovery": fail_name_node_during_recovery,
     "kill-task-managers": _kill_tms(_all_tms, "kill-task-managers"),
@@ -239,4 +346,5 @@ SCHEDULES: dict[str, Callable[[Schedule], None]] = {
                                                 _zookeeper_majority),
     "kill-kafka-broker": kill_kafka_broker,
     "partition-kafka-broker": _kafka_partitions,
+    "combined": combined,
 }

@@ -54,6 +54,14 @@ class TestOptions:
                                         ":hadoop, else a directory every local node shares)",
                                         pytest="--ha-storage-dir")
     nemesis_gen: str = option("kill-task-managers", "the fault schedule", choices=_schedules)
+    nemesis: str | None = option(
+        None, "Jepsen's combined nemesis instead of --nemesis-gen: fault packages mixed at "
+        "random, comma-separated (kill, pause, partition), one every --nemesis-interval s",
+        pytest="--fj-nemesis")
+    fault_duration: float | None = option(
+        None, "seconds a lasting fault (a partition, a pause) holds (default: the schedule's "
+        "own: 20 s for the original's partitions, 30 s in the combined nemesis)", kind=float,
+        lo=1, hi=3600, unit="seconds")
     client_gen: str = option("poll-job-running", "the client", choices=lambda: CLIENT_GENS)
     job_running_healthy_threshold: int = option(
         5, "consecutive running polls (of the original's 5 s) a job needs at the end",
@@ -106,13 +114,21 @@ class TestOptions:
         """--name, or one made of the deployment mode (the spec's, when it names one), the
         nemesis schedule and any workload other than availability."""
         workload = "" if self.workload == "availability" else f"-{self.workload}"
-        raw = self.name or f"flink-{mode}-{self.nemesis_gen}{workload}"
+        raw = self.name or f"flink-{mode}-{self.schedule}{workload}"
         return re.sub(r"[^A-Za-z0-9._-]", "_", raw).lstrip(".") or "test"
 
     def validate(self) -> None:
         """Every declared type, choice and range, then what relates options to each other."""
         for f in dataclasses.fields(self):
             check_value(f, getattr(self, f.name))
+        from flink_jepsen.faults.schedules import PACKAGES
+
+        for package in self.packages:
+            if package not in PACKAGES:
+                raise UsageError(f"--nemesis: fault package {package!r} is unknown; must be "
+                                 f"one of: {', '.join(PACKAGES)}")
+        if self.nemesis is not None and not self.packages:
+            raise UsageError("--nemesis names no fault package")
         if self.remote == "ssh":
             if len(self.nodes) < 3:
                 raise UsageError("--remote ssh needs at least 3 hosts in --nodes/--nodes-file")
@@ -132,7 +148,16 @@ class TestOptions:
         return {"grace_period_s": float(self.job_recovery_grace_period),
                 "healthy_duration_s": float(self.healthy_duration),
                 "cancel_grace_s": CANCEL_GRACE, "jobs": list(jobs or []),
-                "expect_faults": expects_faults(self.nemesis_gen)}
+                "expect_faults": expects_faults(self.schedule)}
+
+    @property
+    def schedule(self) -> str:
+        """The fault schedule that runs: --nemesis-gen, or `combined` with --nemesis."""
+        return "combined" if self.nemesis else self.nemesis_gen
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in (self.nemesis or "").split(",") if p.strip())
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)

@@ -9,6 +9,7 @@ verdict from the workload's checkers (checks/). It has no branch on any of them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import platform
@@ -26,7 +27,7 @@ from flink_jepsen.checks import compose
 from flink_jepsen.checks import verdict as verdicts
 from flink_jepsen.errors import FlinkJepsenError, SetupError, UsageError
 from flink_jepsen.faults.nemesis import Nemesis
-from flink_jepsen.faults.schedules import NEEDS, Schedule
+from flink_jepsen.faults.schedules import NEEDS, Schedule, register_generator
 from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.nodes.provision import RunNodes, provision
 from flink_jepsen.run import spec as testspec
@@ -65,10 +66,12 @@ def checkers_for(options: TestOptions, jobs: list[str] | None) -> list:
     return [c for part in workloads.get(options.workload).parts for c in part(ctx).checkers()]
 
 
-def analyze(history_path: Path, options: TestOptions, jobs: list[str] | None = None) -> dict:
-    """Phase 6, also for `flink-jepsen analyze`: the workload's checkers over a stored history
-    (jobs: the ids of the jobs that were submitted), composed into one result."""
-    return compose(checkers_for(options, jobs), history_path)
+def analyze(history_path: Path, options: TestOptions, jobs: list[str] | None = None,
+            extra: list | tuple = ()) -> dict:
+    """Phase 6, also for `flink-jepsen analyze`: the workload's checkers (and a user's own,
+    `extra`) over a stored history (jobs: the ids of the jobs that were submitted), composed
+    into one result."""
+    return compose([*checkers_for(options, jobs), *extra], history_path)
 
 
 def environment_versions(d: dist.Distribution | None) -> dict:
@@ -98,11 +101,19 @@ class TestRun:
     __test__ = False  # not a pytest test class, despite its name
 
     def __init__(self, options: TestOptions,
-                 after_heal: Callable[[TestRun], None] | None = None) -> None:
+                 after_heal: Callable[[TestRun], None] | None = None,
+                 schedule: Callable | None = None, checkers: list | tuple = ()) -> None:
         """after_heal: called once everything is healed, before the stop rule observes (a
-        planted failure that begins only after the heal, in the negative controls)."""
+        planted failure that begins only after the heal, in the negative controls);
+        schedule: a generator of fault ops written in Python (faults/ops.py), run instead of
+        --nemesis-gen under the name python-<function>; checkers: the user's own, composed with
+        the workload's (each a `name` and a `check(history_path) -> result`)."""
+        if schedule is not None:
+            options = dataclasses.replace(options, nemesis=None,
+                                          nemesis_gen=register_generator(schedule))
         self.options = options
         self.after_heal = after_heal
+        self.extra_checkers = tuple(checkers)
         self.spec: testspec.TestSpec | None = None
         self.mode = options.deployment_mode  # until validate() reads the spec
         self.dbs: tuple[str, ...] = ()
@@ -140,9 +151,9 @@ class TestRun:
             if db not in self.dbs:
                 raise UsageError(f"--workload {o.workload} needs :{db} in the test spec's :dbs "
                                  f"({self.spec.source} has {', '.join(self.dbs)})")
-        for db in NEEDS.get(o.nemesis_gen, ()):
+        for db in NEEDS.get(o.schedule, ()):
             if db not in self.dbs:
-                raise UsageError(f"--nemesis-gen {o.nemesis_gen} needs :{db} in the test "
+                raise UsageError(f"--nemesis-gen {o.schedule} needs :{db} in the test "
                                  f"spec's :dbs ({self.spec.source} has {', '.join(self.dbs)})")
         provided = {name for db in self.dbs for name in systems.REGISTRY[db].provides}
         for j in self.spec.jobs:
@@ -192,11 +203,14 @@ class TestRun:
             self.progress.stop()
         self._phase("analysis")
         if error is None:
-            results = analyze(self.store.path("history.jsonl"), o, self.jobs)
+            results = analyze(self.store.path("history.jsonl"), o, self.jobs,
+                              self.extra_checkers)
         else:
             results = {"valid?": "unknown", "error": error, "phase": self.failed_phase}
         results["test"] = self.test_name
-        results["nemesis-gen"] = o.nemesis_gen
+        results["nemesis-gen"] = o.schedule
+        if o.nemesis:
+            results["nemesis"] = list(o.packages)
         results["deployment-mode"] = self.mode
         self.store.write_json("results.json", results)
         self._write_report()
@@ -291,9 +305,11 @@ class TestRun:
             self.parts.append(part(ctx))
             self.parts[-1].start()
         self.nemesis = Nemesis(self.cluster, systems.processes(self.systems), self.history,
-                               self.seed, leader=self._leader_node)
+                               self.seed, leader=self._leader_node,
+                               roles=systems.roles(self.systems))
         self.nemesis.setup()
-        self.schedule = Schedule(o.nemesis_gen, self.nemesis, o.time_limit, o.nemesis_interval)
+        self.schedule = Schedule(o.schedule, self.nemesis, o.time_limit, o.nemesis_interval,
+                                 o.fault_duration, o.packages)
         self.schedule.start()
         started = time.monotonic()
         while not self.schedule.done():

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flink_jepsen.errors import UsageError
-from flink_jepsen.systems.base import Deployment, Process, System
+from flink_jepsen.systems.base import Deployment, Process, Role, System
 
 Factory = Callable[[Deployment], System]
 
@@ -143,6 +143,17 @@ def processes(systems: list[System]) -> dict[str, Process]:
             if name in out:
                 raise UsageError(f"two systems declare processes named {name!r}")
             out[name] = p
+    return out
+
+
+def roles(systems: list[System]) -> dict[str, Role]:
+    """Every named fault target of the run's systems."""
+    out: dict[str, Role] = {}
+    for s in systems:
+        for name, r in s.roles().items():
+            if name in out:
+                raise UsageError(f"two systems declare the role {name!r}")
+            out[name] = r
     return out
 
 

@@ -30,6 +30,14 @@ class Process:
     start: Callable[[list[Node]], object] | None = None
 
 
+@dataclass(frozen=True)
+class Role:
+    """A set of a system's processes faults can aim at by name (leader-jm, zk-leader...): which
+    kind of process, and on which nodes it runs now (asked when the fault happens)."""
+    process: str
+    nodes: Callable[[], list[Node]]
+
+
 @dataclass
 class Deployment:
     """What a system is built from: the nodes, the run's parameters, the distribution under
@@ -94,6 +102,10 @@ class System(abc.ABC):
 
     def processes(self) -> dict[str, Process]:
         """The kinds of process faults may hit, by name (job-manager, kafka-broker...)."""
+        return {}
+
+    def roles(self) -> dict[str, Role]:
+        """Named targets for faults beyond `processes()` (the leader, the followers...)."""
         return {}
 
     def provides(self) -> dict[str, str]:

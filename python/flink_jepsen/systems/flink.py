@@ -8,7 +8,7 @@ import abc
 from pathlib import Path
 
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems.base import Process, System
+from flink_jepsen.systems.base import Process, Role, System
 from flink_jepsen.workloads.flink_client import FlinkClient
 
 # What the kill faults grep for, as the original did: every kind of JobManager entry point
@@ -47,6 +47,21 @@ class Flink(System):
     def processes(self) -> dict[str, Process]:
         return {"job-manager": Process(self.job_manager_nodes, JOB_MANAGER_PATTERNS),
                 "task-manager": Process(self.task_manager_nodes, TASK_MANAGER_PATTERNS)}
+
+    def leader_nodes(self) -> list[Node]:
+        """The leading JobManager's node (none while there is no leader)."""
+        ep = self.leader()
+        if not ep:
+            return []
+        address = ep.split(":")[0]
+        return [n for n in self.cluster.nodes if n.address == address]
+
+    def roles(self) -> dict[str, Role]:
+        return {"leader-jm": Role("job-manager", self.leader_nodes),
+                "standby-jm": Role("job-manager", lambda: [
+                    n for n in self.job_manager_nodes() if n not in self.leader_nodes()]),
+                "job-managers": Role("job-manager", self.job_manager_nodes),
+                "task-managers": Role("task-manager", self.task_manager_nodes)}
 
     def close(self) -> None:
         if self.client is not None:

@@ -13,7 +13,7 @@ from flink_jepsen import paths, versions
 from flink_jepsen.errors import SetupError
 from flink_jepsen.nodes.node import Node
 from flink_jepsen.systems import register
-from flink_jepsen.systems.base import Deployment, Process, System
+from flink_jepsen.systems.base import Deployment, Process, Role, System
 from flink_jepsen.systems.fetch import maven_dependency, maven_jars
 
 NN_RPC, NN_HTTP, RM_HTTP, NM_PORT = 8020, 9870, 8088, 8041
@@ -166,7 +166,7 @@ class Hadoop(System):
                 f"-Dproc_{role} -Dhadoop.log.dir={logs} -Dyarn.log.dir={logs} "
                 f"-Dhadoop.home.dir={self.home(node)} -cp '{self.classpath(node)}' {main}")
 
-    def roles(self) -> list[tuple[Node, str, str]]:
+    def daemons(self) -> list[tuple[Node, str, str]]:
         out = [(self.namenode, "namenode", NAMENODE),
                (self.resourcemanager, "resourcemanager", RESOURCEMANAGER)]
         for w in self.workers():
@@ -174,11 +174,11 @@ class Hadoop(System):
         return [r for r in out if self.yarn or r[1] not in ("resourcemanager", "nodemanager")]
 
     def pidfiles(self, node: Node) -> list[str]:
-        return [node.path("run", f"{self.name}-{role}.pid") for n, role, _ in self.roles()
+        return [node.path("run", f"{self.name}-{role}.pid") for n, role, _ in self.daemons()
                 if n == node]
 
     def start(self) -> None:
-        for node, role, main in self.roles():
+        for node, role, main in self.daemons():
             self.daemon(node, role, self.java(node, role, main), env=self.env(node))
 
     def start_namenode(self) -> None:
@@ -228,6 +228,10 @@ class Hadoop(System):
                                     stop=lambda _nodes: self.stop_namenode(),
                                     start=lambda _nodes: self.start_namenode()),
                 "datanode": Process(self.workers, (DATANODE.replace(".", r"\."),))}
+
+    def roles(self) -> dict[str, Role]:
+        return {"name-node": Role("namenode", lambda: [self.namenode]),
+                "data-nodes": Role("datanode", self.workers)}
 
     def flink_env(self, node: Node) -> dict[str, str]:
         """A Flink process reaches hdfs:// with Hadoop's client on its classpath and the

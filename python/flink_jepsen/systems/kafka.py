@@ -14,7 +14,7 @@ from flink_jepsen import paths, versions
 from flink_jepsen.errors import SetupError
 from flink_jepsen.nodes.node import Node
 from flink_jepsen.systems import register
-from flink_jepsen.systems.base import Deployment, Process, System
+from flink_jepsen.systems.base import Deployment, Process, Role, System
 from flink_jepsen.systems.fetch import maven_dependency, maven_jars
 
 BROKER_PORT = 9092
@@ -167,6 +167,9 @@ class Kafka(System):
         return {"kafka-broker": Process(self.nodes, (MAIN_CLASS.replace(".", r"\."),),
                                         start=lambda nodes: [self.start_broker(n)
                                                              for n in nodes])}
+
+    def roles(self) -> dict[str, Role]:
+        return {"kafka-brokers": Role("kafka-broker", self.nodes)}
 
     def provides(self) -> dict[str, str]:
         return {"KAFKA_BOOTSTRAP": self.bootstrap_servers()}

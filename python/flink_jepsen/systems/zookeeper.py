@@ -11,7 +11,7 @@ from flink_jepsen import _core, paths, versions
 from flink_jepsen.errors import SetupError
 from flink_jepsen.nodes.node import Node
 from flink_jepsen.systems import register
-from flink_jepsen.systems.base import Deployment, Process, System
+from flink_jepsen.systems.base import Deployment, Process, Role, System
 from flink_jepsen.systems.fetch import maven_dependency, maven_jars
 
 CLIENT_PORT = 2181
@@ -107,6 +107,23 @@ class ZooKeeper(System):
     def processes(self) -> dict[str, Process]:
         return {"zookeeper": Process(self.nodes, (MAIN_CLASS.replace(".", r"\."),),
                                      stop=self.stop_servers, start=self.start_servers)}
+
+    def mode(self, node: Node) -> str:
+        """leader, follower or standalone, as the server says (`srvr`); "" when it does not
+        answer."""
+        try:
+            out = four_letter_word(node.address, "srvr")
+        except OSError:
+            return ""
+        return next((line.split(":", 1)[1].strip() for line in out.splitlines()
+                     if line.startswith("Mode:")), "")
+
+    def roles(self) -> dict[str, Role]:
+        return {"zk-leader": Role("zookeeper", lambda: [
+                    n for n in self.nodes() if self.mode(n) == "leader"]),
+                "zk-followers": Role("zookeeper", lambda: [
+                    n for n in self.nodes() if self.mode(n) == "follower"]),
+                "zookeepers": Role("zookeeper", self.nodes)}
 
     def start_servers(self, nodes: list[Node]) -> None:
         for node in nodes:
