@@ -71,7 +71,7 @@ class Nemesis:
         process = process or "task-manager"
         return process, pick(size, self.nodes(process), self.rng)
 
-    def _count(self, outcome: dict | None, f: str) -> dict | None:
+    def _count(self, outcome: dict | None) -> dict | None:
         """The injector recorded the op; count it when its completion was `info`."""
         if outcome is not None and not outcome.get("error"):
             with self._lock:
@@ -85,7 +85,7 @@ class Nemesis:
         targets = {n.name: patterns for n in nodes}
         return self._count(self.injector.signal(kind, targets, signal,
                                                 {"nodes": [n.name for n in nodes],
-                                                 "process": process}), kind)
+                                                 "process": process}))
 
     def kill_task_managers(self, kind: str, nodes: list[Node]) -> dict:
         return self.kill(kind, "task-manager", nodes)
@@ -109,14 +109,13 @@ class Nemesis:
         if paused is None:
             return None
         process, nodes = paused
-        outcome = self.injector.signal(f"stop-{kind}", {n.name: list(
+        return self.injector.signal(f"stop-{kind}", {n.name: list(
             self.processes[process].patterns) for n in nodes}, "CONT",
             {"nodes": [n.name for n in nodes], "process": process})
-        return outcome
 
     def start_partition(self, kind: str, shape: dict) -> dict:
         """Cuts the network as `shape` says (see _core.FaultInjector.partition)."""
-        outcome = self._count(self.injector.partition(f"start-{kind}", shape), kind)
+        outcome = self._count(self.injector.partition(f"start-{kind}", shape))
         if outcome is not None and not outcome.get("error"):
             self.open_faults.add(kind)
         return outcome

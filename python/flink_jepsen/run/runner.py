@@ -121,7 +121,6 @@ class TestRun:
                      else random.SystemRandom().getrandbits(31))
         self.run_id = uuid.uuid4().hex[:12]
         self.systems: list[System] = []
-        self.started: list[System] = []
         self.deployment: Deployment | None = None
         self.flink: Flink | None = None
         self.cluster: Cluster | None = None
@@ -273,11 +272,8 @@ class TestRun:
         self.write_test_json()
         self.deployment = Deployment(self.cluster, o, self.spec, self.run_id, self.shared_dir,
                                      self.dist)
-        for db in systems.order(self.dbs):
-            system = systems.REGISTRY[db].factory(self.deployment)
-            self.deployment.systems[db] = system
-            self.systems.append(system)
-            self.started.append(system)
+        for system in systems.compose(self.dbs, self.deployment):
+            self.systems.append(system)  # stopped in teardown even if its start fails
             system.install()
             system.start()
             system.wait_ready(o.ready_timeout)
@@ -375,7 +371,7 @@ class TestRun:
         if self.options.leave_running:
             log.info("--leave-running: the cluster stays up")
             return
-        for system in reversed(self.started):
+        for system in reversed(self.systems):
             try:
                 system.stop()
             except Exception as e:  # noqa: BLE001

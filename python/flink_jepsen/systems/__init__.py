@@ -6,7 +6,7 @@ dependency order. Adding a system is one module plus its import at the end of th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from flink_jepsen.errors import UsageError
@@ -92,15 +92,13 @@ def order(dbs: tuple[str, ...] | list[str]) -> list[str]:
     return out
 
 
-def compose(dbs: tuple[str, ...] | list[str], deployment: Deployment) -> list[System]:
-    """The run's systems, built in start order; each factory sees the ones built before it in
-    `deployment.systems`."""
-    systems = []
+def compose(dbs: tuple[str, ...] | list[str], deployment: Deployment) -> Iterator[System]:
+    """The run's systems, built one at a time in start order (the caller starts each before
+    the next is built); each factory sees the ones built before it in `deployment.systems`."""
     for db in order(dbs):
         system = REGISTRY[db].factory(deployment)
         deployment.systems[db] = system
-        systems.append(system)
-    return systems
+        yield system
 
 
 def flink_db(dbs: tuple[str, ...] | list[str]) -> str:
@@ -135,26 +133,24 @@ def check(options: object, dbs: tuple[str, ...]) -> None:
             REGISTRY[db].check(options, dbs)
 
 
+def _merged(declared: list[dict], what: str) -> dict:
+    out: dict = {}
+    for names in declared:
+        for name, value in names.items():
+            if name in out:
+                raise UsageError(f"two systems declare {what} {name!r}")
+            out[name] = value
+    return out
+
+
 def processes(systems: list[System]) -> dict[str, Process]:
     """Every kind of process of the run's systems, by name, for the faults."""
-    out: dict[str, Process] = {}
-    for s in systems:
-        for name, p in s.processes().items():
-            if name in out:
-                raise UsageError(f"two systems declare processes named {name!r}")
-            out[name] = p
-    return out
+    return _merged([s.processes() for s in systems], "processes named")
 
 
 def roles(systems: list[System]) -> dict[str, Role]:
     """Every named fault target of the run's systems."""
-    out: dict[str, Role] = {}
-    for s in systems:
-        for name, r in s.roles().items():
-            if name in out:
-                raise UsageError(f"two systems declare the role {name!r}")
-            out[name] = r
-    return out
+    return _merged([s.roles() for s in systems], "the role")
 
 
 # The systems this project ships; a new one adds its import here.

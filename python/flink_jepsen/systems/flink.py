@@ -72,6 +72,9 @@ class Flink(System):
         self.client = FlinkClient(zk, cluster_id, endpoints, dict(self.cluster.addresses))
         return self.client
 
-    @abc.abstractmethod
+    zk_quorum: str = ""  # "name:port,..." of the ZooKeeper ensemble (set by the deployment)
+
     def zookeeper_hosts(self) -> str:
         """'address:port,...' of the ZooKeeper ensemble holding the leader's address."""
+        return ",".join(f"{self.cluster.addresses.get(h, h)}:{p}" for h, p in
+                        (s.rsplit(":", 1) for s in self.zk_quorum.split(",")))

@@ -83,10 +83,6 @@ class FlinkStandalone(Flink):
     job_manager_nodes = job_managers
     task_manager_nodes = task_managers
 
-    def zookeeper_hosts(self) -> str:
-        return ",".join(f"{self.cluster.addresses.get(h, h)}:{p}" for h, p in
-                        (s.rsplit(":", 1) for s in self.zk_quorum.split(",")))
-
     def processes(self) -> dict[str, Process]:
         """TaskManagers can also be stopped for good and started again (planted failures)."""
         out = super().processes()

@@ -61,10 +61,6 @@ class FlinkYarn(Flink):
 
     task_manager_nodes = job_manager_nodes
 
-    def zookeeper_hosts(self) -> str:
-        return ",".join(f"{self.cluster.addresses.get(h, h)}:{p}" for h, p in
-                        (s.rsplit(":", 1) for s in self.zk_quorum.split(",")))
-
     def rest_endpoints(self) -> list[str]:
         """The application master's address, from the ResourceManager (a new application
         attempt moves the JobManager to another node)."""
