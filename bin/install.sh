@@ -9,7 +9,7 @@ venv="${FJ_VENV:-$here/.venv}"
 quiet="${1:-}"
 say() { [ "$quiet" = "--quiet" ] || echo "install: $*" >&2; }
 
-packages=(build-essential cmake ninja-build pkg-config python3 python3-venv python3-dev
+packages=(libfaketime build-essential cmake ninja-build pkg-config python3 python3-venv python3-dev
           libssh-dev libspdlog-dev nlohmann-json3-dev libgtest-dev googletest
           iproute2 iptables openssh-server openssh-client util-linux procps psmisc openssl
           openjdk-17-jdk-headless maven curl ca-certificates chromium chromium-driver)

@@ -12,8 +12,9 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-TEST_PREFIX = "fjt"
-TEST_SUBNET = "10.213.9.0/24"
+# Another suite (a CI run of another checkout) may run beside this one under its own names.
+TEST_PREFIX = os.environ.get("FJ_TEST_PREFIX", "fjt")
+TEST_SUBNET = os.environ.get("FJ_TEST_SUBNET", "10.213.9.0/24")
 
 
 def is_root() -> bool:

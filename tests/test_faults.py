@@ -131,3 +131,50 @@ def test_target_sizes_follow_jepsen() -> None:
         [1, 1, 2, 3]
     with pytest.raises(ValueError, match="target size 'most' is unknown"):
         pick("most", nodes, rng)
+
+
+def test_a_clock_fault_moves_a_faked_process_clock_and_the_heal_puts_it_back(tmp_path) -> None:
+    from pathlib import Path
+
+    from flink_jepsen.analysis.events import clock_offsets
+    from flink_jepsen.analysis.load import read_history_frame
+
+    if not Path(_core.FAKETIME_LIBRARY).exists():
+        pytest.skip("libfaketime is not installed (bin/install.sh installs it)")
+
+    class Clocked(OneNode):
+        @staticmethod
+        def clock_file(node, system):
+            return str(tmp_path / "clock" / system)
+
+    (tmp_path / "clock").mkdir()
+    (tmp_path / "clock" / "flink").write_text("+0\n")
+    history = _core.HistoryRecorder(str(tmp_path / "h.jsonl"), True)
+    n = Nemesis(Clocked(), {"task-manager": Process(lambda: [NODE], ("x",), system="flink")},
+                history, 1)  # type: ignore[arg-type]
+
+    def faked_now() -> float:
+        env = {"LD_PRELOAD": _core.FAKETIME_LIBRARY, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+               "FAKETIME_TIMESTAMP_FILE": str(tmp_path / "clock" / "flink"),
+               "PATH": "/usr/bin:/bin"}
+        return float(subprocess.run(["date", "+%s.%N"], env=env, capture_output=True, text=True,
+                                    check=True).stdout) - time.time()
+
+    assert abs(faked_now()) < 1
+    n.clock("clock-skew", "task-manager", [NODE], -120.5)
+    assert faked_now() == pytest.approx(-120.5, abs=1)        # the process sees it moved
+    n.heal_all()                                              # reset to true time
+    assert abs(faked_now()) < 1
+    history.flush()
+    frame, _ = read_history_frame(tmp_path / "h.jsonl")
+    offsets = clock_offsets(frame)
+    assert list(offsets["offset_s"]) == [0.0, -120.5, -120.5, 0.0]
+    assert set(offsets["node"]) == {"control"}
+    ops = history.ops()
+    assert [o["f"] for o in ops] == ["start-clock-skew"] * 2 + ["stop-clock-skew"] * 2
+    assert ops[0]["value"]["offset"] == -120.5 and ops[3]["value"]["offset"] == 0.0
+    # A process started without libfaketime has no clock file: the fault is a fail, says why.
+    n2 = Nemesis(Clocked(), {"job-manager": Process(lambda: [NODE], ("x",), system="zk")},
+                 history, 1)  # type: ignore[arg-type]
+    out = n2.clock("clock-skew", "job-manager", [NODE], 5)
+    assert "not started under libfaketime" in out["error"] and n2.faults == 0

@@ -33,6 +33,7 @@ class RecordingNemesis:
         self.roles = {"leader-jm": ("job-manager", [n for n in NODES if n.name == leader]),
                       "zk-leader": ("zookeeper", NODES[1:2])}
         self.calls: list[tuple[float, str, object]] = []
+        self.clocks: dict[str, object] = {}
         self.t0 = time.monotonic()
 
     def _log(self, what: str, arg: object) -> None:
@@ -72,6 +73,28 @@ class RecordingNemesis:
 
     def stop_partition(self, kind):
         self._log(f"stop-{kind}", None)
+
+    def packet_capabilities(self):
+        return {n.name: ["duplicate", "loss"] for n in NODES}   # no netem, as on this machine
+
+    def packets(self, kind, nodes, fault, peers=None):
+        self._log(f"start-{kind}", ([n.name for n in nodes], fault))
+        return {}
+
+    def heal_packets(self, kind):
+        self._log(f"stop-{kind}", None)
+
+    def clock(self, kind, process, nodes, offset, rate=None):
+        self._log(f"start-{kind}", (process, [n.name for n in nodes], offset, rate))
+        self.clocks[kind] = nodes
+        return {}
+
+    def step_clock(self, kind, offset):
+        self._log(f"step-{kind}", offset)
+
+    def reset_clock(self, kind, value=None):
+        self.clocks.pop(kind, None)
+        self._log(f"stop-{kind}", value)
 
 
 def grudge_of(shape: dict) -> dict:
@@ -247,3 +270,65 @@ def test_a_users_checker_is_composed_into_the_verdict(tmp_path) -> None:
     assert results["checks"]["no-kills"]["valid?"] is False
     assert results["valid?"] is False
     assert results["anomalies"] == [{"type": "kill-seen", "ops": [7], "checker": "no-kills"}]
+
+
+def test_the_combined_nemesis_carries_packet_and_clock_faults_and_heals_each(monkeypatch) -> None:
+    monkeypatch.setattr(nem, "COMBINED_INTERVAL", 0.02)
+    n = RecordingNemesis(leader="n2")
+    s = nem.Schedule("combined", n, 4.0, hold=1.2, packages=("packet", "clock"))
+    s.start()
+    s.thread.join(10)
+    assert s.done() and s.error is None, s.error
+    starts = [(what, arg) for _, what, arg in n.calls if what.startswith("start-")]
+    packets = [arg[1] for what, arg in starts if what.startswith("start-packet")]
+    clocks = [what for what, _ in starts if what.startswith("start-clock")]
+    assert packets and clocks
+    # Only what the nodes can do: loss and duplication, never netem's delay or reordering.
+    assert all(set(f) <= {"loss", "duplicate"} for f in packets)
+    steps = [arg for _, what, arg in n.calls if what.startswith("step-clock-drift")]
+    drifts = [arg for what, arg in starts if what.startswith("start-clock-drift")]
+    if drifts:   # a drift steps its offset by rate - 1 every second
+        assert steps and all(a[3] in nem.CLOCK_RATES for a in drifts)
+    jumps = [w for w in clocks if w.startswith("start-clock-jump")]
+    kinds = [what for _, what, _ in n.calls if not what.startswith("step-")]
+    for w in kinds:                        # every lasting fault but a jump is healed in place
+        if w.startswith("start-") and not w.startswith("start-clock-jump"):
+            assert "stop-" + w[len("start-"):] in kinds, w
+    assert len(jumps) <= len(clocks)
+
+
+def test_generator_packet_clock_and_one_way_ops() -> None:
+    from flink_jepsen.faults.ops import Clock, Packet, Partition, run_generator, shape_of
+
+    def schedule(_):
+        yield Packet("leader-jm", hold=0.05, loss=0.3)
+        yield Clock("one:task-manager", offset=-30, hold=0.05)
+        yield Clock("zk-leader", offset=600)             # a jump: stays until the heal
+        yield Clock("zk-leader", offset=0)               # ... or until set back
+        yield Partition("one-way", hold=0.05, params={"from": "zk-leader", "to": "leader-jm"})
+
+    n = RecordingNemesis(leader="n2")
+    n.cluster = FakeCluster()
+    s = nem.Schedule("python-x", n, 5.0)
+    s.nemesis = n
+    run_generator(s, schedule)
+    kinds = [(what, arg) for _, what, arg in n.calls]
+    assert kinds[0] == ("start-packet-leader-jm", (["n2"], {"loss": 0.3}))
+    assert kinds[1] == ("stop-packet-leader-jm", None)
+    assert kinds[2] == ("start-clock-skew-one-task-manager", ("task-manager", ["n3"], -30, None))
+    assert kinds[3] == ("stop-clock-skew-one-task-manager", None)
+    assert kinds[4] == ("start-clock-jump-zk-leader", ("zookeeper", ["n2"], 600, None))
+    assert kinds[5] == ("stop-clock-jump-zk-leader", None)
+    assert kinds[6][0] == "start-partition-one-way"
+
+    # One-way: the `to` side drops what the `from` side sends, and nothing else.
+    n.roles["zookeepers"] = ("zookeeper", NODES[:3])
+    shape = shape_of(n, Partition("one-way", 1, {"from": "zookeepers", "to": "leader-jm"}))
+    assert shape["shape"] == "grudge" and shape["grudge"] == {"n2": ["n1", "n3"]}
+    both = shape_of(n, Partition("between", 1, {"from": "leader-jm", "to": ["n4", "n5"]}))
+    assert {k: set(v) for k, v in both["grudge"].items()} == {
+        "n4": {"n2"}, "n5": {"n2"}, "n2": {"n4", "n5"}}
+    plan = _core.plan_partition(shape, [x.name for x in NODES])
+    assert plan["grudge"]["n2"] == ["n1", "n3"] and not plan["grudge"].get("n1")
+    with pytest.raises(ValueError, match="needs 'from'"):
+        shape_of(n, Partition("one-way", 1, {"to": "leader-jm"}))

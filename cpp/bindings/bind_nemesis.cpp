@@ -5,6 +5,7 @@
 
 #include "bindings/bindings.hpp"
 #include "bindings/convert.hpp"
+#include "nemesis/clock.hpp"
 #include "nemesis/faults.hpp"
 #include "nemesis/grudge.hpp"
 #include "nemesis/partition.hpp"
@@ -35,6 +36,18 @@ void bind_nemesis(py::module_& m) {
       "shape"_a, "nodes"_a,
       "The grudge and description a partition shape gives over these nodes, as "
       "FaultInjector.partition computes it (nothing is applied). ValueError for a bad shape.");
+
+  m.attr("FAKETIME_LIBRARY") = fj::kFaketimeLibrary;
+  m.attr("PACKET_PROBE") = fj::kPacketProbe;
+  m.def(
+      "parse_packet_capabilities",
+      [](const std::string& out) {
+        const auto caps = fj::parse_capabilities(out);
+        return std::vector<std::string>(caps.begin(), caps.end());
+      },
+      "probe_output"_a, "The packet faults a node's PACKET_PROBE output says it can carry out.");
+  m.def("faketime_spec", &fj::faketime_spec, "offset"_a,
+        "libfaketime's spec of a clock offset in seconds ('+12.500000s').");
 
   py::class_<fj::Partitioner, std::shared_ptr<fj::Partitioner>>(m, "Partitioner")
       .def(py::init<std::map<std::string, fj::RemotePtr>, std::map<std::string, std::string>>(),
@@ -107,6 +120,56 @@ void bind_nemesis(py::module_& m) {
           "f"_a,
           "Heals every partition: returns {'healed': the grudge that was in force}. A failure is "
           "recorded as a fail and raised.")
+      .def(
+          "packets",
+          [](fj::FaultInjector& fi, const std::string& f, const std::vector<std::string>& nodes,
+             const py::dict& fault, const std::vector<std::string>& peers) {
+            json spec = to_json(fault);
+            json outcome;
+            {
+              py::gil_scoped_release release;
+              outcome = fi.packets(f, nodes, peers, spec);
+            }
+            return py::dict(to_py(outcome));
+          },
+          "f"_a, "nodes"_a, "fault"_a, "peers"_a = std::vector<std::string>{},
+          "Gives the nodes a packet fault on their links to every other node (or to peers): "
+          "fault = {'loss': p, 'duplicate': p, 'delay_ms': ms, 'jitter_ms': ms, 'reorder': p}. "
+          "Loss hits both directions, the rest the nodes' outgoing packets. Returns the outcome, "
+          "with 'error' when it was recorded as a fail (a node lacks the capability). ValueError "
+          "for a bad fault or node (nothing recorded).")
+      .def(
+          "heal_packets",
+          [](fj::FaultInjector& fi, const std::string& f) {
+            json outcome;
+            {
+              py::gil_scoped_release release;
+              outcome = fi.heal_packets(f);
+            }
+            return py::dict(to_py(outcome));
+          },
+          "f"_a, "Removes every packet fault: returns {'healed': {node: fault}}.")
+      .def("packet_capabilities", &fj::FaultInjector::packet_capabilities,
+           py::call_guard<py::gil_scoped_release>(),
+           "node -> the packet faults it can carry out ('loss', 'duplicate', 'delay', "
+           "'reorder'), probed on the node once.")
+      .def(
+          "clock",
+          [](fj::FaultInjector& fi, const std::string& f,
+             const std::map<std::string, std::vector<std::string>>& files, double offset,
+             py::object value, bool record) {
+            json v = to_json(value);
+            json outcome;
+            {
+              py::gil_scoped_release release;
+              outcome = fi.clock(f, files, offset, std::move(v), record);
+            }
+            return py::dict(to_py(outcome));
+          },
+          "f"_a, "files"_a, "offset"_a, "value"_a = py::none(), "record"_a = true,
+          "Sets the clock offset (seconds) of the processes started under libfaketime with these "
+          "clock files (node -> files). Returns {'nodes', 'offset', 'files', 'errors'}, with "
+          "'error' when recorded as a fail. record=False: nothing recorded, a failure raises.")
       .def("current", &fj::FaultInjector::current, "The grudge in force: node -> peers it drops.")
       .def_property_readonly("nodes", &fj::FaultInjector::nodes);
 }

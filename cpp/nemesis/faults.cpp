@@ -7,7 +7,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "nemesis/clock.hpp"
 #include "nemesis/shapes.hpp"
+#include "remote/fanout.hpp"
 #include "remote/signal_matching.hpp"
 
 namespace fj {
@@ -40,13 +42,20 @@ FaultInjector::FaultInjector(std::map<std::string, RemotePtr> remotes,
                              std::shared_ptr<HistoryRecorder> history)
     : remotes_(remotes),
       history_(std::move(history)),
-      partitioner_(std::move(remotes), std::move(addresses)) {
+      partitioner_(remotes, addresses),
+      shaper_(std::move(remotes), std::move(addresses)) {
   if (!history_) throw std::invalid_argument("a FaultInjector needs a history recorder");
 }
 
-void FaultInjector::setup() { partitioner_.setup(); }
+void FaultInjector::setup() {
+  partitioner_.setup();
+  shaper_.setup();
+}
 
-void FaultInjector::teardown() { partitioner_.teardown(); }
+void FaultInjector::teardown() {
+  partitioner_.teardown();
+  shaper_.teardown();
+}
 
 Grudge FaultInjector::current() const { return partitioner_.current(); }
 
@@ -156,6 +165,108 @@ json FaultInjector::heal(const std::string& f) {
     throw;
   }
   return complete(f, {{"healed", grudge_to_json(healed)}}, "");
+}
+
+json FaultInjector::packets(const std::string& f, const std::vector<std::string>& targets,
+                            const std::vector<std::string>& peers, const json& fault) {
+  const PacketFault parsed = PacketFault::from_json(fault);
+  for (const auto& n : targets) {
+    if (!remotes_.count(n)) throw std::invalid_argument("packet fault names unknown node " + n);
+  }
+  if (targets.empty()) throw std::invalid_argument("packet fault: no target node");
+  json value = parsed.to_json();
+  value["nodes"] = targets;
+  if (!peers.empty()) value["peers"] = peers;
+  history_->record(kNemesis, "invoke", f, value);
+  std::string missed;
+  try {
+    shaper_.apply(targets, peers, parsed);
+    spdlog::info("nemesis {}: {} on {} node(s)", f, parsed.to_json().dump(), targets.size());
+  } catch (const std::invalid_argument&) {
+    throw;
+  } catch (...) {
+    missed = error_text(std::current_exception());
+    spdlog::warn("nemesis {} failed: {}", f, missed);
+  }
+  return complete(f, std::move(value), missed);
+}
+
+json FaultInjector::heal_packets(const std::string& f) {
+  history_->record(kNemesis, "invoke", f, nullptr);
+  json healed = json::object();
+  for (const auto& [node, fault] : shaper_.current()) healed[node] = fault.to_json();
+  try {
+    shaper_.heal();
+  } catch (...) {
+    const std::string why = error_text(std::current_exception());
+    history_->record(kNemesis, "fail", f, nullptr, {{"error", why}});
+    spdlog::error("nemesis {} failed: {}", f, why);
+    throw;
+  }
+  return complete(f, {{"healed", std::move(healed)}}, "");
+}
+
+std::map<std::string, std::vector<std::string>> FaultInjector::packet_capabilities() {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& [node, caps] : shaper_.capabilities()) {
+    out[node] = std::vector<std::string>(caps.begin(), caps.end());
+  }
+  return out;
+}
+
+json FaultInjector::clock(const std::string& f,
+                          const std::map<std::string, std::vector<std::string>>& files,
+                          double offset_s, json value, bool record) {
+  std::vector<std::string> names;
+  std::vector<RemotePtr> remotes;
+  std::vector<std::string> commands;
+  for (const auto& [node, paths] : files) {
+    auto it = remotes_.find(node);
+    if (it == remotes_.end()) throw std::invalid_argument("clock fault names unknown node " + node);
+    names.push_back(node);
+    remotes.push_back(it->second);
+    commands.push_back(clock_command(paths, offset_s));
+  }
+  if (names.empty()) throw std::invalid_argument("clock fault: no node");
+  if (value.is_null()) value = {{"nodes", names}, {"offset", offset_s}};
+  if (record) history_->record(kNemesis, "invoke", f, value);
+  std::vector<ExecResult> results(names.size());
+  {
+    std::vector<std::jthread> threads;
+    threads.reserve(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      threads.emplace_back([&, i] {
+        ExecOptions o;
+        o.timeout_s = 30;
+        try {
+          results[i] = remotes[i]->exec(commands[i], o);
+        } catch (...) {
+          results[i].exit_status = -1;
+          results[i].err = error_text(std::current_exception());
+        }
+      });
+    }
+  }
+  json outcome = {{"nodes", names}, {"offset", offset_s}, {"files", files}};
+  json errors = json::object();
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (!results[i].ok()) {
+      errors[names[i]] = results[i].timed_out ? "timed out" : tail_lines(results[i].err, 3);
+    }
+  }
+  std::string missed;
+  if (errors.size() == names.size()) {
+    for (const auto& [node, why] : errors.items()) {
+      missed += (missed.empty() ? "" : "; ") + node + ": " + why.get<std::string>();
+    }
+  }
+  if (!errors.empty()) outcome["errors"] = std::move(errors);
+  if (!record) {
+    if (!missed.empty()) throw std::runtime_error("clock fault " + f + ": " + missed);
+    return outcome;
+  }
+  spdlog::info("nemesis {}: clock {:+.3f} s on {} node(s)", f, offset_s, names.size());
+  return complete(f, std::move(outcome), missed);
 }
 
 }  // namespace fj

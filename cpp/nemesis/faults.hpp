@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "history/history.hpp"
+#include "nemesis/packets.hpp"
 #include "nemesis/partition.hpp"
 #include "remote/remote.hpp"
 
@@ -30,9 +31,9 @@ class FaultInjector {
                 std::map<std::string, std::string> addresses,
                 std::shared_ptr<HistoryRecorder> history);
 
-  /// Creates the partition chain on every node (not recorded).
+  /// Creates the partition and packet chains on every node (not recorded).
   void setup();
-  /// Removes the partition chain from every node (not recorded).
+  /// Removes the partition and packet chains from every node (not recorded).
   void teardown();
 
   /// Sends `signal` to the processes matching each target node's patterns, all nodes at once.
@@ -56,6 +57,30 @@ class FaultInjector {
   /// that was in force}. If healing throws, `fail` is recorded and the error rethrown.
   nlohmann::json heal(const std::string& f);
 
+  /// Gives the target nodes a packet fault on their links to every other node (or to `peers`):
+  /// see PacketShaper::apply. Value and outcome: {"nodes": targets, "peers" (when given), and
+  /// the fault's keys (loss, duplicate, delay_ms, jitter_ms, reorder)}. `fail` when a node
+  /// cannot carry it out (the capability it lacks) or applying threw. Throws
+  /// std::invalid_argument (recording nothing) for a bad fault or an unknown node.
+  nlohmann::json packets(const std::string& f, const std::vector<std::string>& targets,
+                         const std::vector<std::string>& peers, const nlohmann::json& fault);
+
+  /// Removes every packet fault. Invoke value null; outcome {"healed": {node: fault}}. If
+  /// healing throws, `fail` is recorded and the error rethrown.
+  nlohmann::json heal_packets(const std::string& f);
+
+  /// What each node can do: node -> ["loss", "duplicate", "delay", "reorder"] (probed once).
+  std::map<std::string, std::vector<std::string>> packet_capabilities();
+
+  /// Sets the clock offset (seconds, libfaketime) of the processes whose clock files are given
+  /// per node, all nodes at once. Outcome: {"nodes": [...], "offset": s, "files": {node:
+  /// [files]}, "errors": {node: why} for nodes that failed}. `fail` when no node's clock moved.
+  /// With record false nothing is written to the history (the steps of a drifting clock, whose
+  /// start and end the caller records) and a failure throws instead.
+  nlohmann::json clock(const std::string& f,
+                       const std::map<std::string, std::vector<std::string>>& files,
+                       double offset_s, nlohmann::json value = nullptr, bool record = true);
+
   /// The grudge in force (everything cut through this injector since the last heal).
   Grudge current() const;
   std::vector<std::string> nodes() const;
@@ -67,6 +92,7 @@ class FaultInjector {
   std::map<std::string, RemotePtr> remotes_;
   std::shared_ptr<HistoryRecorder> history_;
   Partitioner partitioner_;
+  PacketShaper shaper_;
 };
 
 }  // namespace fj

@@ -4,13 +4,18 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
 
 #include "history/history.hpp"
+#include "nemesis/clock.hpp"
 #include "nemesis/faults.hpp"
+#include "nemesis/packets.hpp"
 #include "netns_helpers.hpp"
 
 using fj::json;
@@ -318,4 +323,167 @@ TEST(Partitioner, RefusesAddressesThatAreNotOneWord) {
   EXPECT_THROW(fj::Partitioner(remotes, {}), std::invalid_argument);
   EXPECT_EQ(fj::partition_rules({"10.0.0.1"}),
             "*filter\n:FJ-PARTITION - [0:0]\n-A FJ-PARTITION -s 10.0.0.1 -j DROP\nCOMMIT\n");
+}
+
+// ---- packet faults ------------------------------------------------------------------------------
+namespace {
+
+/// How many of `count` UDP datagrams sent from `from` to `to` arrive (a receiver in `to`'s
+/// namespace counts until the sender has been quiet for a second).
+int udp_delivered(const std::map<std::string, std::string>& ns,
+                  const std::map<std::string, std::string>& ip, const std::string& from,
+                  const std::string& to, int count) {
+  const std::string port = "19999";
+  const std::string out = std::filesystem::temp_directory_path() / unique_name("fj-udp-");
+  const std::string receiver =
+      "ip netns exec " + ns.at(to) +
+      " python3 -c \"import socket\n"
+      "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('" +
+      ip.at(to) + "'," + port +
+      "))\ns.settimeout(1.5)\nn=0\ntry:\n  while True:\n    s.recv(64); n+=1\n"
+      "except socket.timeout: pass\nprint(n)\" > " +
+      out + " &";
+  if (std::system(receiver.c_str()) != 0) return -1;
+  std::system("sleep 0.4");
+  const std::string sender =
+      "ip netns exec " + ns.at(from) +
+      " python3 -c \"import socket,time\n"
+      "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(" +
+      std::to_string(count) + "):\n  try: s.sendto(b'x',('" + ip.at(to) + "'," + port +
+      "))\n"
+      "  except PermissionError: pass\n  time.sleep(0.0003)\"";  // EPERM: dropped in OUTPUT
+  if (std::system(sender.c_str()) != 0) return -1;
+  for (int i = 0; i < 50; ++i) {  // the receiver writes its count once it times out
+    std::system("sleep 0.1");
+    const std::string got = output_of("cat " + out + " 2>/dev/null");
+    if (!got.empty()) {
+      std::filesystem::remove(out);
+      return std::stoi(got);
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_F(FaultsTest, PacketLossDropsAboutTheAskedShareInBothDirections) {
+  make_nodes(2, true);
+  injector_->setup();
+  ASSERT_EQ(udp_delivered(ns_, ip_, "n2", "n1", 500), 500);  // a clean link loses nothing
+  json out = injector_->packets("packet-loss", {"n1"}, {}, json({{"loss", 0.3}}));
+  EXPECT_FALSE(out.contains("error")) << out.dump();
+  const int in = udp_delivered(ns_, ip_, "n2", "n1", 2000);
+  const int outgoing = udp_delivered(ns_, ip_, "n1", "n2", 2000);
+  // 70% of 2000 is 1400; a binomial's standard deviation here is about 20.
+  EXPECT_NEAR(in, 1400, 120);
+  EXPECT_NEAR(outgoing, 1400, 120);
+  injector_->heal_packets("packet-loss");
+  EXPECT_EQ(udp_delivered(ns_, ip_, "n2", "n1", 500), 500);
+
+  auto h = ops();
+  ASSERT_EQ(h.size(), 4u);
+  EXPECT_EQ(h[1].type, "info");
+  EXPECT_EQ(h[1].value, json({{"loss", 0.3}, {"nodes", {"n1"}}}));
+  EXPECT_EQ(h[3].value, json({{"healed", {{"n1", {{"loss", 0.3}}}}}}));
+  injector_->teardown();
+  EXPECT_EQ(in_netns(ns_["n1"], "iptables -w -S | grep -c FJ-PACKET"), "0\n");
+}
+
+TEST_F(FaultsTest, PacketDuplicationSendsAboutTheAskedShareTwice) {
+  make_nodes(2, true);
+  injector_->setup();
+  const auto caps = injector_->packet_capabilities();
+  const auto& n1 = caps.at("n1");
+  if (std::find(n1.begin(), n1.end(), "duplicate") == n1.end()) {
+    GTEST_SKIP() << "iptables TEE is not available here";
+  }
+  json out = injector_->packets("packet-duplicate", {"n1"}, {}, json({{"duplicate", 0.3}}));
+  EXPECT_FALSE(out.contains("error")) << out.dump();
+  EXPECT_NEAR(udp_delivered(ns_, ip_, "n1", "n2", 2000), 2600, 120);
+  EXPECT_EQ(udp_delivered(ns_, ip_, "n2", "n1", 500), 500);  // only n1's packets are cloned
+  injector_->heal_packets("packet-duplicate");
+  EXPECT_EQ(udp_delivered(ns_, ip_, "n1", "n2", 500), 500);
+}
+
+TEST_F(FaultsTest, APacketFaultTheNodeCannotDoIsAFailThatNamesWhy) {
+  make_nodes(2, true);
+  injector_->setup();
+  const auto caps = injector_->packet_capabilities().at("n1");
+  const bool netem = std::find(caps.begin(), caps.end(), "delay") != caps.end();
+  json out = injector_->packets("packet-delay", {"n1"}, {}, json({{"delay_ms", 50}}));
+  if (netem) {
+    EXPECT_FALSE(out.contains("error")) << out.dump();
+  } else {
+    EXPECT_NE(out.value("error", "").find("cannot carry out packet delay"), std::string::npos)
+        << out.dump();
+    EXPECT_EQ(ops().back().type, "fail");
+  }
+  injector_->heal_packets("packet-delay");
+  EXPECT_THROW(injector_->packets("p", {"n1"}, {}, json({{"loss", 1.5}})), std::invalid_argument);
+  EXPECT_THROW(injector_->packets("p", {"n9"}, {}, json({{"loss", 0.5}})), std::invalid_argument);
+  EXPECT_THROW(injector_->packets("p", {"n1"}, {}, json({{"lose", 0.5}})), std::invalid_argument);
+  EXPECT_THROW(injector_->packets("p", {"n1"}, {}, json::object()), std::invalid_argument);
+}
+
+TEST(PacketRules, LossBothWaysDuplicationByTee) {
+  fj::PacketFault f;
+  f.loss = 0.25;
+  f.duplicate = 0.1;
+  const std::string r = fj::packet_rules(f, {"10.0.0.2", "10.0.0.3"}, {"10.0.0.3"});
+  EXPECT_NE(r.find("-A FJ-PACKET-IN -s 10.0.0.2 -m statistic --mode random --probability "
+                   "0.250000 -j DROP"),
+            std::string::npos);
+  EXPECT_EQ(r.find("-A FJ-PACKET-OUT -d 10.0.0.2"), std::string::npos);  // another target
+  EXPECT_NE(r.find("-A FJ-PACKET-OUT -d 10.0.0.3"), std::string::npos);
+  EXPECT_NE(r.find("-A FJ-PACKET-DUP -d 10.0.0.2 -m statistic --mode random --probability "
+                   "0.100000 -j TEE --gateway 10.0.0.2"),
+            std::string::npos);
+  EXPECT_THROW(fj::PacketFault::from_json(json({{"reorder", 0.5}})), std::invalid_argument);
+  EXPECT_EQ(fj::parse_capabilities("loss\nduplicate\nnoise\n"),
+            (fj::PacketCapabilities{"duplicate", "loss"}));
+}
+
+// ---- clock faults -------------------------------------------------------------------------------
+TEST(FaketimeSpec, SignedSecondsAndBadOffsetsRefused) {
+  EXPECT_EQ(fj::faketime_spec(12.5), "+12.500000s");
+  EXPECT_EQ(fj::faketime_spec(-3), "-3.000000s");
+  EXPECT_THROW(fj::faketime_spec(1e12), std::invalid_argument);
+  EXPECT_THROW(fj::clock_command({"relative/path"}, 1), std::invalid_argument);
+}
+
+TEST_F(FaultsTest, ClockFaultRewritesTheClockFileAndAMissingOneIsAFail) {
+  make_nodes(2, false);
+  const auto dir = std::filesystem::temp_directory_path() / unique_name("fj-clock-");
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "flink").string();
+  { std::ofstream(file) << "+0\n"; }
+  json out = injector_->clock("clock-skew", {{"n1", {file}}}, 30.25);
+  EXPECT_FALSE(out.contains("error")) << out.dump();
+  EXPECT_EQ(output_of("cat " + file), "+30.250000s\n");
+  auto h = ops();
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].value, json({{"nodes", {"n1"}}, {"offset", 30.25}}));
+  EXPECT_EQ(h[1].type, "info");
+
+  // A process under libfaketime sees it (when the library is installed here).
+  if (std::filesystem::exists(fj::kFaketimeLibrary)) {
+    const std::string seen =
+        output_of(std::string("LD_PRELOAD=") + fj::kFaketimeLibrary +
+                  " FAKETIME_TIMESTAMP_FILE=" + file + " FAKETIME_DONT_FAKE_MONOTONIC=1 date +%s");
+    const long now = static_cast<long>(std::time(nullptr));
+    EXPECT_NEAR(std::stol(seen) - now, 30, 2);
+  }
+
+  // Not recorded: the steps of a drift.
+  injector_->clock("clock-drift", {{"n1", {file}}}, 2, nullptr, false);
+  EXPECT_EQ(ops().size(), 2u);
+  EXPECT_THROW(
+      injector_->clock("clock-drift", {{"n2", {(dir / "none").string()}}}, 2, nullptr, false),
+      std::runtime_error);
+
+  out = injector_->clock("clock-skew", {{"n2", {(dir / "none").string()}}}, 5);
+  EXPECT_NE(out.value("error", "").find("not started under libfaketime"), std::string::npos)
+      << out.dump();
+  EXPECT_EQ(ops().back().type, "fail");
+  std::filesystem::remove_all(dir);
 }

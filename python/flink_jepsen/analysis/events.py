@@ -165,3 +165,44 @@ def cancels_from_history(history: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(out, columns=["job", "type", "invoke_time", "time"])
     frame["time_s"] = frame["time"] / 1e9
     return frame[frame["job"].notna()].reset_index(drop=True)
+
+
+def clock_offsets(history: pd.DataFrame) -> pd.DataFrame:
+    """Each node's clock offset over the run as the clock faults set it (the nemesis's
+    ``start-clock-*`` and ``stop-clock-*`` completions that took effect), as polyline vertices:
+    node, time_s, offset_s. A skew or jump is a step; a drift (its start carries ``rate``) a
+    ramp to the offset it reached (the reset's ``drifted``), then back to 0."""
+    columns = ["node", "time_s", "offset_s"]
+    is_clock = history["f"].astype(str).str.contains(r"^(?:start|stop)-clock", regex=True)
+    rows = history[is_clock.to_numpy() & (history["process"].astype(str) == NEMESIS).to_numpy()]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    points: list[tuple[str, float, float]] = []
+    current: dict[str, float] = {}
+    drifting: dict[str, float] = {}   # node -> rate of the drift under way
+    invokes: dict[str, dict] = {}
+    for f, typ, t, text in zip(rows["f"].astype(str), rows["type"].astype(str),
+                               rows["time_s"].to_numpy(), rows["value"]):
+        value = json.loads(text) if isinstance(text, str) else text
+        if typ == "invoke":
+            invokes[f] = value if isinstance(value, dict) else {}
+            continue
+        if typ != "info" or not isinstance(value, dict):
+            continue
+        asked = invokes.pop(f, {})
+        failed = set((value.get("errors") or {}).keys())
+        offset = float(value.get("offset", 0.0))
+        for node in value.get("nodes") or []:
+            if node in failed:
+                continue
+            before = current.get(node, 0.0)
+            if node in drifting and "drifted" in asked:
+                before = float(asked["drifted"])
+            points.append((node, float(t), before))
+            points.append((node, float(t), offset))
+            current[node] = offset
+            drifting.pop(node, None)
+            if asked.get("rate") not in (None, 1, 1.0):
+                drifting[node] = float(asked["rate"])
+    frame = pd.DataFrame(points, columns=columns)
+    return frame.sort_values(["node", "time_s"], kind="stable").reset_index(drop=True)

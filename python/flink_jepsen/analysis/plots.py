@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from flink_jepsen.analysis.events import STATUSES
+from flink_jepsen.analysis.events import STATUSES, clock_offsets
 from flink_jepsen.analysis.load import RunData
 from flink_jepsen.analysis.recovery import fault_recoveries
 from flink_jepsen.analysis.timeline import COLOURS, fault_colours, segments, short_job
@@ -80,10 +80,15 @@ def plot_timeline(run: RunData, path: str | os.PathLike | None = None, *,
     faults over it. Polls are merged into spans of one status; a job with more than
     ``max_segments`` spans shows the worst status per time bucket instead."""
     jobs = run.jobs
-    fig = new_figure(width, 1.6 + 0.55 * max(1, len(jobs)))
+    clocks = clock_offsets(run.history)
+    height = 1.6 + 0.55 * max(1, len(jobs))
+    fig = new_figure(width, height + (0 if clocks.empty else CLOCK_PANEL))
     if run.polls.empty:
         return _save(_message(fig, "no availability polls in this run's history"), path)
-    ax = fig.add_subplot()
+    if clocks.empty:
+        ax, cx = fig.add_subplot(), None
+    else:
+        ax, cx = fig.subplots(2, 1, sharex=True, height_ratios=[height, CLOCK_PANEL])
     seg = segments(run.polls, max_per_job=max_segments)
     row = {job: i for i, job in enumerate(jobs)}
     for status in STATUSES:
@@ -101,13 +106,33 @@ def plot_timeline(run: RunData, path: str | os.PathLike | None = None, *,
     t1 = max(run.polls["time_s"].max(), run.faults["end_s"].max() if len(run.faults) else 0)
     pad = (t1 - t0) * 0.01 or 1.0
     ax.set_xlim(t0 - pad, t1 + pad)
-    ax.set_xlabel("seconds since the run started")
+    if cx is None:
+        ax.set_xlabel("seconds since the run started")
     ax.grid(axis="x", alpha=0.3)
     down = " (downsampled)" if seg["downsampled"].any() else ""
     ax.set_title(f"{run.name}: availability{down}", fontsize=10, loc="left")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
               frameon=False)
+    if cx is not None:
+        _draw_clocks(cx, clocks, t0 - pad, t1 + pad)
     return _save(fig, path)
+
+
+CLOCK_PANEL = 1.8  # inches under the timeline for the clock offsets
+
+
+def _draw_clocks(cx, clocks: pd.DataFrame, x0: float, x1: float) -> None:
+    """Each node's clock offset as the clock faults set it, under the timeline."""
+    for node, g in clocks.groupby("node", sort=True):
+        times = np.concatenate(([x0], g["time_s"].to_numpy(), [x1]))
+        offsets = g["offset_s"].to_numpy()
+        values = np.concatenate(([0.0], offsets, [offsets[-1]]))
+        cx.plot(times, values, lw=1.2, label=str(node))
+    cx.axhline(0, color="grey", lw=0.6)
+    cx.set_ylabel("clock offset (s)", fontsize=8)
+    cx.set_xlabel("seconds since the run started")
+    cx.grid(alpha=0.3)
+    cx.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
 
 
 def plot_recovery(run: RunData, path: str | os.PathLike | None = None) -> Figure:

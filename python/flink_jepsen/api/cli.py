@@ -74,6 +74,9 @@ def build_parser() -> Parser:
     nsub.add_parser("down", help="remove every namespace, link, rule and process the nodes made")
     st = nsub.add_parser("status", help="show the nodes and their health")
     st.add_argument("--json", action="store_true")
+    fa = nsub.add_parser("faults", help="which fault kinds the nodes can carry out (packet "
+                                        "loss, duplication, delay; clocks...), asked of them")
+    fa.add_argument("--json", action="store_true")
     ex = nsub.add_parser("exec", help="run a command on one node, some, or all")
     ex.add_argument("--remote", choices=["netns", "ssh"], default="netns")
     ex.add_argument("--timeout", type=_finite_float, default=60.0)
@@ -237,6 +240,12 @@ def cmd_nodes(args: argparse.Namespace) -> int:
                 print(f"{r['node']}\t{r['address']}\t{r['netns']}\t{r['reachable']}\t\t"
                       f"{r['sshd']}\t{r['processes']}")
         return 0 if rows and all(r["reachable"] for r in rows) else 1
+    if args.nodes_command == "faults":
+        from flink_jepsen.faults import capabilities
+
+        caps = capabilities.probe(local.remotes("netns"))
+        print(json.dumps(caps, indent=2) if args.json else capabilities.table(caps))
+        return 0
     if args.nodes_command == "exec":
         cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
         if not cmd:

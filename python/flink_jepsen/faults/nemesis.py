@@ -43,6 +43,7 @@ class Nemesis:
         self.open_faults: set[str] = set()
         self.stopped: dict[str, Callable[[], object]] = {}
         self.paused: dict[str, tuple[str, list[Node]]] = {}
+        self.clocks: dict[str, dict[str, list[str]]] = {}  # kind -> clock files it moved
         self._lock = threading.Lock()
 
     def setup(self) -> None:
@@ -127,6 +128,63 @@ class Nemesis:
         finally:
             self.open_faults.discard(kind)
 
+    # packets ------------------------------------------------------------------------------------
+    def packets(self, kind: str, nodes: list[Node], fault: dict,
+                peers: list[Node] | None = None) -> dict:
+        """Loss, duplication (and, with netem, delay and reordering) on the nodes' links to
+        every other node, or to `peers`, until `heal_packets(kind)`."""
+        outcome = self._count(self.injector.packets(f"start-{kind}", [n.name for n in nodes],
+                                                    fault, [n.name for n in peers or []]))
+        if outcome is not None and not outcome.get("error"):
+            self.open_faults.add(kind)
+        return outcome
+
+    def heal_packets(self, kind: str) -> dict:
+        try:
+            return self.injector.heal_packets(f"stop-{kind}")
+        finally:
+            self.open_faults.discard(kind)
+
+    def packet_capabilities(self) -> dict[str, list[str]]:
+        """node -> the packet faults it can carry out (probed once)."""
+        return self.injector.packet_capabilities()
+
+    # clocks -------------------------------------------------------------------------------------
+    def clock_files(self, process: str, nodes: list[Node]) -> dict[str, list[str]]:
+        system = self.processes[process].system or process
+        return {n.name: [self.cluster.clock_file(n, system)] for n in nodes}
+
+    def clock(self, kind: str, process: str, nodes: list[Node], offset: float,
+              rate: float | None = None) -> dict:
+        """Moves the clock of the process kind's processes on those nodes to `offset` seconds
+        from true time (they run under libfaketime: --faketime); `reset_clock(kind)` puts it
+        back. The offset is in the history: the invoke and its completion carry it."""
+        files = self.clock_files(process, nodes)
+        outcome = self._count(self.injector.clock(
+            f"start-{kind}", files, offset,
+            {"nodes": [n.name for n in nodes], "process": process, "offset": offset,
+             **({"rate": rate} if rate is not None else {})}))
+        if outcome is not None and not outcome.get("error"):
+            self.open_faults.add(kind)
+            self.clocks[kind] = files
+        return outcome
+
+    def step_clock(self, kind: str, offset: float) -> None:
+        """Moves a clock `clock(kind)` moved to a new offset without a history entry: the steps
+        of a drifting clock, whose start and end are recorded."""
+        files = self.clocks.get(kind)
+        if files:
+            self.injector.clock(f"step-{kind}", files, offset, None, False)
+
+    def reset_clock(self, kind: str, value: dict | None = None) -> dict | None:
+        """Puts the clocks `clock(kind)` moved back to true time; recorded with offset 0."""
+        files = self.clocks.pop(kind, None)
+        self.open_faults.discard(kind)
+        if files is None:
+            return None
+        return self.injector.clock(f"stop-{kind}", files, 0.0,
+                                   {"nodes": sorted(files), "offset": 0.0, **(value or {})})
+
     # processes stopped on purpose and started again --------------------------------------------
     def _fault(self, f: str, value: object, action: Callable[[], object],
                must_succeed: bool = False) -> object:
@@ -181,6 +239,12 @@ class Nemesis:
                 self.stop_partition(kind)
         for kind in list(self.paused):
             self.resume(kind)
+        for kind in list(self.clocks):
+            self.reset_clock(kind)
+        packets = sorted(k for k in self.open_faults if k.startswith("packet"))
+        if packets:
+            self.heal_packets(packets[0])  # heals every packet fault
+            self.open_faults.difference_update(packets)
         for kind in list(self.stopped):
             self.restart_process(kind)
         self.partitioner.heal()

@@ -1,6 +1,6 @@
 """Schedules written in Python as generators of fault ops.
 
-    from flink_jepsen.faults.ops import Kill, Partition, Pause, Sleep
+    from flink_jepsen.faults.ops import Clock, Kill, Packet, Partition, Pause, Sleep
 
     def zombie_leader(run):
         while True:
@@ -8,6 +8,10 @@
             yield Sleep(10)
             yield Partition("components", hold=30,   # a ZooKeeper majority cut off
                             params={"components": ["majority:zookeeper", "rest"]})
+            yield Partition("one-way", hold=30,      # the leader stops hearing ZooKeeper
+                            params={"from": "zookeepers", "to": "leader-jm"})
+            yield Packet("leader-jm", hold=30, loss=0.2, duplicate=0.1)
+            yield Clock("one:task-manager", offset=-90, hold=30)   # a skewed TaskManager
 
 A generator gets the running schedule (its nemesis and clock) and yields ops; each is carried
 out by the core, recorded in the history and healed after its hold; the generator ends, or is
@@ -48,11 +52,40 @@ class Partition:
 
 
 @dataclass(frozen=True)
+class Packet:
+    """Packet faults on a target's links for `hold` seconds: loss (both directions), duplication
+    (and, where tc netem exists, delay_ms, jitter_ms, reorder) of its outgoing packets."""
+    target: str
+    hold: float
+    loss: float = 0.0
+    duplicate: float = 0.0
+    delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    reorder: float = 0.0
+
+    def fault(self) -> dict:
+        return {k: v for k, v in (("loss", self.loss), ("duplicate", self.duplicate),
+                                  ("delay_ms", self.delay_ms), ("jitter_ms", self.jitter_ms),
+                                  ("reorder", self.reorder)) if v}
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A target's processes' wall clock moved by `offset` seconds (a skew; with no `hold` it
+    stays until the end: a jump), or running at `rate` times true speed for `hold` seconds (a
+    drift: the offset grows by rate - 1 s every second). Needs --faketime."""
+    target: str
+    offset: float = 0.0
+    hold: float | None = None
+    rate: float = 1.0
+
+
+@dataclass(frozen=True)
 class Sleep:
     seconds: float
 
 
-Op = Union[Kill, Pause, Partition, Sleep]
+Op = Union[Kill, Pause, Partition, Packet, Clock, Sleep]
 Generator = Callable[[object], Iterator[Op]]
 
 
@@ -84,12 +117,60 @@ def shape_of(nemesis, op: Partition) -> dict:
         rest = [n for n in shape["nodes"] if n not in taken]
         shape["components"] = [rest if c is None else c for c in comps]
         shape.pop("nodes")
+    if op.shape in ("one-way", "between"):
+        # One-way: the `to` side drops what the `from` side sends (a node that can talk but
+        # not hear). Between: both ways, between two groups only (roles from roles).
+        src = [m for x in _as_list(shape.pop("from", None), "from") for m in _resolve(nemesis, x)]
+        dst = [m for x in _as_list(shape.pop("to", None), "to") for m in _resolve(nemesis, x)]
+        dst = [d for d in dst if d not in src] if op.shape == "between" else dst
+        grudge: dict[str, list[str]] = {d: [s for s in src if s != d] for d in dst}
+        if op.shape == "between":
+            for s in src:
+                grudge[s] = [d for d in dst if d != s]
+        arrow = "->" if op.shape == "one-way" else "<->"
+        shape.setdefault("description", f"{op.params.get('from')} {src} {arrow} "
+                                        f"{op.params.get('to')} {dst} cut")
+        shape.update({"shape": "grudge", "grudge": {k: v for k, v in grudge.items() if v}})
+        shape.pop("nodes")
+        return shape
     if "grudge" in shape:
         shape["grudge"] = {m: [p for x in peers for p in _resolve(nemesis, x)]
                            for node, peers in shape["grudge"].items()
                            for m in _resolve(nemesis, node)}
         shape.pop("nodes")
     return shape
+
+
+def _as_list(x, what: str) -> list[str]:
+    if x is None:
+        raise ValueError(f"a one-way or between partition needs {what!r} (nodes or roles)")
+    return [x] if isinstance(x, str) else list(x)
+
+
+def clock_fault(schedule, kind: str, process: str, nodes, offset: float, hold: float | None,
+                rate: float = 1.0) -> None:
+    """A skew (held, then reset), a jump (left until the end) or a drift (the offset stepped
+    every second by rate - 1 s, recorded at its start with its rate, then reset)."""
+    nemesis = schedule.nemesis
+    if offset == 0 and rate == 1.0 and kind in nemesis.clocks:
+        nemesis.reset_clock(kind)          # a clock set back to true time: the jump's end
+        return
+    if rate != 1.0:
+        if not hold:
+            raise ValueError("a drifting clock (rate != 1) needs a hold")
+        outcome = nemesis.clock(kind, process, nodes, offset, rate=rate)
+        if outcome is None or outcome.get("error"):
+            return
+        started = schedule.elapsed()
+        while schedule.sleep(1.0) and schedule.elapsed() - started < hold:
+            nemesis.step_clock(kind, offset + (rate - 1.0) * (schedule.elapsed() - started))
+        nemesis.reset_clock(kind, {"drifted": offset + (rate - 1.0) * (schedule.elapsed()
+                                                                        - started)})
+        return
+    outcome = nemesis.clock(kind, process, nodes, offset)
+    if hold and outcome is not None and not outcome.get("error"):
+        schedule.sleep(hold)
+        nemesis.reset_clock(kind)
 
 
 def run_generator(schedule, generator: Generator) -> None:
@@ -118,9 +199,20 @@ def run_generator(schedule, generator: Generator) -> None:
                 nemesis.start_partition(kind, shape_of(nemesis, op))
                 schedule.sleep(op.hold)
                 nemesis.stop_partition(kind)
+            elif isinstance(op, Packet):
+                _, nodes = nemesis.target(op.target)
+                if nodes:
+                    outcome = nemesis.packets(kind, nodes, op.fault())
+                    if not outcome.get("error"):
+                        schedule.sleep(op.hold)
+                        nemesis.heal_packets(kind)
+            elif isinstance(op, Clock):
+                process, nodes = nemesis.target(op.target)
+                if nodes:
+                    clock_fault(schedule, kind, process, nodes, op.offset, op.hold, op.rate)
             else:
                 raise TypeError(f"a schedule yielded {op!r}, not a fault op (Kill, Pause, "
-                                "Partition, Sleep)")
+                                "Partition, Packet, Clock, Sleep)")
     finally:
         ops.close()
 
@@ -133,4 +225,9 @@ def _kind(op: Op) -> str:
         return f"pause-{op.target.replace(':', '-')}"
     if isinstance(op, Partition):
         return f"partition-{op.shape}"
+    if isinstance(op, Packet):
+        return f"packet-{op.target.replace(':', '-')}"
+    if isinstance(op, Clock):
+        what = "drift" if op.rate != 1.0 else "skew" if op.hold else "jump"
+        return f"clock-{what}-{op.target.replace(':', '-')}"
     return "sleep"

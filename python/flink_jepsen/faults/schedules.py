@@ -202,13 +202,21 @@ def _kafka_partitions(s: Schedule) -> None:
 # the combined nemesis ----------------------------------------------------------------------------
 COMBINED_INTERVAL = 10.0   # mean seconds between two faults (Jepsen's combined default)
 COMBINED_HOLD = 30.0       # how long a pause or a partition holds unless --fault-duration says
-PACKAGES = ("kill", "pause", "partition")
+PACKAGES = ("kill", "pause", "partition", "packet", "clock")
+DEFAULT_PACKAGES = ("kill", "pause", "partition")
 # Where kills and pauses aim: roles first, then sizes of a kind of process; each is used when
 # the run's systems have it.
 PROCESS_TARGETS = ("leader-jm", "standby-jm", "one:task-manager", "all:task-manager",
                    "zk-leader", "majority:zookeeper", "name-node", "one:kafka-broker")
 PARTITION_SHAPES = ("one", "random-halves", "majorities-ring", "bridge", "leader-jm-alone",
-                    "leader-jm-from-zookeeper", "zk-leader-alone")
+                    "leader-jm-from-zookeeper", "leader-jm-deaf-to-zookeeper",
+                    "task-managers-from-leader-jm", "zk-leader-alone")
+# Packet faults of the combined nemesis, one kind at a time, each used where the nodes can.
+PACKET_FAULTS = ({"loss": 0.2}, {"loss": 0.5}, {"duplicate": 0.2},
+                 {"delay_ms": 100, "jitter_ms": 50}, {"delay_ms": 50, "reorder": 0.25})
+CLOCK_SKEW = (5.0, 120.0)    # seconds either way a skewed clock is off (uniform)
+CLOCK_JUMP = (60.0, 600.0)   # seconds either way a clock jumps and stays until the end
+CLOCK_RATES = (0.5, 2.0)     # a drifting clock's speed
 
 
 def _available_targets(s: Schedule) -> list[str]:
@@ -233,7 +241,8 @@ def _shape(s: Schedule, name: str) -> dict | None:
     if name == "bridge":
         return {"shape": "bridge", "nodes": sorted(names, key=lambda _: rng.random())}
     role = {"leader-jm-alone": "leader-jm", "leader-jm-from-zookeeper": "leader-jm",
-            "zk-leader-alone": "zk-leader"}[name]
+            "leader-jm-deaf-to-zookeeper": "leader-jm", "task-managers-from-leader-jm":
+            "leader-jm", "zk-leader-alone": "zk-leader"}[name]
     if role not in s.nemesis.roles:
         return None
     _, nodes = s.nemesis.target(role)
@@ -246,6 +255,17 @@ def _shape(s: Schedule, name: str) -> dict | None:
         zks = [z for z in _names(s.nemesis.nodes("zookeeper")) if z != loner]
         return {"shape": "grudge", "grudge": {loner: zks, **{z: [loner] for z in zks}},
                 "description": f"leading JobManager {loner} cut from ZooKeeper {zks}"}
+    if name == "leader-jm-deaf-to-zookeeper":
+        # One way: ZooKeeper hears the leader (its session pings arrive) but not the reverse.
+        zks = [z for z in _names(s.nemesis.nodes("zookeeper")) if z != loner]
+        return {"shape": "grudge", "grudge": {loner: zks},
+                "description": f"leading JobManager {loner} hears nothing from ZooKeeper {zks}"}
+    if name == "task-managers-from-leader-jm":
+        tms = [t for t in _names(s.nemesis.nodes("task-manager")) if t != loner]
+        if not tms:
+            return None
+        return {"shape": "grudge", "grudge": {loner: tms, **{t: [loner] for t in tms}},
+                "description": f"TaskManagers {tms} cut from the leading JobManager {loner}"}
     return {"shape": "one", "nodes": names, "loner": loner,
             "description": f"{role} {loner} alone"}
 
@@ -254,10 +274,11 @@ def combined(s: Schedule) -> None:
     """Jepsen's combined nemesis: the listed fault packages mixed at random, one fault every
     --nemesis-interval seconds on average (stagger), each lasting fault healed after
     --fault-duration; everything is healed at the end (the runner's heal)."""
-    packages = s.packages or PACKAGES
+    packages = s.packages or DEFAULT_PACKAGES
     hold = s.hold or COMBINED_HOLD
     rng = s.nemesis.rng
     targets = _available_targets(s)
+    packet_faults = _packet_faults(s) if "packet" in packages else []
     while s.until(s.time_limit):
         if not _stagger(s, COMBINED_INTERVAL) or not s.until(s.time_limit):
             return
@@ -285,8 +306,48 @@ def combined(s: Schedule) -> None:
             s.nemesis.start_partition(kind, shape)
             s.sleep(hold)
             s.nemesis.stop_partition(kind)
+        elif package == "packet":
+            if not packet_faults:
+                continue
+            spec = rng.choice(targets)
+            _, nodes = s.nemesis.target(spec)
+            if not nodes:
+                continue
+            kind = f"packet-{spec.replace(':', '-')}"
+            outcome = s.nemesis.packets(kind, nodes, rng.choice(packet_faults))
+            if not outcome.get("error"):
+                s.sleep(hold)
+                s.nemesis.heal_packets(kind)
+        elif package == "clock":
+            from flink_jepsen.faults.ops import clock_fault
+
+            spec = rng.choice(targets)
+            process, nodes = s.nemesis.target(spec)
+            if not nodes:
+                continue
+            what = rng.choice(("skew", "jump", "drift"))
+            sign = rng.choice((-1.0, 1.0))
+            kind = f"clock-{what}-{spec.replace(':', '-')}"
+            if what == "skew":
+                clock_fault(s, kind, process, nodes, sign * rng.uniform(*CLOCK_SKEW), hold)
+            elif what == "jump":
+                clock_fault(s, kind, process, nodes, sign * rng.uniform(*CLOCK_JUMP), None)
+            else:
+                clock_fault(s, kind, process, nodes, 0.0, hold, rng.choice(CLOCK_RATES))
         else:
             raise ValueError(f"unknown fault package {package!r}; known: {', '.join(PACKAGES)}")
+
+
+def _packet_faults(s: Schedule) -> list[dict]:
+    """The combined nemesis's packet faults every node can carry out; says which it cannot."""
+    caps = s.nemesis.packet_capabilities()
+    common = set.intersection(*(set(c) for c in caps.values())) if caps else set()
+    usable = [f for f in PACKET_FAULTS
+              if all(("delay" if k in ("delay_ms", "jitter_ms") else k) in common for k in f)]
+    missing = sorted({"loss", "duplicate", "delay", "reorder"} - common)
+    log.info("packet faults here: %s%s", ", ".join(sorted(common)) or "none",
+             f" (not: {', '.join(missing)})" if missing else "")
+    return usable
 
 
 # registry ----------------------------------------------------------------------------------------

@@ -31,11 +31,32 @@ class Cluster:
     shared_fs: bool                  # the nodes see the control machine's files (local nodes)
     shared_dir: Path | None = None   # a directory every node sees (HA storage, checkpoints)
     addresses: dict[str, str] = field(default_factory=dict)
+    faketime: bool = False           # system processes start under libfaketime (clock faults)
 
     def __post_init__(self) -> None:
         self.addresses = {n.name: n.address for n in self.nodes}
         self._archives: dict[Path, Path] = {}
         self._pack_lock = threading.Lock()
+
+    def faketime_env(self, node: Node, system: str) -> dict[str, str]:
+        """The environment that starts a system's process under libfaketime, its offset read
+        from the node's clock file for that system (made at +0 now; clock faults rewrite it).
+        Only the wall clock moves: the monotonic clock keeps the JVM's timers sane."""
+        clock = self.clock_file(node, system)
+        self.remote(node).check(
+            f"test -r {_core.FAKETIME_LIBRARY} || {{ echo 'libfaketime is not installed on "
+            f"{node.name} ({_core.FAKETIME_LIBRARY}): apt-get install libfaketime' >&2; "
+            f"exit 3; }}; mkdir -p {shlex.quote(str(Path(clock).parent))} && "
+            f"{{ [ -e {shlex.quote(clock)} ] || echo +0 > {shlex.quote(clock)}; }}", timeout=30)
+        # File times stay true (faking stat() slows a JVM's start several-fold), and the
+        # monotonic fix is off (Java's timed waits already use the monotonic clock).
+        return {"LD_PRELOAD": _core.FAKETIME_LIBRARY, "FAKETIME_TIMESTAMP_FILE": clock,
+                "FAKETIME_CACHE_DURATION": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                "NO_FAKE_STAT": "1", "FAKETIME_FORCE_MONOTONIC_FIX": "0"}
+
+    @staticmethod
+    def clock_file(node: Node, system: str) -> str:
+        return node.path("clock", system)
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)

@@ -56,8 +56,12 @@ class TestOptions:
     nemesis_gen: str = option("kill-task-managers", "the fault schedule", choices=_schedules)
     nemesis: str | None = option(
         None, "Jepsen's combined nemesis instead of --nemesis-gen: fault packages mixed at "
-        "random, comma-separated (kill, pause, partition), one every --nemesis-interval s",
+        "random, comma-separated (kill, pause, partition, packet, clock), one every "
+        "--nemesis-interval s",
         pytest="--fj-nemesis")
+    faketime: bool = option(
+        False, "start every system's processes under libfaketime, so clock faults can move "
+        "their clocks (on whenever --nemesis lists clock)")
     fault_duration: float | None = option(
         None, "seconds a lasting fault (a partition, a pause) holds (default: the schedule's "
         "own: 20 s for the original's partitions, 30 s in the combined nemesis)", kind=float,
@@ -154,6 +158,11 @@ class TestOptions:
     def schedule(self) -> str:
         """The fault schedule that runs: --nemesis-gen, or `combined` with --nemesis."""
         return "combined" if self.nemesis else self.nemesis_gen
+
+    @property
+    def clock_faults(self) -> bool:
+        """Are the processes started under libfaketime (--faketime, or clock in --nemesis)?"""
+        return self.faketime or "clock" in self.packages
 
     @property
     def packages(self) -> tuple[str, ...]:

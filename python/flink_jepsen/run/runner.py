@@ -260,6 +260,7 @@ class TestRun:
     def setup_nodes(self) -> None:
         self.nodes = provision(self.options, self.run_id)
         self.cluster = self.nodes.cluster
+        self.cluster.faketime = self.options.clock_faults
         self.shared_dir = self.nodes.shared_dir
 
     def setup_systems(self) -> None:

@@ -6,6 +6,7 @@ dependency order. Adding a system is one module plus its import at the end of th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -145,7 +146,8 @@ def _merged(declared: list[dict], what: str) -> dict:
 
 def processes(systems: list[System]) -> dict[str, Process]:
     """Every kind of process of the run's systems, by name, for the faults."""
-    return _merged([s.processes() for s in systems], "processes named")
+    return _merged([{k: dataclasses.replace(p, system=s.name) for k, p in s.processes().items()}
+                    for s in systems], "processes named")
 
 
 def roles(systems: list[System]) -> dict[str, Role]:

@@ -28,6 +28,7 @@ class Process:
     patterns: tuple[str, ...]
     stop: Callable[[list[Node]], object] | None = None
     start: Callable[[list[Node]], object] | None = None
+    system: str = ""  # the system that runs it (its clock file's name); set by the registry
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ class System(abc.ABC):
         """Starts one process on a node with a pidfile and a log file, optionally supervised."""
         remote = self.cluster.remote(node)
         logfile = node.path("log", self.name, f"{what}.out")
+        if self.cluster.faketime:
+            env = {**(env or {}), **self.cluster.faketime_env(node, self.name)}
         if supervise:
             sup = self.cluster.install_supervisor(node)
             command = f"{sup} {shlex.quote(what)} -- {command}"
