@@ -202,3 +202,18 @@ def test_a_schedule_written_in_python_runs_every_fault_kind_with_a_users_checker
     if report.exists():
         text = report.read_text()
         assert "start-clock-jump" in text or "clock-jump" in text
+
+
+def test_nodes_faults_says_what_the_nodes_can_do(local_nodes) -> None:
+    from conftest import cli
+
+    r = cli("nodes", "faults", "--json")
+    assert r.returncode == 0, r.stderr
+    caps = json.loads(r.stdout)
+    assert sorted(caps) == [n.name for n in local_nodes.nodes()]
+    for node in caps.values():
+        assert node["kill"] and node["partition"] and node["packet-loss"]
+        assert node["clock"] == Path(_core.FAKETIME_LIBRARY).exists()
+    text = cli("nodes", "faults").stdout
+    if not any(c["packet-delay"] for c in caps.values()):   # tc netem is absent here
+        assert "no node can do packet-delay: no tc netem qdisc" in text
