@@ -48,6 +48,9 @@ void bind_history(py::module_& m) {
           "process"_a, "type"_a, "f"_a, "value"_a = py::none(), "extra"_a = py::none(),
           "Records one op (process: int or str; extra: dict of more fields); returns its index.")
       .def("flush", &fj::HistoryRecorder::flush, py::call_guard<py::gil_scoped_release>())
+      .def("sync", &fj::HistoryRecorder::sync, py::call_guard<py::gil_scoped_release>(),
+           "Flushes and fsyncs the history; raises RuntimeError naming the file if writing "
+           "failed.")
       .def("close", &fj::HistoryRecorder::close, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("closed", &fj::HistoryRecorder::closed)
       .def_property_readonly("path", &fj::HistoryRecorder::path)

@@ -575,6 +575,24 @@ void HistoryRecorder::flush() {
   if (!write_error_.empty()) throw std::runtime_error(write_error_);
 }
 
+namespace {
+/// fsync, where the file can be synced at all (a character device cannot: EINVAL).
+std::string sync_fd(int fd, const std::string& path) {
+  if (fd >= 0 && ::fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
+    return "cannot sync history " + path + ": " + std::strerror(errno);
+  }
+  return "";
+}
+}  // namespace
+
+void HistoryRecorder::sync() {
+  std::lock_guard io(io_mu_);
+  drain_locked_io();
+  std::lock_guard lk(mu_);
+  if (write_error_.empty() && !closed_) write_error_ = sync_fd(fd_, path_);
+  if (!write_error_.empty()) throw std::runtime_error(write_error_);
+}
+
 void HistoryRecorder::close() {
   {
     std::lock_guard lk(mu_);
@@ -591,6 +609,7 @@ void HistoryRecorder::close() {
     std::lock_guard io(io_mu_);
     drain_locked_io();
     std::lock_guard lk(mu_);
+    if (write_error_.empty()) write_error_ = sync_fd(fd_, path_);
     if (::close(fd_) != 0 && write_error_.empty())
       write_error_ = "cannot close history " + path_ + ": " + std::strerror(errno);
     fd_ = -1;

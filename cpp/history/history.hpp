@@ -76,7 +76,11 @@ class HistoryRecorder {
   /// Every buffered line is in the file (written, not fsynced) when this returns; throws
   /// std::runtime_error if writing failed.
   void flush();
-  /// Flushes, stops the writer and closes the file; idempotent. Throws like flush().
+  /// Flushes and fsyncs: every op recorded so far survives a crash of this machine once this
+  /// returns (the runner calls it at every phase change). Throws like flush(), or when the
+  /// fsync fails.
+  void sync();
+  /// Flushes, fsyncs, stops the writer and closes the file; idempotent. Throws like flush().
   void close();
   bool closed() const;
 

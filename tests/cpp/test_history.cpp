@@ -259,3 +259,16 @@ TEST(History, ReadsColumns) {
   ASSERT_EQ(c.errors.size(), 1u);
   EXPECT_EQ(c.errors[0].first, 4u);
 }
+
+TEST(HistoryRecorderSync, AWriteErrorIsReportedBySyncAndClose) {
+  fj::HistoryRecorder h("/dev/full", false, 60.0);
+  h.record("p", "invoke", "f", nullptr);
+  try {
+    h.sync();
+    FAIL() << "sync on a full disk did not throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write history /dev/full"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(h.close(), std::runtime_error);
+}

@@ -33,7 +33,7 @@ from flink_jepsen.nodes.provision import RunNodes, provision
 from flink_jepsen.run import spec as testspec
 from flink_jepsen.run.options import TestOptions
 from flink_jepsen.run.progress import Progress
-from flink_jepsen.store import Run, collect_node_logs
+from flink_jepsen.store import Run, check_test_name, collect_node_logs
 from flink_jepsen.systems import dist
 from flink_jepsen.systems.base import Deployment, System
 from flink_jepsen.systems.flink import Flink
@@ -170,6 +170,10 @@ class TestRun:
     def run(self) -> Result:
         o = self.options
         self.test_name = o.test_name_for(self._mode_for_name())
+        try:
+            check_test_name(self.test_name)
+        except ValueError as e:
+            raise UsageError(f"--name: {e}") from e
         self.store = Run(Path(o.store), self.test_name)
         self.history = _core.HistoryRecorder(str(self.store.path("history.jsonl")), True)
         self.write_test_json()
@@ -201,6 +205,9 @@ class TestRun:
             self.teardown()
             self.progress.stop()
         self._phase("analysis")
+        if error is None and self.history_error is not None:
+            error = f"the history cannot be written: {self.history_error}"
+            log.error("%s", error)
         if error is None:
             results = analyze(self.store.path("history.jsonl"), o, self.jobs,
                               self.extra_checkers)
@@ -246,12 +253,30 @@ class TestRun:
         except FlinkJepsenError:
             return o.deployment_mode
 
+    history_error: str | None = None
+
     def _phase(self, name: str) -> None:
+        """Enters a phase with the history so far on disk (fsynced): a crash later loses none of
+        it. A history that cannot be written ends the run as unknown with the reason."""
         if name not in ("teardown", "analysis"):
             self.failed_phase = name
         self.phase = name
         self.progress.set_phase(name)
         log.info("phase %s", name)
+        if self.history_error is None and not self.history.closed:
+            try:
+                self.history.sync()
+            except RuntimeError as e:
+                self.history_error = str(e)
+                if name not in ("teardown", "analysis"):
+                    raise SetupError(f"the history cannot be written: {e}") from e
+
+    def _close_history(self) -> None:
+        try:
+            self.history.close()
+        except RuntimeError as e:
+            self.history_error = self.history_error or str(e)
+            raise
 
     def status(self) -> str:
         faults = self.nemesis.faults if self.nemesis else 0
@@ -344,7 +369,7 @@ class TestRun:
             ("stop the nemesis", self._stop_nemesis),
             *[(f"close the {p.name} workload", p.close) for p in reversed(self.parts)],
             ("close the Flink client", lambda: self.flink and self.flink.close()),
-            ("close the history", self.history.close),
+            ("close the history", self._close_history),
             ("collect logs", self._collect_logs),
             ("stop systems", self._stop_systems),
             ("remove nodes", self._remove_nodes),

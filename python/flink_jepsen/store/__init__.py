@@ -13,6 +13,35 @@ from pathlib import Path
 from flink_jepsen import log as fjlog
 
 
+# Names the store uses itself beside the tests' directories: a test may not be called that.
+RESERVED = frozenset({"latest"})
+
+
+def check_test_name(name: str) -> None:
+    """A test's name is a directory of the store: one path component, not hidden, not one of
+    the store's own links (a test called `latest` would break every later run's link)."""
+    if not name or "/" in name or name.startswith(".") or name in RESERVED:
+        raise ValueError(f"bad test name {name!r}: one path component, not starting with '.', "
+                         f"not {', '.join(sorted(RESERVED))}")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Written beside, fsynced, then renamed over: a crash leaves the old file or the new one,
+    never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _relink(link: Path, target: Path) -> None:
     tmp = link.with_name(link.name + ".tmp")
     with contextlib.suppress(FileNotFoundError):
@@ -25,8 +54,7 @@ class Run:
     """One run's directory. Opening it starts its jepsen.log; close() ends it."""
 
     def __init__(self, store: Path, test_name: str) -> None:
-        if not test_name or "/" in test_name or test_name.startswith("."):
-            raise ValueError(f"bad test name {test_name!r}")
+        check_test_name(test_name)
         self.store = Path(store).resolve()
         self.test_name = test_name
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3]
@@ -51,7 +79,7 @@ class Run:
 
     def write_json(self, name: str, data: object) -> Path:
         p = self.dir / name
-        p.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        write_atomically(p, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
         return p
 
     def close(self) -> None:

@@ -1,0 +1,59 @@
+"""Hardening: a run never loses or falsifies its evidence because of a bad name or a failing
+disk (issue 14). Each test fails on the code before the fix."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from flink_jepsen import _core
+from flink_jepsen.errors import UsageError
+from flink_jepsen.run import runner as runner_module
+from flink_jepsen.run.options import TestOptions
+from flink_jepsen.run.runner import TestRun
+from flink_jepsen.store import Run
+
+
+def test_a_test_named_like_the_stores_own_links_is_refused(tmp_path) -> None:
+    store = tmp_path / "store"
+    with pytest.raises(UsageError, match="not latest"):
+        TestRun(TestOptions(store=str(store), name="latest")).run()
+    assert not (store / "latest").exists()       # nothing half-made that breaks later runs
+    with pytest.raises(ValueError):
+        Run(store, "latest")
+
+
+def test_results_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch) -> None:
+    run = Run(tmp_path / "store", "t")
+    run.write_json("results.json", {"valid?": True})
+
+    def failing_sync(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", failing_sync)
+    with pytest.raises(OSError):
+        run.write_json("results.json", {"valid?": False, "anomalies": ["x" * 1000]})
+    monkeypatch.undo()
+    assert json.loads(run.path("results.json").read_text()) == {"valid?": True}
+    assert [p.name for p in run.dir.iterdir() if p.name.endswith(".tmp")] in ([], [
+        ".results.json.tmp"])
+    run.close()
+
+
+def test_a_history_that_cannot_be_written_ends_the_run_unknown(tmp_path, monkeypatch) -> None:
+    real = _core.HistoryRecorder
+
+    def on_a_full_disk(path: str, keep: bool):
+        h = real("/dev/full", keep)
+        h.record("harness", "info", "started", None)   # something to write
+        return h
+
+    monkeypatch.setattr(runner_module._core, "HistoryRecorder", on_a_full_disk)
+    result = TestRun(TestOptions(store=str(tmp_path / "store"), time_limit=30)).run()
+    assert result.valid == "unknown"
+    assert "the history cannot be written" in result.error
+    assert "No space left on device" in result.error
+    saved = json.loads((result.store / "results.json").read_text())
+    assert saved["valid?"] == "unknown" and saved["phase"] == "validate"
