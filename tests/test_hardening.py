@@ -57,3 +57,29 @@ def test_a_history_that_cannot_be_written_ends_the_run_unknown(tmp_path, monkeyp
     assert "No space left on device" in result.error
     saved = json.loads((result.store / "results.json").read_text())
     assert saved["valid?"] == "unknown" and saved["phase"] == "validate"
+
+
+@pytest.mark.integration
+def test_a_run_starts_without_the_rules_and_clocks_a_killed_run_left(local_nodes) -> None:
+    from flink_jepsen.nodes.cluster import Cluster
+    from flink_jepsen.nodes.provision import provision
+
+    nodes = local_nodes.nodes()
+    remotes = local_nodes.remotes("netns")
+    n1, n2 = nodes[0], nodes[1]
+    # What a run killed with kill -9 in the middle of a partition and a clock fault leaves.
+    injector = _core.FaultInjector(remotes, {n.name: n.address for n in nodes},
+                                   _core.HistoryRecorder("/dev/null", False))
+    injector.setup()
+    injector.partition("start-partition", {"shape": "grudge", "grudge": {n1.name: [n2.name]}})
+    injector.packets("start-packet", [n2.name], {"loss": 0.5})
+    clock = Cluster.clock_file(n1, "flink")
+    remotes[n1.name].check(f"mkdir -p {os.path.dirname(clock)} && echo -300s > {clock}")
+    assert "DROP" in remotes[n1.name].exec("iptables -w -S FJ-PARTITION").out
+
+    provision(TestOptions(), "scrub-test")
+
+    assert "DROP" not in remotes[n1.name].exec("iptables -w -S FJ-PARTITION").out
+    assert "DROP" not in remotes[n2.name].exec("iptables -w -S FJ-PACKET-IN").out
+    assert remotes[n1.name].exec(f"test -e {clock}").exit_status != 0
+    injector.teardown()

@@ -39,6 +39,8 @@ void bind_nemesis(py::module_& m) {
 
   m.attr("FAKETIME_LIBRARY") = fj::kFaketimeLibrary;
   m.attr("PACKET_PROBE") = fj::kPacketProbe;
+  m.def("scrub_command", &fj::scrub_command,
+        "The bash that empties every chain the faults fill (for a run's start).");
   m.def(
       "parse_packet_capabilities",
       [](const std::string& out) {

@@ -37,6 +37,14 @@ std::string error_text(const std::exception_ptr& e) {
 
 }  // namespace
 
+std::string scrub_command() {
+  std::string cmd = "iptables -w -F " + std::string(kPartitionChain) + " 2>/dev/null; ";
+  for (const char* chain : {"FJ-PACKET-IN", "FJ-PACKET-OUT"}) {
+    cmd += "iptables -w -F " + std::string(chain) + " 2>/dev/null; ";
+  }
+  return cmd + "iptables -w -t mangle -F FJ-PACKET-DUP 2>/dev/null; true";
+}
+
 FaultInjector::FaultInjector(std::map<std::string, RemotePtr> remotes,
                              std::map<std::string, std::string> addresses,
                              std::shared_ptr<HistoryRecorder> history)

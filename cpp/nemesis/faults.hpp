@@ -21,6 +21,10 @@ namespace fj {
 /// node -> the command line patterns whose processes a signal hits there.
 using SignalTargets = std::map<std::string, std::vector<std::string>>;
 
+/// The bash that empties every chain the project's faults fill (partitions, packet faults), for
+/// a run's start: a run killed during a fault (kill -9) leaves its rules behind.
+std::string scrub_command();
+
 /// Thread-safe. Every fault returns its outcome; when the completion was `fail` the returned
 /// object also carries "error": the reason recorded beside the value.
 class FaultInjector {

@@ -3,10 +3,11 @@ them) or real hosts over SSH, as one Cluster every system is handed."""
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from flink_jepsen import paths
+from flink_jepsen import _core, paths
 from flink_jepsen.errors import UsageError
 from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.nodes.local import LocalNodes
@@ -51,4 +52,12 @@ def provision(options, run_id: str) -> RunNodes:
     c = run_nodes.cluster
     c.on(c.nodes, "mkdir -p " + " ".join(n.path(d) for n in c.nodes
                                          for d in ("run", "log", "tmp", "data")))
+    scrub(c)
     return run_nodes
+
+
+def scrub(cluster: Cluster) -> None:
+    """What a run killed mid-fault (kill -9) leaves on the nodes is undone before this one
+    starts: its partition and packet rules, its processes' clock offsets."""
+    clocks = " ".join(shlex.quote(Cluster.clock_file(n, "")) for n in cluster.nodes)
+    cluster.on(cluster.nodes, f"{_core.scrub_command()}; rm -rf {clocks}", timeout=60)

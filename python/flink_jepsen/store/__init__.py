@@ -12,7 +12,6 @@ from pathlib import Path
 
 from flink_jepsen import log as fjlog
 
-
 # Names the store uses itself beside the tests' directories: a test may not be called that.
 RESERVED = frozenset({"latest"})
 
