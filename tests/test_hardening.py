@@ -83,3 +83,33 @@ def test_a_run_starts_without_the_rules_and_clocks_a_killed_run_left(local_nodes
     assert "DROP" not in remotes[n2.name].exec("iptables -w -S FJ-PACKET-IN").out
     assert remotes[n1.name].exec(f"test -e {clock}").exit_status != 0
     injector.teardown()
+
+
+@pytest.mark.parametrize("job, named", [
+    ('{:job-jar "builtin:allround" :parallelism "x"}', ":parallelism must be a whole number"),
+    ('{:job-jar "builtin:allround" :job-args 5}', ":job-args must be a string or a list"),
+    ('{:job-jar "builtin:allround" :main-clas "A"}', "unknown key 'main-clas' (did you mean "
+                                                      ":main-class?)"),
+    ('{:job-jar 7}', ":job-jar must be a path"),
+    ('{{:a 1} "x" :job-jar "builtin:allround"}', "a map key must be"),
+])
+def test_a_spec_value_of_the_wrong_type_is_refused_with_the_key_named(tmp_path, job, named):
+    from flink_jepsen.run import spec as testspec
+
+    p = tmp_path / "bad.edn"
+    p.write_text(f'{{:dbs [:zookeeper :flink-standalone-session] :jobs [{job}]}}')
+    with pytest.raises(UsageError) as e:
+        testspec.load(p)
+    assert named in str(e.value)
+
+
+def test_a_bad_spec_ends_as_a_stored_unknown_run_with_exit_2(tmp_path) -> None:
+    from conftest import cli
+
+    p = tmp_path / "bad.edn"
+    p.write_text('{:dbs [:zookeeper :flink-standalone-session] :jobs [{:job-jar '
+                 '"builtin:allround" :parallelism "x"}]}')
+    r = cli("test", "--test-spec", str(p), "--store", str(tmp_path / "store"), timeout=120)
+    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
+    results = json.loads((tmp_path / "store" / "latest" / "results.json").read_text())
+    assert results["valid?"] == "unknown" and ":parallelism" in results["error"]

@@ -55,7 +55,11 @@ class _Reader:
             items = self.read_seq("}")
             if len(items) % 2:
                 raise self.fail("a map needs an even number of forms")
-            return {_key(items[i]): items[i + 1] for i in range(0, len(items), 2)}
+            keys = [_key(items[i]) for i in range(0, len(items), 2)]
+            for k in keys:
+                if isinstance(k, (dict, list)):
+                    raise self.fail(f"a map key must be a keyword, string or number, not {k!r}")
+            return dict(zip(keys, items[1::2]))
         if c == "[":
             return self.read_seq("]")
         if c == "(":

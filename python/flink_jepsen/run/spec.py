@@ -7,6 +7,7 @@ project's own test job, built for the Flink version under test."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import shlex
@@ -87,7 +88,13 @@ def from_data(data: object, base: Path, source: str, check_jars: bool = True) ->
     if unknown:
         raise UsageError(f"test spec {source}: unknown key(s) {', '.join(sorted(unknown))} "
                          "(allowed: dbs, jobs, flink-config)")
-    dbs = tuple(str(d) for d in data.get("dbs") or [])
+    bad_keys = [k for k in data if not isinstance(k, str)]
+    if bad_keys:
+        raise UsageError(f"test spec {source}: keys must be names, not {bad_keys[0]!r}")
+    raw_dbs = data.get("dbs") or []
+    if not isinstance(raw_dbs, (list, tuple)) or not all(isinstance(d, str) for d in raw_dbs):
+        raise UsageError(f"test spec {source}: :dbs must be a list of names, not {raw_dbs!r}")
+    dbs = tuple(raw_dbs)
     for d in dbs:
         if d in systems.REFUSED:
             raise UsageError(f"test spec {source}: {d}: {systems.REFUSED[d]}")
@@ -97,10 +104,13 @@ def from_data(data: object, base: Path, source: str, check_jars: bool = True) ->
     if not dbs:
         raise UsageError(f"test spec {source}: :dbs is empty")
     jobs = []
-    for i, j in enumerate(data.get("jobs") or []):
-        if not isinstance(j, dict) or "job-jar" not in j:
-            raise UsageError(f"test spec {source}: job {i + 1} needs a :job-jar")
-        jar = str(j["job-jar"])
+    raw_jobs = data.get("jobs") or []
+    if not isinstance(raw_jobs, (list, tuple)):
+        raise UsageError(f"test spec {source}: :jobs must be a list of job maps, not "
+                         f"{raw_jobs!r}")
+    for i, j in enumerate(raw_jobs):
+        _check_job(j, f"test spec {source}: job {i + 1}")
+        jar = j["job-jar"]
         main_class = j.get("main-class")
         if jar.startswith(BUILTIN_PREFIX):
             name = jar[len(BUILTIN_PREFIX):]
@@ -114,16 +124,61 @@ def from_data(data: object, base: Path, source: str, check_jars: bool = True) ->
                 raise UsageError(f"test spec {source}: job {i + 1}: jar {jar_path} does not exist")
             jar = str(jar_path)
         raw_args = j.get("job-args", "")
-        args = tuple(shlex.split(raw_args)) if isinstance(raw_args, str) else tuple(
-            str(a) for a in raw_args)
+        try:
+            args = tuple(shlex.split(raw_args)) if isinstance(raw_args, str) else tuple(
+                str(a) for a in raw_args)
+        except ValueError as e:
+            raise UsageError(f"test spec {source}: job {i + 1}: :job-args {raw_args!r}: {e}"
+                             ) from e
         par = j.get("parallelism")
-        jobs.append(JobSpec(jar, args, main_class, int(par) if par is not None else None))
+        jobs.append(JobSpec(jar, args, main_class, par))
     if not jobs:
         raise UsageError(f"test spec {source}: :jobs is empty")
     config = data.get("flink-config") or {}
     if not isinstance(config, dict):
         raise UsageError(f"test spec {source}: :flink-config must be a map")
-    return TestSpec(dbs, tuple(jobs), {str(k): v for k, v in config.items()}, source)
+    for k, v in config.items():
+        if not isinstance(k, str) or not k:
+            raise UsageError(f"test spec {source}: :flink-config keys must be Flink option "
+                             f"names, not {k!r}")
+        if not _scalar(v) and not (isinstance(v, (list, tuple)) and all(map(_scalar, v))):
+            raise UsageError(f"test spec {source}: :flink-config {k}: a value must be a "
+                             f"string, number, boolean or a list of them, not {v!r}")
+    return TestSpec(dbs, tuple(jobs), dict(config), source)
+
+
+JOB_KEYS = ("job-jar", "job-args", "main-class", "parallelism")
+
+
+def _scalar(v: object) -> bool:
+    return isinstance(v, (str, int, float, bool))
+
+
+def _check_job(j: object, where: str) -> None:
+    """A job map's keys and the type of each value, named when wrong (a typo like :main-clas
+    would otherwise be ignored and the job run with the jar's default class)."""
+    if not isinstance(j, dict):
+        raise UsageError(f"{where}: expected a map with :job-jar, not {j!r}")
+    for k in j:
+        if k not in JOB_KEYS:
+            near = difflib.get_close_matches(str(k), JOB_KEYS, n=1)
+            raise UsageError(f"{where}: unknown key {k!r}" + (
+                f" (did you mean :{near[0]}?)" if near else "") + f"; known: {', '.join(JOB_KEYS)}")
+    if "job-jar" not in j:
+        raise UsageError(f"{where} needs a :job-jar")
+    if not isinstance(j["job-jar"], str) or not j["job-jar"]:
+        raise UsageError(f"{where}: :job-jar must be a path, not {j['job-jar']!r}")
+    if j.get("main-class") is not None and not isinstance(j["main-class"], str):
+        raise UsageError(f"{where}: :main-class must be a class name, not {j['main-class']!r}")
+    args = j.get("job-args", "")
+    if not isinstance(args, str) and not (isinstance(args, (list, tuple))
+                                          and all(map(_scalar, args))):
+        raise UsageError(f"{where}: :job-args must be a string or a list of strings, not "
+                         f"{args!r}")
+    par = j.get("parallelism")
+    if par is not None and (isinstance(par, bool) or not isinstance(par, int) or par < 1):
+        raise UsageError(f"{where}: :parallelism must be a whole number of at least 1, not "
+                         f"{par!r}")
 
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
