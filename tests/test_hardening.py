@@ -113,3 +113,58 @@ def test_a_bad_spec_ends_as_a_stored_unknown_run_with_exit_2(tmp_path) -> None:
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
     results = json.loads((tmp_path / "store" / "latest" / "results.json").read_text())
     assert results["valid?"] == "unknown" and ":parallelism" in results["error"]
+
+
+def test_values_that_would_reach_a_shell_unquoted_are_refused(tmp_path) -> None:
+    from flink_jepsen.nodes.node import Node
+
+    marker = tmp_path / "pwned"
+    bad_root = f"/opt/$(touch {marker})"
+    o = TestOptions(remote="ssh", nodes=["h1", "h2", "h3"], node_root=bad_root)
+    with pytest.raises(UsageError, match="--node-root"):
+        o.validate()
+    with pytest.raises(UsageError, match="--nodes: host"):
+        TestOptions(remote="ssh", nodes=["h1", "h2", "h3;reboot"]).validate()
+    for root in (bad_root, "/opt/a b", "relative", "/opt/`id`", "/opt/../etc"):
+        with pytest.raises(ValueError):
+            Node("n1", "10.0.0.1", root)
+    with pytest.raises(ValueError):
+        Node("n1;id", "10.0.0.1", "/opt/x")
+    assert not marker.exists()
+
+
+def test_a_yarn_job_jar_named_to_run_a_command_runs_nothing(tmp_path) -> None:
+    """The submission command line of a yarn-application job whose jar is called
+    `$(touch X).jar`: the name reaches the node only with safe characters, quoted."""
+    import shlex
+    from pathlib import Path
+
+    from flink_jepsen.nodes.node import Node
+    from flink_jepsen.systems.flink_yarn import FlinkYarn
+
+    jar = tmp_path / "$(touch fjpwned).jar"
+    jar.write_text("x")
+    commands: list[str] = []
+
+    class Remote:
+        def upload(self, src, dst):
+            commands.append(f"upload {dst}")
+
+        def exec(self, cmd, **kw):
+            commands.append(cmd)
+            raise RuntimeError("stop here")
+
+    y = FlinkYarn.__new__(FlinkYarn)
+    y.mode = "yarn-application"
+    y.hadoop = type("H", (), {"resourcemanager": Node("n1", "10.0.0.1", str(tmp_path / "n1"))})()
+    y.cluster = type("C", (), {"remote": lambda self, n: Remote()})()
+    y.dist = type("D", (), {"major_minor": (2, 3)})()
+    y.home = lambda: "/opt/flink"
+    y.env = lambda: {}
+    y.running_apps = lambda: []
+    with pytest.raises(RuntimeError, match="stop here"):
+        y.submit_application(Path(jar), None, ["$(id)"], 10)
+    cmd = commands[-1]
+    remote_jar = shlex.split(cmd)[-2]
+    assert "$(" not in remote_jar and "touch" in remote_jar     # the name, made harmless
+    assert shlex.split(cmd)[-1] == "$(id)"                      # an argument stays literal

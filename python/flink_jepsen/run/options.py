@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flink_jepsen import versions
 from flink_jepsen.declare import check_value, choices, flag, option  # noqa: F401 - re-exported
 from flink_jepsen.errors import UsageError
+from flink_jepsen.nodes.node import check_name, check_root
 from flink_jepsen.nodes.remotes import SshOptions
 
 CLIENT_GENS = ("poll-job-running", "cancel-jobs")
@@ -137,6 +138,12 @@ class TestOptions:
             if len(self.nodes) < 3:
                 raise UsageError("--remote ssh needs at least 3 hosts in --nodes/--nodes-file")
             self.ssh.validate()
+            try:
+                check_root(self.node_root, "--node-root")
+                for host in self.nodes:
+                    check_name(host, "--nodes: host")
+            except ValueError as e:
+                raise UsageError(str(e)) from e
         m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", str(self.flink_version))
         if not m or not ((1, 17) <= (int(m[1]), int(m[2])) < (3, 0)):
             raise UsageError(f"--flink-version {self.flink_version!r} is not a Flink release this "

@@ -6,6 +6,7 @@ YARN restarts the JobManager's container (application attempts set high, as in t
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 import urllib.parse
@@ -260,12 +261,13 @@ class FlinkYarn(Flink):
         target = {"yarn-application": "yarn-application", "yarn-job": "yarn-per-job"}[self.mode]
         action = "run" if self.dist.major_minor >= (2, 0) or self.mode == "yarn-job" \
             else "run-application"
-        remote_jar = self.client_node.path("tmp", jar.name)
+        # The jar's name is the user's: only safe characters reach the node's shell.
+        remote_jar = self.client_node.path("tmp", re.sub(r"[^A-Za-z0-9._-]", "_", jar.name))
         self.cluster.remote(self.client_node).upload(str(jar), remote_jar)
         known = {a["id"] for a in self.running_apps()}
         cmd = (f"{self.home()}/bin/flink {action} -t {target} -d "
                + (f"-c {shlex.quote(main_class)} " if main_class else "")
-               + f"{remote_jar} " + " ".join(shlex.quote(a) for a in args))
+               + f"{shlex.quote(remote_jar)} " + " ".join(shlex.quote(a) for a in args))
         r = self.cluster.remote(self.client_node).exec(cmd, env=self.env(), timeout=300)
         if not r.ok:
             cause = root_cause(r.err + "\n" + r.out)
