@@ -383,3 +383,51 @@ def test_in_a_real_browser(browser, base_url: str, tmp_path: Path) -> None:  # n
     d.find_element(By.LINK_TEXT, "log/flink/jobmanager.out").click()
     WebDriverWait(d, 10).until(ec.url_contains("jobmanager.out"))
     assert "JobManager started" in d.find_element(By.TAG_NAME, "body").text
+
+
+def test_a_request_for_another_host_is_refused(base_url: str) -> None:
+    """DNS rebinding: a page on evil.example that resolves to 127.0.0.1 sends its own Host."""
+    host, port = base_url.removeprefix("http://").split(":")
+    for sent, expected in (("evil.example", 421), (f"evil.example:{port}", 421),
+                           (f"localhost:{port}", 200), (f"127.0.0.1:{port}", 200)):
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.putrequest("GET", "/", skip_host=True)
+            conn.putheader("Host", sent)
+            conn.endheaders()
+            r = conn.getresponse()
+            assert r.status == expected, (sent, r.status)
+            r.read()
+        finally:
+            conn.close()
+
+
+def test_a_fifo_in_the_store_and_silent_clients_do_not_hang_the_server(tmp_path,
+                                                                        monkeypatch) -> None:
+    import os
+    import socket
+
+    s = tmp_path / "store"
+    run = _run(s, "fifo-test", "20260101T000000.000", True)
+    (run / "results.json").unlink()
+    os.mkfifo(run / "results.json")                 # nobody will ever write to it
+    os.mkfifo(run / "notes.txt")
+    monkeypatch.setattr(serve.StoreHandler, "timeout", 1)
+    monkeypatch.setattr(serve, "MAX_THREADS", 4)
+    server = serve.make_server(s, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    silent = [socket.create_connection(("127.0.0.1", server.server_address[1]))
+              for _ in range(8)]                    # more than the server's threads
+    try:
+        status, _, body = get(base, "/")
+        assert status == 200 and "fifo-test" in body
+        status, _, _ = get(base, "/runs/fifo-test/20260101T000000.000/notes.txt")
+        assert status in (403, 404)                 # refused, not a hang
+    finally:
+        for c in silent:
+            c.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -8,9 +8,11 @@ because those are exactly the runs someone browsing the store wants to look at.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -60,10 +62,31 @@ def verdict_of(valid: object) -> str:
     return "unknown"
 
 
+MAX_JSON = 64 << 20  # a results.json larger than this is not read by the index
+
+
+def open_regular(path: Path):
+    """Opens a regular file for reading, never blocking: a FIFO or device someone left in the
+    store (or a symlink to one) is refused instead of hanging the reader forever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_json(path: Path) -> tuple[dict | None, str | None]:
     """(the object, None) or (None, why not): a missing or broken file is a fact to show."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+        with open_regular(path) as f:
+            raw = f.read(MAX_JSON + 1)
+        if len(raw) > MAX_JSON:
+            return None, f"{path.name} is larger than {MAX_JSON >> 20} MiB"
+        data = json.loads(raw.decode("utf-8", errors="replace"))
     except FileNotFoundError:
         return None, f"no {path.name}"
     except (OSError, ValueError) as e:
@@ -86,7 +109,7 @@ def log_duration(path: Path) -> float | None:
     """Seconds between the first and the last timestamped line of a jepsen.log. Only the head
     and the tail are read: a long run's log is large, and the index reads every run's."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             head = f.read(256)
             size = f.seek(0, os.SEEK_END)
             f.seek(max(0, size - 65536))

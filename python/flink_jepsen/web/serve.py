@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import socket
+import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from flink_jepsen.errors import UsageError
-from flink_jepsen.store.view import VERDICTS, PathRefused, StoreView
+from flink_jepsen.store.view import VERDICTS, PathRefused, StoreView, open_regular
 from flink_jepsen.web import pages
 
 log = logging.getLogger("flink_jepsen.web.serve")
@@ -59,7 +61,7 @@ def content_type(path: Path) -> str:
     if suffix in TEXT_SUFFIXES or any(s.lower() in (".log", ".out") for s in path.suffixes):
         return TEXT_PLAIN
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             head = f.read(4096)
     except OSError:
         return "application/octet-stream"
@@ -74,15 +76,45 @@ def content_type(path: Path) -> str:
     return "application/octet-stream"
 
 
+MAX_THREADS = 32      # connections served at once; more wait in the listen queue
+SOCKET_TIMEOUT = 30   # seconds a connection may stay silent (a stalled client frees its thread)
+
+
 class StoreServer(ThreadingHTTPServer):
-    """The HTTP server, holding the store's view the handlers read from."""
+    """The HTTP server, holding the store's view the handlers read from. At most MAX_THREADS
+    connections are served at once, and only requests naming this server in their Host header
+    (a web page elsewhere cannot reach it through DNS rebinding)."""
 
     daemon_threads = True
     request_queue_size = 64  # a browser opens several connections at once
 
     def __init__(self, address: tuple[str, int], view: StoreView) -> None:
         self.view = view
+        self.slots = threading.BoundedSemaphore(MAX_THREADS)
         super().__init__(address, StoreHandler)
+
+    def process_request(self, request, client_address) -> None:
+        self.slots.acquire()
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def allowed_hosts(self) -> set[str]:
+        """The Host header values this server answers: its address and port, and the
+        loopback names when it listens on loopback."""
+        host, port = str(self.server_address[0]), self.server_address[1]
+        names = {host, f"[{host}]"}
+        if host in ("127.0.0.1", "::1"):
+            names |= {"localhost", "127.0.0.1", "[::1]"}
+        return names | {f"{n}:{port}" for n in names}
 
 
 class StoreServer6(StoreServer):
@@ -107,8 +139,15 @@ class StoreHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         log.debug("%s %s", self.address_string(), format % args)
 
+    timeout = SOCKET_TIMEOUT
+
     def _handle(self, head: bool) -> None:
         self.head = head
+        host = (self.headers.get("Host") or "").strip().lower()
+        wildcard = str(self.server.server_address[0]) in ("0.0.0.0", "::")
+        if not wildcard and host not in self.server.allowed_hosts():
+            return self._error(HTTPStatus.MISDIRECTED_REQUEST,
+                               f"this server does not answer for host {host or '(none)'}")
         try:
             split = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(split.query).items()}
@@ -177,11 +216,11 @@ class StoreHandler(BaseHTTPRequestHandler):
     def _file(self, path: Path) -> None:
         ctype = content_type(path)
         try:
-            f = open(path, "rb")
+            f = open_regular(path)
         except OSError as e:
             return self._error(HTTPStatus.FORBIDDEN, f"cannot read {path.name}: {e.strerror}")
         with f:
-            size = path.stat().st_size
+            size = os.fstat(f.fileno()).st_size
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(size))
