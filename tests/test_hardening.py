@@ -168,3 +168,28 @@ def test_a_yarn_job_jar_named_to_run_a_command_runs_nothing(tmp_path) -> None:
     remote_jar = shlex.split(cmd)[-2]
     assert "$(" not in remote_jar and "touch" in remote_jar     # the name, made harmless
     assert shlex.split(cmd)[-1] == "$(id)"                      # an argument stays literal
+
+
+def test_a_second_interrupt_during_teardown_does_not_abandon_it(tmp_path, monkeypatch) -> None:
+    import signal
+
+    done: list[str] = []
+
+    def collect_logs_then_ctrl_c(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)      # Ctrl-C while the teardown runs
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGHUP)
+        done.append("collect logs")
+
+    monkeypatch.setattr(TestRun, "_collect_logs", collect_logs_then_ctrl_c)
+    monkeypatch.setattr(TestRun, "_stop_systems", lambda self: done.append("stop systems"))
+    monkeypatch.setattr(TestRun, "_remove_nodes", lambda self: done.append("remove nodes"))
+    monkeypatch.setattr(TestRun, "validate", lambda self: (_ for _ in ()).throw(
+        UsageError("stop before the nodes")))
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        TestRun(TestOptions(store=str(tmp_path / "store"))).run()
+    assert done == ["collect logs", "stop systems", "remove nodes"]   # every step still ran
+    assert signal.getsignal(signal.SIGINT) is before
+    results = json.loads((tmp_path / "store" / "latest" / "results.json").read_text())
+    assert results["valid?"] == "unknown"

@@ -280,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_status
     fjlog.setup(args.log_level)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)   # a closed terminal: stop as on Ctrl-C
     try:
         if args.command == "nodes":
             return cmd_nodes(args)

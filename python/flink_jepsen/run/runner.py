@@ -30,7 +30,7 @@ from flink_jepsen.faults.nemesis import Nemesis
 from flink_jepsen.faults.schedules import NEEDS, Schedule, register_generator
 from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.nodes.provision import RunNodes, provision
-from flink_jepsen.run import spec as testspec
+from flink_jepsen.run import interrupts, spec as testspec
 from flink_jepsen.run.options import TestOptions
 from flink_jepsen.run.progress import Progress
 from flink_jepsen.store import Run, check_test_name, collect_node_logs
@@ -202,8 +202,12 @@ class TestRun:
             log.exception("run crashed in phase %s", self.phase)
         finally:
             self._phase("teardown")
-            self.teardown()
+            with interrupts.held() as signals:
+                self.teardown()
             self.progress.stop()
+            if signals and interrupted is None:
+                error = error or "interrupted"
+                interrupted = KeyboardInterrupt(f"signal {signals[0]} during teardown")
         self._phase("analysis")
         if error is None and self.history_error is not None:
             error = f"the history cannot be written: {self.history_error}"

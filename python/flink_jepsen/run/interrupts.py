@@ -1,0 +1,39 @@
+"""Signals during a run's teardown are held, not obeyed: a second Ctrl-C (or a SIGTERM or SIGHUP
+from a closing terminal) while the nodes are being cleaned would otherwise leave namespaces,
+rules and processes behind and lose the logs. The run still ends as interrupted (exit 130)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+
+log = logging.getLogger("flink_jepsen.run")
+
+HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def held() -> Iterator[list[int]]:
+    """Within the block, SIGINT, SIGTERM and SIGHUP are noted (the list yielded) and logged
+    instead of interrupting; the previous handlers are back afterwards. Outside the main thread
+    (where Python delivers signals) it holds nothing."""
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def note(signum: int, _frame: object) -> None:
+        got.append(signum)
+        log.warning("%s during teardown: finishing the teardown first (nodes, rules and logs "
+                    "are cleaned up; the run then ends as interrupted)",
+                    signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, note) for s in HELD}
+    try:
+        yield got
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
