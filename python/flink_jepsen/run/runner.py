@@ -30,7 +30,8 @@ from flink_jepsen.faults.nemesis import Nemesis
 from flink_jepsen.faults.schedules import NEEDS, Schedule, register_generator
 from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.nodes.provision import RunNodes, provision
-from flink_jepsen.run import interrupts, spec as testspec
+from flink_jepsen.run import interrupts
+from flink_jepsen.run import spec as testspec
 from flink_jepsen.run.options import TestOptions
 from flink_jepsen.run.progress import Progress
 from flink_jepsen.store import Run, check_test_name, collect_node_logs
