@@ -193,3 +193,76 @@ def test_a_second_interrupt_during_teardown_does_not_abandon_it(tmp_path, monkey
     assert signal.getsignal(signal.SIGINT) is before
     results = json.loads((tmp_path / "store" / "latest" / "results.json").read_text())
     assert results["valid?"] == "unknown"
+
+
+def test_a_second_run_on_nodes_in_use_is_refused_naming_the_holder(tmp_path, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    from flink_jepsen import paths
+    from flink_jepsen.run.lock import lock_path
+
+    monkeypatch.setenv("FLINK_JEPSEN_HOME", str(tmp_path / "home"))
+    path = lock_path(paths.home(), "netns", paths.prefix(), [])
+    # Another run, in another process, holds the nodes.
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import sys, time
+from pathlib import Path
+from flink_jepsen.run.lock import RunLock
+RunLock(Path({str(path)!r})).acquire({{"run": "store/first/1", "test": "first"}})
+print("held", flush=True)
+time.sleep(60)
+"""], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = TestRun(TestOptions(store=str(tmp_path / "store"))).run()
+        assert result.valid == "unknown" and result.results["phase"] == "nodes"
+        assert "another run is using these nodes" in result.error
+        assert "store/first/1" in result.error and f"pid {holder.pid}" in result.error
+    finally:
+        holder.kill()
+        holder.wait()
+    # Its holder killed with SIGKILL: the lock is free again (the kernel released it).
+    from flink_jepsen.run.lock import RunLock
+
+    lock = RunLock(path)
+    lock.acquire({"run": "second"})
+    lock.release()
+
+
+@pytest.mark.integration
+def test_a_run_stops_what_a_killed_run_left_instead_of_adopting_it(local_nodes) -> None:
+    from flink_jepsen import systems
+    from flink_jepsen.nodes.cluster import Cluster
+    from flink_jepsen.systems.base import Process, System
+
+    nodes = local_nodes.nodes()
+    remotes = local_nodes.remotes("netns")
+    n1 = nodes[0]
+    marker = "fjleftover-StandaloneSessionClusterEntrypoint"
+    _core.start_daemon(remotes[n1.name], f"bash -c 'exec -a {marker} sleep 600'",
+                       pidfile=n1.path("run", "leftover-jm.pid"),
+                       logfile=n1.path("log", "leftover.log"))
+
+    class Leftover(System):
+        name = "leftover"
+
+        def nodes(self):
+            return [n1]
+
+        def install(self) -> None: ...
+
+        def start(self) -> None: ...
+
+        def wait_ready(self, timeout: float) -> None: ...
+
+        def pidfiles(self, node):
+            return [node.path("run", "leftover-jm.pid")]
+
+        def processes(self):
+            return {"job-manager": Process(lambda: [n1], (marker,))}
+
+    stopped = systems.stop_leftovers(Leftover(Cluster(nodes, remotes, True)))
+    assert len(stopped) == 1 and stopped[0].startswith("n1: job-manager [")
+    assert not remotes[n1.name].exec(f"pgrep -f {marker}").out.strip()
+    assert remotes[n1.name].exec(f"test -e {n1.path('run', 'leftover-jm.pid')}").exit_status != 0

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flink_jepsen import __version__, _core, systems, versions, workloads
+from flink_jepsen import __version__, _core, paths, systems, versions, workloads
 from flink_jepsen.checks import compose
 from flink_jepsen.checks import verdict as verdicts
 from flink_jepsen.errors import FlinkJepsenError, SetupError, UsageError
@@ -32,6 +32,7 @@ from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.nodes.provision import RunNodes, provision
 from flink_jepsen.run import interrupts
 from flink_jepsen.run import spec as testspec
+from flink_jepsen.run.lock import RunLock, lock_path
 from flink_jepsen.run.options import TestOptions
 from flink_jepsen.run.progress import Progress
 from flink_jepsen.store import Run, check_test_name, collect_node_logs
@@ -125,6 +126,7 @@ class TestRun:
         self.deployment: Deployment | None = None
         self.flink: Flink | None = None
         self.cluster: Cluster | None = None
+        self.lock: RunLock | None = None
         self.nodes: RunNodes | None = None
         self.parts: list[Part] = []
         self.schedule: Schedule | None = None
@@ -288,6 +290,9 @@ class TestRun:
         return " ".join([f"faults={faults}"] + [s for s in (p.status() for p in self.parts) if s])
 
     def setup_nodes(self) -> None:
+        o = self.options
+        self.lock = RunLock(lock_path(paths.home(), o.remote, paths.prefix(), list(o.nodes)))
+        self.lock.acquire({"run": str(self.store.dir), "test": self.test_name})
         self.nodes = provision(self.options, self.run_id)
         self.cluster = self.nodes.cluster
         self.cluster.faketime = self.options.clock_faults
@@ -305,6 +310,8 @@ class TestRun:
                                      self.dist)
         for system in systems.compose(self.dbs, self.deployment):
             self.systems.append(system)  # stopped in teardown even if its start fails
+            for left in systems.stop_leftovers(system):
+                log.warning("stopped a process an earlier run left: %s", left)
             system.install()
             system.start()
             system.wait_ready(o.ready_timeout)
@@ -379,6 +386,7 @@ class TestRun:
             ("stop systems", self._stop_systems),
             ("remove nodes", self._remove_nodes),
             ("remove staging archives", lambda: self.cluster and self.cluster.close()),
+            ("release the nodes", lambda: self.lock and self.lock.release()),
         ]
         for what, step in steps:
             try:
