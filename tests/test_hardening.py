@@ -266,3 +266,26 @@ def test_a_run_stops_what_a_killed_run_left_instead_of_adopting_it(local_nodes) 
     assert len(stopped) == 1 and stopped[0].startswith("n1: job-manager [")
     assert not remotes[n1.name].exec(f"pgrep -f {marker}").out.strip()
     assert remotes[n1.name].exec(f"test -e {n1.path('run', 'leftover-jm.pid')}").exit_status != 0
+
+
+@pytest.mark.integration
+def test_an_earlier_runs_logs_are_not_copied_into_a_later_runs_store(local_nodes,
+                                                                     tmp_path) -> None:
+    import time
+
+    from flink_jepsen.nodes.provision import provision, run_started
+    from flink_jepsen.store import collect_node_logs
+
+    nodes = local_nodes.nodes()
+    remotes = local_nodes.remotes("netns")
+    n1 = nodes[0]
+    remotes[n1.name].check(f"mkdir -p {n1.path('log', 'flink')} && "
+                           f"echo earlier > {n1.path('log', 'flink', 'earlier.log')}")
+    time.sleep(0.05)
+    provision(TestOptions(), "logs-test")               # this run starts
+    remotes[n1.name].check(f"echo mine > {n1.path('log', 'flink', 'mine.log')}")
+    run = Run(tmp_path / "store", "t")
+    copied = collect_node_logs(run, remotes, [n1], ("log",), since=run_started)
+    run.close()
+    names = {os.path.basename(p) for p in copied}
+    assert "mine.log" in names and "earlier.log" not in names

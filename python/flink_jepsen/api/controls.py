@@ -107,7 +107,7 @@ def subtasks_partly_running(store: Path) -> tuple[bool | str, list[str], str]:
     out.mkdir(parents=True, exist_ok=True)
     job = "0123456789abcdef0123456789abcdef"
     try:
-        history = _core.HistoryRecorder(str(out / "history.jsonl"), True)
+        history = _core.HistoryRecorder(str(out / "history.jsonl"), False)
         poller = _core.AvailabilityPoller(history, [f"127.0.0.1:{server.server_port}"],
                                           interval=0.1, timeout=2.0)
         poller.add_job(job)

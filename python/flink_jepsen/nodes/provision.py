@@ -59,5 +59,14 @@ def provision(options, run_id: str) -> RunNodes:
 def scrub(cluster: Cluster) -> None:
     """What a run killed mid-fault (kill -9) leaves on the nodes is undone before this one
     starts: its partition and packet rules, its processes' clock offsets."""
-    clocks = " ".join(shlex.quote(Cluster.clock_file(n, "")) for n in cluster.nodes)
-    cluster.on(cluster.nodes, f"{_core.scrub_command()}; rm -rf {clocks}", timeout=60)
+    def on(node: Node) -> None:
+        cluster.remote(node).check(
+            f"{_core.scrub_command()}; rm -rf {shlex.quote(Cluster.clock_file(node, ''))}; "
+            f"touch {shlex.quote(run_started(node))}", timeout=60)
+
+    cluster.each(cluster.nodes, on)
+
+
+def run_started(node: Node) -> str:
+    """A file touched when the run starts: only logs written after it are this run's."""
+    return node.path("run", "run-started")

@@ -29,7 +29,7 @@ from flink_jepsen.errors import FlinkJepsenError, SetupError, UsageError
 from flink_jepsen.faults.nemesis import Nemesis
 from flink_jepsen.faults.schedules import NEEDS, Schedule, register_generator
 from flink_jepsen.nodes.cluster import Cluster
-from flink_jepsen.nodes.provision import RunNodes, provision
+from flink_jepsen.nodes.provision import RunNodes, provision, run_started
 from flink_jepsen.run import interrupts
 from flink_jepsen.run import spec as testspec
 from flink_jepsen.run.lock import RunLock, lock_path
@@ -178,7 +178,8 @@ class TestRun:
         except ValueError as e:
             raise UsageError(f"--name: {e}") from e
         self.store = Run(Path(o.store), self.test_name)
-        self.history = _core.HistoryRecorder(str(self.store.path("history.jsonl")), True)
+        self.history = _core.HistoryRecorder(str(self.store.path("history.jsonl")),
+                                             False)  # on disk only: no ops kept in memory
         self.write_test_json()
         log.info("test %s (seed %d), store %s", self.test_name, self.seed, self.store.dir)
         error: str | None = None
@@ -404,7 +405,8 @@ class TestRun:
     def _collect_logs(self) -> None:
         if self.cluster is None:
             return
-        collect_node_logs(self.store, self.cluster.remotes, self.cluster.nodes, ("log",))
+        collect_node_logs(self.store, self.cluster.remotes, self.cluster.nodes, ("log",),
+                          since=run_started)
 
     def _stop_systems(self) -> None:
         if self.options.leave_running:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -85,10 +87,12 @@ class Run:
         fjlog.close_run_log()
 
 
-def collect_node_logs(run: Run, remotes: dict, nodes: list, subdirs: tuple[str, ...] = ("log",)
-                      ) -> list[str]:
-    """Copies every file under each node's log directories into ``nodes/<node>/`` of the run.
-    Failures are logged and skipped: a run that failed still keeps what could be collected."""
+def collect_node_logs(run: Run, remotes: dict, nodes: list, subdirs: tuple[str, ...] = ("log",),
+                      since: Callable[[object], str] | None = None) -> list[str]:
+    """Copies every file under each node's log directories into ``nodes/<node>/`` of the run;
+    with `since` (node -> a file on it), only files written after that file (an earlier run's
+    logs on nodes that stayed up are not this run's). Failures are logged and skipped: a run
+    that failed still keeps what could be collected."""
     import logging
 
     log = logging.getLogger("flink_jepsen.store")
@@ -97,7 +101,11 @@ def collect_node_logs(run: Run, remotes: dict, nodes: list, subdirs: tuple[str, 
         remote = remotes[node.name]
         for sub in subdirs:
             base = node.path(sub)
-            r = remote.exec(f"[ -d {base} ] && find {base} -type f", timeout=60)
+            newer = ""
+            if since is not None:
+                marker = shlex.quote(since(node))
+                newer = f"$([ -e {marker} ] && echo -newer {marker})"
+            r = remote.exec(f"[ -d {base} ] && find {base} -type f {newer}", timeout=60)
             for f in r.out.splitlines():
                 rel = os.path.relpath(f, node.root)
                 dest = run.node_dir(node.name) / rel
