@@ -289,3 +289,29 @@ def test_an_earlier_runs_logs_are_not_copied_into_a_later_runs_store(local_nodes
     run.close()
     names = {os.path.basename(p) for p in copied}
     assert "mine.log" in names and "earlier.log" not in names
+
+
+def test_ssh_learns_a_host_key_once_and_passwords_stay_off_the_command_line(tmp_path,
+                                                                             monkeypatch):
+    from flink_jepsen import paths
+    from flink_jepsen.nodes import remotes
+    from flink_jepsen.nodes.local import forget_host_keys
+    from flink_jepsen.nodes.remotes import SshOptions
+
+    monkeypatch.setenv("FLINK_JEPSEN_HOME", str(tmp_path))
+    o = SshOptions()
+    assert o.host_key_policy == "accept-new"        # learn once, refuse a changed key
+    assert remotes.known_hosts(o) == str(paths.home() / "known_hosts")
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\nignored\n")
+    assert remotes.password(SshOptions(password_file=str(secret))) == "s3cret"
+    monkeypatch.setenv(remotes.PASSWORD_ENV, "from-env")
+    assert remotes.password(SshOptions()) == "from-env"
+    assert remotes.password(SshOptions(password="given")) == "given"
+    with pytest.raises(UsageError, match="--password-file"):
+        SshOptions(password_file=str(tmp_path / "none")).validate()
+    kh = tmp_path / "known_hosts"
+    kh.write_text("10.0.0.11 ssh-ed25519 AAAA1\n[10.0.0.12]:22 ssh-ed25519 AAAA2\n"
+                  "example.org ssh-ed25519 AAAA3\n")
+    forget_host_keys(kh, ["10.0.0.11", "10.0.0.12"])
+    assert kh.read_text() == "example.org ssh-ed25519 AAAA3\n"

@@ -385,6 +385,14 @@ class LocalNodes:
                 run(["ip", "link", "del", link], check=False)
                 removed.append(f"link {link}")
         shutil.rmtree(self.home / "nodes" / self.prefix, ignore_errors=True)
+        # HA and checkpoint data of runs that were killed before their teardown removed it.
+        shared = self.home / "shared" / self.prefix
+        if shared.exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            removed.append(f"shared storage {shared}")
+        # The nodes' host keys go with them: the next nodes' keys are new, not an attack.
+        forget_host_keys(self.home / "known_hosts",
+                         [n["address"] for n in state.get("nodes", []) if "address" in n])
         with contextlib.suppress(FileNotFoundError):
             self.state_path.unlink()
         with contextlib.suppress(OSError):
@@ -417,6 +425,19 @@ class LocalNodes:
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+def forget_host_keys(known_hosts: Path, addresses: list[str]) -> None:
+    """Removes these hosts' lines from the harness's known_hosts (plain host names only: the
+    harness writes them unhashed)."""
+    try:
+        lines = known_hosts.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    gone = set(addresses) | {f"[{a}]:22" for a in addresses}
+    kept = [ln for ln in lines if not set(ln.split(" ", 1)[0].split(",")) & gone]
+    if len(kept) != len(lines):
+        known_hosts.write_text("".join(f"{ln}\n" for ln in kept))
+
+
 def require_root() -> None:
     if os.geteuid() != 0:
         raise SetupError(
