@@ -315,3 +315,18 @@ def test_ssh_learns_a_host_key_once_and_passwords_stay_off_the_command_line(tmp_
                   "example.org ssh-ed25519 AAAA3\n")
     forget_host_keys(kh, ["10.0.0.11", "10.0.0.12"])
     assert kh.read_text() == "example.org ssh-ed25519 AAAA3\n"
+
+
+@pytest.mark.integration
+def test_nodes_down_removes_the_storage_of_runs_killed_before_their_teardown(tmp_path) -> None:
+    from flink_jepsen.nodes.local import LocalNodes
+
+    ln = LocalNodes(home=tmp_path, prefix="fjz")
+    left = tmp_path / "shared" / "fjz" / "run-killed" / "ha" / "job-graph"
+    left.parent.mkdir(parents=True)
+    left.write_text("x")
+    other = tmp_path / "shared" / "fjy" / "run" / "ha"
+    other.mkdir(parents=True)                    # another prefix's storage stays
+    removed = ln.down()
+    assert not (tmp_path / "shared" / "fjz").exists() and other.exists()
+    assert any("shared storage" in r for r in removed)
