@@ -7,7 +7,6 @@
 #include <exception>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include "remote/fanout.hpp"
 
@@ -257,41 +256,27 @@ void PacketShaper::apply(const std::vector<std::string>& targets,
   }
   std::lock_guard apply(apply_mutex_);
   const std::set<std::string> target_set(targets.begin(), targets.end());
-  std::vector<std::exception_ptr> errors(targets.size());
-  {
-    std::vector<std::jthread> threads;
-    threads.reserve(targets.size());
-    for (std::size_t i = 0; i < targets.size(); ++i) {
-      threads.emplace_back([&, i] {
-        try {
-          const std::string& node = targets[i];
-          std::vector<std::string> in, out;
-          for (const auto& [peer, remote] : remotes_) {
-            if (peer == node) continue;
-            if (!peers.empty() && std::find(peers.begin(), peers.end(), peer) == peers.end()) {
-              continue;
-            }
-            in.push_back(addresses_.at(peer));
-            // Between two targets the receiver's incoming rule already drops its share.
-            if (!target_set.count(peer)) out.push_back(addresses_.at(peer));
-          }
-          if (in.empty()) throw std::invalid_argument("packet fault: " + node + " has no peer");
-          ExecOptions o = opts();
-          o.stdin_data = packet_rules(fault, in, out);
-          remotes_.at(node)->check("iptables-restore -w --noflush", o);
-          if (fault.needs_netem()) remotes_.at(node)->check(netem_command(fault, in[0]), opts());
-          std::lock_guard lock(mutex_);
-          current_[node] = fault;
-          if (fault.needs_netem()) netem_[node] = in[0];
-        } catch (...) {
-          errors[i] = std::current_exception();
-        }
-      });
+  std::vector<RemotePtr> chosen;
+  for (const auto& n : targets) chosen.push_back(remotes_.at(n));
+  for_each_node(chosen, [&](Remote& remote) {
+    const std::string& node = remote.node();
+    std::vector<std::string> in, out;
+    for (const auto& [peer, r] : remotes_) {
+      if (peer == node) continue;
+      if (!peers.empty() && std::find(peers.begin(), peers.end(), peer) == peers.end()) continue;
+      in.push_back(addresses_.at(peer));
+      // Between two targets the receiver's incoming rule already drops its share.
+      if (!target_set.count(peer)) out.push_back(addresses_.at(peer));
     }
-  }
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+    if (in.empty()) throw std::invalid_argument("packet fault: " + node + " has no peer");
+    ExecOptions o = opts();
+    o.stdin_data = packet_rules(fault, in, out);
+    remote.check("iptables-restore -w --noflush", o);
+    if (fault.needs_netem()) remote.check(netem_command(fault, in[0]), opts());
+    std::lock_guard lock(mutex_);
+    current_[node] = fault;
+    if (fault.needs_netem()) netem_[node] = in[0];
+  });
 }
 
 void PacketShaper::heal() {
