@@ -37,15 +37,15 @@ PathMap::PathMap(std::vector<Entry> entries) {
                    [](const Entry& a, const Entry& b) { return a.first.size() > b.first.size(); });
 }
 
-std::string PathMap::host_path(const std::string& node_path, const std::string& node) const {
+std::string PathMap::host_path(const std::string& node_path) const {
   if (node_path.empty() || node_path.front() != '/')
-    throw std::invalid_argument(node + ": '" + node_path + "' is not an absolute path");
+    throw std::invalid_argument("'" + node_path + "' is not an absolute path");
   const std::string path = normalised(node_path);
   for (const auto& [node_prefix, host_prefix] : entries_) {
     if (!under(path, node_prefix)) continue;
     if (host_prefix.empty())
-      throw std::invalid_argument(node + ": " + path + " is not visible on this node (" +
-                                  node_prefix + " is hidden from it)");
+      throw std::invalid_argument(path + " is not visible on this node (" + node_prefix +
+                                  " is hidden from it)");
     // The rest of the path after the prefix, with its leading '/' (empty at the prefix itself).
     const std::string rest =
         node_prefix == "/" ? (path == "/" ? std::string() : path) : path.substr(node_prefix.size());

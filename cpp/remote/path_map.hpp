@@ -22,8 +22,8 @@ class PathMap {
   explicit PathMap(std::vector<Entry> entries);
 
   /// The host path of an absolute node path (normalised lexically: `.`, `..`, repeated `/`).
-  /// Throws std::invalid_argument for a relative path or a hidden one (naming the node).
-  std::string host_path(const std::string& node_path, const std::string& node) const;
+  /// Throws std::invalid_argument for a relative path or a hidden one.
+  std::string host_path(const std::string& node_path) const;
 
   const std::vector<Entry>& entries() const { return entries_; }
 

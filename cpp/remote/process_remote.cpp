@@ -242,7 +242,7 @@ NetnsRemote::NetnsRemote(std::string node, std::string netns, std::string uts_fi
 
 std::string NetnsRemote::host_path(const std::string& path) const {
   try {
-    return paths_.host_path(path, node());
+    return paths_.host_path(path);
   } catch (const std::invalid_argument& e) {
     throw ConnectionError(node(), e.what());
   }

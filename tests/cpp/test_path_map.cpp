@@ -25,48 +25,47 @@ PathMap n1_map() {
 
 TEST(PathMap, BoundDirectoriesAreTheNodesOwnTree) {
   const auto m = n1_map();
-  EXPECT_EQ(m.host_path("/tmp/x", "n1"), "/tmp/home/nodes/fj/n1/fs/tmp/x");
-  EXPECT_EQ(m.host_path("/tmp", "n1"), "/tmp/home/nodes/fj/n1/fs/tmp");
-  EXPECT_EQ(m.host_path("/var/tmp/a/b", "n1"), "/tmp/home/nodes/fj/n1/fs/var-tmp/a/b");
-  EXPECT_EQ(m.host_path("/opt/flink/conf", "n1"), "/tmp/home/nodes/fj/n1/fs/opt/flink/conf");
-  EXPECT_EQ(m.host_path("/etc/hosts", "n1"), "/etc/netns/fj-n1/hosts");
+  EXPECT_EQ(m.host_path("/tmp/x"), "/tmp/home/nodes/fj/n1/fs/tmp/x");
+  EXPECT_EQ(m.host_path("/tmp"), "/tmp/home/nodes/fj/n1/fs/tmp");
+  EXPECT_EQ(m.host_path("/var/tmp/a/b"), "/tmp/home/nodes/fj/n1/fs/var-tmp/a/b");
+  EXPECT_EQ(m.host_path("/opt/flink/conf"), "/tmp/home/nodes/fj/n1/fs/opt/flink/conf");
+  EXPECT_EQ(m.host_path("/etc/hosts"), "/etc/netns/fj-n1/hosts");
 }
 
 TEST(PathMap, TheLongestPrefixWinsByWholeComponents) {
   const auto m = n1_map();
-  EXPECT_EQ(m.host_path("/tmp/home/nodes/fj/n1/log/a.log", "n1"),
-            "/tmp/home/nodes/fj/n1/log/a.log");
-  EXPECT_EQ(m.host_path("/tmp/home/shared/fj/run/ha", "n1"), "/tmp/home/shared/fj/run/ha");
+  EXPECT_EQ(m.host_path("/tmp/home/nodes/fj/n1/log/a.log"), "/tmp/home/nodes/fj/n1/log/a.log");
+  EXPECT_EQ(m.host_path("/tmp/home/shared/fj/run/ha"), "/tmp/home/shared/fj/run/ha");
   // Not under /tmp, /opt or /etc/hosts: a prefix of the name is not a prefix of the path.
-  EXPECT_EQ(m.host_path("/tmpfoo/x", "n1"), "/tmpfoo/x");
-  EXPECT_EQ(m.host_path("/optional", "n1"), "/optional");
-  EXPECT_EQ(m.host_path("/etc/hosts.allow", "n1"), "/etc/hosts.allow");
-  EXPECT_EQ(m.host_path("/usr/bin/java", "n1"), "/usr/bin/java");
+  EXPECT_EQ(m.host_path("/tmpfoo/x"), "/tmpfoo/x");
+  EXPECT_EQ(m.host_path("/optional"), "/optional");
+  EXPECT_EQ(m.host_path("/etc/hosts.allow"), "/etc/hosts.allow");
+  EXPECT_EQ(m.host_path("/usr/bin/java"), "/usr/bin/java");
 }
 
 TEST(PathMap, PathsAreNormalisedFirst) {
   const auto m = n1_map();
-  EXPECT_EQ(m.host_path("//tmp/./a//b/", "n1"), "/tmp/home/nodes/fj/n1/fs/tmp/a/b");
-  EXPECT_EQ(m.host_path("/opt/../tmp/y", "n1"), "/tmp/home/nodes/fj/n1/fs/tmp/y");
-  EXPECT_EQ(m.host_path("/tmp/../etc/passwd", "n1"), "/etc/passwd");
-  EXPECT_EQ(m.host_path("/../../tmp/z", "n1"), "/tmp/home/nodes/fj/n1/fs/tmp/z");
+  EXPECT_EQ(m.host_path("//tmp/./a//b/"), "/tmp/home/nodes/fj/n1/fs/tmp/a/b");
+  EXPECT_EQ(m.host_path("/opt/../tmp/y"), "/tmp/home/nodes/fj/n1/fs/tmp/y");
+  EXPECT_EQ(m.host_path("/tmp/../etc/passwd"), "/etc/passwd");
+  EXPECT_EQ(m.host_path("/../../tmp/z"), "/tmp/home/nodes/fj/n1/fs/tmp/z");
 }
 
-TEST(PathMap, HiddenAndRelativePathsAreErrorsNamingTheNode) {
+TEST(PathMap, HiddenAndRelativePathsAreErrors) {
   const auto m = n1_map();
   try {
-    m.host_path("/tmp/home/nodes/fj/n2/log/x", "n1");
+    m.host_path("/tmp/home/nodes/fj/n2/log/x");
     FAIL() << "another node's tree must be hidden";
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(),
-                 "n1: /tmp/home/nodes/fj/n2/log/x is not visible on this node "
+                 "/tmp/home/nodes/fj/n2/log/x is not visible on this node "
                  "(/tmp/home/nodes/fj is hidden from it)");
   }
-  EXPECT_THROW(m.host_path("/tmp/home/nodes/fj", "n1"), std::invalid_argument);
+  EXPECT_THROW(m.host_path("/tmp/home/nodes/fj"), std::invalid_argument);
   // A way out of the own tree through `..` is normalised before the lookup, so it is hidden too.
-  EXPECT_THROW(m.host_path("/tmp/home/nodes/fj/n1/../n2/x", "n1"), std::invalid_argument);
-  EXPECT_THROW(m.host_path("tmp/x", "n1"), std::invalid_argument);
-  EXPECT_THROW(m.host_path("", "n1"), std::invalid_argument);
+  EXPECT_THROW(m.host_path("/tmp/home/nodes/fj/n1/../n2/x"), std::invalid_argument);
+  EXPECT_THROW(m.host_path("tmp/x"), std::invalid_argument);
+  EXPECT_THROW(m.host_path(""), std::invalid_argument);
 }
 
 PathMap one(const std::string& node_prefix, const std::string& host_prefix) {
@@ -74,13 +73,13 @@ PathMap one(const std::string& node_prefix, const std::string& host_prefix) {
 }
 
 TEST(PathMap, TheRootAndAnEmptyMap) {
-  EXPECT_EQ(PathMap().host_path("/tmp/x", "n1"), "/tmp/x");
+  EXPECT_EQ(PathMap().host_path("/tmp/x"), "/tmp/x");
   const PathMap everything = one("/", "/srv/n1");
-  EXPECT_EQ(everything.host_path("/", "n1"), "/srv/n1");
-  EXPECT_EQ(everything.host_path("/a/b", "n1"), "/srv/n1/a/b");
+  EXPECT_EQ(everything.host_path("/"), "/srv/n1");
+  EXPECT_EQ(everything.host_path("/a/b"), "/srv/n1/a/b");
   const PathMap identity = one("/x", "/");
-  EXPECT_EQ(identity.host_path("/x/a", "n1"), "/a");
-  EXPECT_EQ(identity.host_path("/x", "n1"), "/");
+  EXPECT_EQ(identity.host_path("/x/a"), "/a");
+  EXPECT_EQ(identity.host_path("/x"), "/");
   EXPECT_THROW(one("relative", "/x"), std::invalid_argument);
   EXPECT_THROW(one("/x", "relative"), std::invalid_argument);
 }
@@ -94,10 +93,16 @@ TEST(NetnsRemote, EntersTheMountNamespaceFirstWhenItHasOne) {
                                       "exec", "fj-n1", "env", "FJ_NODE=fj-n1"}));
 }
 
-TEST(NetnsRemote, HostPathOfAHiddenPathIsAConnectionError) {
+TEST(NetnsRemote, HostPathOfAHiddenPathIsAConnectionErrorNamingTheNode) {
   NetnsRemote r("n1", "fj-n1", "/proc/self/ns/uts", "", n1_map());
   EXPECT_EQ(r.host_path("/tmp/x"), "/tmp/home/nodes/fj/n1/fs/tmp/x");
-  EXPECT_THROW(r.host_path("/tmp/home/nodes/fj/n2"), ConnectionError);
+  try {
+    r.host_path("/tmp/home/nodes/fj/n2");
+    FAIL() << "another node's tree must be hidden";
+  } catch (const ConnectionError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("n1: /tmp/home/nodes/fj/n2 is not visible", 0), 0u)
+        << e.what();
+  }
   EXPECT_THROW(r.upload("/etc/hostname", "/tmp/home/nodes/fj/n3/x"), ConnectionError);
 }
 
