@@ -12,8 +12,10 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-TEST_PREFIX = "fjt"
-TEST_SUBNET = "10.213.9.0/24"
+# Suites running side by side on one machine choose their own (FJ_TEST_PREFIX=fjm
+# FJ_TEST_SUBNET=10.213.11.0/24): namespaces, links and routes must not collide.
+TEST_PREFIX = os.environ.get("FJ_TEST_PREFIX", "fjt")
+TEST_SUBNET = os.environ.get("FJ_TEST_SUBNET", "10.213.9.0/24")
 
 
 def is_root() -> bool:

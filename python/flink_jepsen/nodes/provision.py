@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from flink_jepsen import paths
 from flink_jepsen.errors import UsageError
 from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.nodes.local import LocalNodes
@@ -41,7 +40,7 @@ def provision(options, run_id: str) -> RunNodes:
         if len(nodes) < 3:
             raise UsageError(f"the local nodes that are up are {len(nodes)}; a test needs at "
                              "least 3 (run `flink-jepsen nodes down` first)")
-        shared = paths.home() / "shared" / local.prefix / run_id
+        shared = local.shared_dir(run_id)
         run_nodes = RunNodes(Cluster(nodes, local.remotes("netns"), True, shared), local, made)
     else:
         nodes = [Node(h, h, f"{o.node_root}/{h}") for h in o.nodes]
