@@ -1,0 +1,61 @@
+"""A node-local HA storage directory is a misconfiguration a local run now catches, as real
+hosts would: with `--ha-storage-dir file:///tmp/ha` each JobManager writes the job's graph and
+checkpoints' metadata to its own node's /tmp (nodes have their own mount namespace), so when the
+leader dies the standby cannot recover the job. Without supervision the killed leader stays dead
+and the standby, failing to read what only the old leader's disk holds, cannot take over: the
+verdict is invalid. The control, the same run with the storage every node shares (the default
+on local nodes), recovers on the standby and is valid. Before nodes had their own /tmp, both
+runs passed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flink_jepsen import api
+from flink_jepsen.faults.ops import Kill, Sleep
+
+pytestmark = pytest.mark.integration
+
+# The standby takes over once the dead leader's ZooKeeper session expires (60 s): the grace
+# period leaves it room to recover the job when it can.
+GRACE = 120
+
+
+def kill_the_leader_once(schedule):
+    yield Sleep(10)
+    yield Kill("leader-jm")
+
+
+def run(tmp_path, name: str, ha_storage_dir: str | None):
+    return api.standalone_session(store=str(tmp_path / name), time_limit=15, seed=3,
+                                  supervision=False, ha_storage_dir=ha_storage_dir,
+                                  job_recovery_grace_period=GRACE).run(
+        schedule=kill_the_leader_once)
+
+
+def kills(result) -> list[dict]:
+    ops = [json.loads(line) for line in (result.store / "history.jsonl").read_text().splitlines()]
+    return [o for o in ops if o["process"] == "nemesis" and o["type"] == "info"
+            and o["f"] == "kill-leader-jm"]
+
+
+def jobmanager_logs(result) -> str:
+    return "\n".join(p.read_text(errors="replace")
+                     for p in (result.store / "nodes").glob("*/log/flink/*standalonesession*"))
+
+
+def test_a_node_local_ha_directory_fails_the_run(local_nodes, tmp_path) -> None:
+    result = run(tmp_path, "node-local", "file:///tmp/ha")
+    assert len(kills(result)) == 1, result.error
+    assert result.valid is False, (result.error, result.anomalies)
+    # For the reason above: the new leader could not read what the old one wrote.
+    assert "FileNotFoundException: /tmp/ha/" in jobmanager_logs(result)
+
+
+def test_the_shared_ha_directory_survives_the_same_kill(local_nodes, tmp_path) -> None:
+    result = run(tmp_path, "shared", None)
+    assert len(kills(result)) == 1, result.error
+    assert result.valid is True, (result.error, result.anomalies)
+    assert "FileNotFoundException" not in jobmanager_logs(result)
