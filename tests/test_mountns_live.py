@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flink_jepsen import _core, paths
+from flink_jepsen import paths
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ def test_uploads_land_in_the_nodes_own_tmp(local_nodes, tmp_path) -> None:
         assert back.read_text() == "payload\n", kind
 
 
-def test_another_nodes_tree_is_hidden_and_the_cache_is_read_only(local_nodes, tmp_path) -> None:
+def test_another_nodes_tree_is_not_seen_and_the_cache_is_read_only(local_nodes, tmp_path) -> None:
     nodes = local_nodes.nodes()
     netns = local_nodes.remotes("netns")
     n1, n2 = nodes[0], nodes[1]
@@ -68,10 +68,14 @@ def test_another_nodes_tree_is_hidden_and_the_cache_is_read_only(local_nodes, tm
         assert remote.exec(f"cat {n2.path('data', 'secret')}").exit_status == 1
         assert remote.check(f"ls {Path(n1.root).parent}").out.split() == [n1.name]
         assert remote.check(f"ls {n1.root}/data >/dev/null && echo mine").out == "mine\n"
+    # What n1 writes under n2's path stays on n1, as on a real host; uploads land there too.
     (tmp_path / "x").write_text("x")
-    with pytest.raises(_core.RemoteConnectionError, match="not visible on this node"):
-        netns[n1.name].upload(str(tmp_path / "x"), n2.path("data", "x"))
-    assert not Path(n2.root, "data", "x").exists()
+    netns[n1.name].upload(str(tmp_path / "x"), n2.path("data", "x"))
+    netns[n1.name].check(f"echo y > {n2.path('data', 'y')}")
+    assert netns[n1.name].check(f"cat {n2.path('data', 'x')} {n2.path('data', 'y')}").out == (
+        "x\ny\n")
+    assert not Path(n2.root, "data", "x").exists() and not Path(n2.root, "data", "y").exists()
+    assert netns[n2.name].exec(f"cat {n2.path('data', 'y')}").exit_status == 1
     cache = paths.cache()
     assert netns[n1.name].check(f"test -d {cache} && echo seen").out == "seen\n"
     r = netns[n1.name].exec(f"touch {cache}/.fjm-write-probe")

@@ -2,9 +2,14 @@
 
 Inside it, the node's own tree is bound over ``/tmp``, ``/var/tmp`` and ``/opt`` (a file one node
 writes to ``/tmp`` is in no other node's ``/tmp``, nor in the host's), every other node's tree is
-hidden (a tmpfs over the directory of the nodes' trees, the node's own bound back at its path),
-and only the declared shared storage is seen by all: the run's shared directories (read-write)
-and the cache of distributions (read-only). Everything else is the host's.
+hidden (the directory of the nodes' trees is covered by a directory of the node's own,
+``<root>/fs/others``, with the node's own tree bound back at its path), and only the declared
+shared storage is seen by all: the run's shared directories (read-write) and the cache of
+distributions (read-only). Everything else is the host's.
+
+Another node's path is then what it is on a real host: nothing there, and what a process
+writes there stays on this node (Flink's YARN client ships its own io.tmp.dirs to containers on
+other nodes, which create it on their own disks).
 
 The namespace is made once, at ``nodes up``, by ``unshare --mount=FILE --propagation private``
 running the script below (FILE, a bind mount of the namespace, keeps it alive without a
@@ -19,16 +24,17 @@ from dataclasses import dataclass
 
 # Node directory -> the subdirectory of <root>/fs that is bound over it.
 OWN_DIRS = (("/tmp", "tmp"), ("/var/tmp", "var-tmp"), ("/opt", "opt"))
+# The subdirectory of <root>/fs bound over the directory of every node's tree.
+OTHERS = "others"
 # Files `ip netns exec` binds from /etc/netns/<netns>/ over /etc/ that every node has (sshd adds
 # a shadow file only on nodes that run it).
 ETC_FILES = ("hosts", "hostname", "passwd")
-HIDDEN_FS = "fj-hidden"
 
 
 @dataclass(frozen=True)
 class MountPlan:
     root: str                        # the node's tree: visible at its own path
-    nodes_base: str                  # where every node's tree is: hidden but for the node's own
+    nodes_base: str                  # where every node's tree is: the node's own, the rest hidden
     netns: str = ""                  # the node's network namespace (its /etc/netns files)
     shared: tuple[str, ...] = ()     # the same directories, read-write, on every node
     read_only: tuple[str, ...] = ()  # the same directories, read-only, on every node
@@ -37,19 +43,24 @@ class MountPlan:
         """(node directory, host directory of the node's tree bound over it)."""
         return [(d, f"{self.root}/fs/{sub}") for d, sub in OWN_DIRS]
 
+    def others_dir(self) -> str:
+        """The host directory the node sees in place of the directory of every node's tree."""
+        return f"{self.root}/fs/{OTHERS}"
+
     def path_map(self) -> list[tuple[str, str]]:
-        """(node prefix, host prefix) pairs for the core's PathMap: the longest prefix wins, an
-        empty host prefix is hidden, a path no pair covers is the host's own."""
+        """(node prefix, host prefix) pairs for the core's PathMap: the longest prefix wins, a
+        path no pair covers is the host's own."""
         pairs = list(self.own_dirs())
         if self.netns:
             pairs += [(f"/etc/{f}", f"/etc/netns/{self.netns}/{f}") for f in ETC_FILES]
-        pairs.append((self.nodes_base, ""))
+        pairs.append((self.nodes_base, self.others_dir()))
         pairs += [(p, p) for p in (self.root, *self.shared, *self.read_only)]
         return pairs
 
     def host_dirs(self) -> list[str]:
         """Directories that must exist on the host before the namespace is made."""
-        return [h for _, h in self.own_dirs()] + [self.root, *self.shared, *self.read_only]
+        return [h for _, h in self.own_dirs()] + [self.others_dir(), self.root, *self.shared,
+                                                  *self.read_only]
 
     def script(self, hide: tuple[str, ...] = ()) -> str:
         """The bash script that lays the namespace out, run inside it by `unshare`. Every
@@ -71,8 +82,7 @@ class MountPlan:
 
         for d, host in self.own_dirs():
             bind("root", d, host[len(self.root):])
-        lines.append(f"mkdir -p {q(self.nodes_base)}")
-        lines.append(f"mount -t tmpfs -o size=1m,mode=0755 {HIDDEN_FS} {q(self.nodes_base)}")
+        bind("root", self.nodes_base, self.others_dir()[len(self.root):])
         bind("root", self.root)
         for i, p in enumerate(self.shared):
             bind(f"s{i}", p)
