@@ -69,7 +69,7 @@ def test_another_nodes_tree_is_not_seen_and_the_cache_is_read_only(local_nodes, 
         assert remote.check(f"ls {Path(n1.root).parent}").out.split() == [n1.name]
         assert remote.check(f"ls {n1.root}/data >/dev/null && echo mine").out == "mine\n"
     # What n1 writes under n2's path stays on n1, as on a real host; uploads land there too.
-    (tmp_path / "x").write_text("x")
+    (tmp_path / "x").write_text("x\n")
     netns[n1.name].upload(str(tmp_path / "x"), n2.path("data", "x"))
     netns[n1.name].check(f"echo y > {n2.path('data', 'y')}")
     assert netns[n1.name].check(f"cat {n2.path('data', 'x')} {n2.path('data', 'y')}").out == (

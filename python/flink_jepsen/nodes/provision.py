@@ -48,6 +48,6 @@ def provision(options, run_id: str) -> RunNodes:
                                      False))
         run_nodes.cluster.on(nodes, "true", timeout=60)  # reachable, authenticated
     c = run_nodes.cluster
-    c.on(c.nodes, "mkdir -p " + " ".join(n.path(d) for n in c.nodes
-                                         for d in ("run", "log", "tmp", "data")))
+    c.each(c.nodes, lambda n: c.remote(n).check(
+        "mkdir -p " + " ".join(n.path(d) for d in ("run", "log", "tmp", "data")), timeout=120))
     return run_nodes
