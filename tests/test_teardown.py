@@ -1,10 +1,12 @@
 """`nodes down` leaves the machine as it was: also after `nodes up` or a running scenario was
 killed with SIGKILL, and after Ctrl-C. Compared: `ip netns list`, `ip link`, and the process
-table (no process left in any network namespace but the host's, none tagged as a node's), and
+table (no process left in any network namespace but the host's and those other suites name,
+none tagged as a node's), and
 the mounts (no mount namespace of a node left bound, /run/flink-jepsen/<prefix> gone)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,14 +31,28 @@ def mounts() -> list[str]:
     return [m for m in out.splitlines() if m.startswith(str(RUN_DIR))]
 
 
+def named_netns(exclude_prefix: str) -> set[str]:
+    """The network namespaces other suites have named (`ip netns add`), as /proc shows them:
+    their processes come and go while this suite runs beside them."""
+    out = set()
+    run_netns = Path("/run/netns")
+    for f in run_netns.iterdir() if run_netns.is_dir() else []:
+        if not f.name.startswith(f"{exclude_prefix}-"):
+            with contextlib.suppress(OSError):
+                out.add(f"net:[{f.stat().st_ino}]")
+    return out
+
+
 def snapshot() -> dict:
     host_net = os.readlink("/proc/self/ns/net")
+    others = named_netns(PREFIX)
     foreign = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if os.readlink(entry / "ns" / "net") != host_net:
+            net = os.readlink(entry / "ns" / "net")
+            if net != host_net and net not in others:
                 foreign.add((int(entry.name), (entry / "comm").read_text().strip()))
         except OSError:
             continue
