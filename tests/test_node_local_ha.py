@@ -4,8 +4,14 @@ checkpoints' metadata to its own node's /tmp (nodes have their own mount namespa
 leader dies the standby cannot recover the job. Without supervision the killed leader stays dead
 and the standby, failing to read what only the old leader's disk holds, cannot take over: the
 verdict is invalid. The control, the same run with the storage every node shares (the default
-on local nodes), recovers on the standby and is valid. Before nodes had their own /tmp, both
-runs passed."""
+on local nodes), recovers on the standby and is valid. Were /tmp one directory for both
+JobManagers (as before nodes had their own mount namespace), the first run would be the second.
+
+Why not the kill-job-managers schedule: it kills both (supervised) JobManagers again and again,
+and the misconfiguration shows only when the JobManager that did not write the HA data wins the
+election afterwards; when the writer wins again the run is valid (seen: --ha-storage-dir
+file:///tmp/ha --nemesis-gen kill-job-managers --time-limit 30 passed). One kill of the leader
+without supervision hands the job to the other JobManager every time."""
 
 from __future__ import annotations
 
