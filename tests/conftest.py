@@ -12,7 +12,8 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-# Another suite (a CI run of another checkout) may run beside this one under its own names.
+# Suites running side by side on one machine choose their own (FJ_TEST_PREFIX=fjm
+# FJ_TEST_SUBNET=10.213.11.0/24): namespaces, links and routes must not collide.
 TEST_PREFIX = os.environ.get("FJ_TEST_PREFIX", "fjt")
 TEST_SUBNET = os.environ.get("FJ_TEST_SUBNET", "10.213.9.0/24")
 

@@ -1,9 +1,12 @@
 """`nodes down` leaves the machine as it was: also after `nodes up` or a running scenario was
 killed with SIGKILL, and after Ctrl-C. Compared: `ip netns list`, `ip link`, and the process
-table (no process left in any network namespace but the host's, none tagged as a node's)."""
+table (no process left in any network namespace but the host's and those other suites name,
+none tagged as a node's), and
+the mounts (no mount namespace of a node left bound, /run/flink-jepsen/<prefix> gone)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,18 +18,41 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-PREFIX = "fjk"
-SUBNET = "10.213.10.0/24"
+# Suites running side by side on one machine choose their own (as FJ_TEST_PREFIX in conftest).
+PREFIX = os.environ.get("FJ_TEARDOWN_PREFIX", "fjk")
+SUBNET = os.environ.get("FJ_TEARDOWN_SUBNET", "10.213.10.0/24")
+RUN_DIR = Path("/run/flink-jepsen") / PREFIX
+
+
+def mounts() -> list[str]:
+    """The host's mounts of this prefix (namespace files, the private directory they are in)."""
+    out = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True,
+                         text=True).stdout
+    return [m for m in out.splitlines() if m.startswith(str(RUN_DIR))]
+
+
+def named_netns(exclude_prefix: str) -> set[str]:
+    """The network namespaces other suites have named (`ip netns add`), as /proc shows them:
+    their processes come and go while this suite runs beside them."""
+    out = set()
+    run_netns = Path("/run/netns")
+    for f in run_netns.iterdir() if run_netns.is_dir() else []:
+        if not f.name.startswith(f"{exclude_prefix}-"):
+            with contextlib.suppress(OSError):
+                out.add(f"net:[{f.stat().st_ino}]")
+    return out
 
 
 def snapshot() -> dict:
     host_net = os.readlink("/proc/self/ns/net")
+    others = named_netns(PREFIX)
     foreign = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if os.readlink(entry / "ns" / "net") != host_net:
+            net = os.readlink(entry / "ns" / "net")
+            if net != host_net and net not in others:
                 foreign.add((int(entry.name), (entry / "comm").read_text().strip()))
         except OSError:
             continue
@@ -36,6 +62,8 @@ def snapshot() -> dict:
         "links": sorted(line.split(":")[1].strip().split("@")[0] for line in subprocess.run(
             ["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines()),
         "foreign_processes": foreign,
+        "mounts": mounts(),
+        "run_dir": RUN_DIR.exists(),
     }
 
 
@@ -46,6 +74,7 @@ def assert_as_before(before: dict) -> None:
     assert after["netns"] == before["netns"]
     assert after["links"] == before["links"]
     assert after["foreign_processes"] <= before["foreign_processes"]
+    assert (after["mounts"], after["run_dir"]) == (before["mounts"], before["run_dir"])
 
 
 def env(home: Path) -> dict[str, str]:
@@ -80,16 +109,26 @@ def netns_count() -> int:
     return sum(1 for line in out.splitlines() if line.startswith(f"{PREFIX}-"))
 
 
-@pytest.mark.parametrize("kill_after_namespaces", [1, 3])
-def test_down_after_sigkill_of_nodes_up(tmp_path, kill_after_namespaces: int) -> None:
+def mount_ns_count() -> int:
+    return sum(1 for m in mounts() if m.startswith(f"{RUN_DIR}/mnt/"))
+
+
+@pytest.mark.parametrize("kill_after", [("network", 1), ("network", 3), ("mount", 1)])
+def test_down_after_sigkill_of_nodes_up(tmp_path, kill_after: tuple[str, int]) -> None:
     before = snapshot()
+    assert before["mounts"] == [], f"nodes of prefix {PREFIX} are up already"
+    kind, count = kill_after
     proc = start(["nodes", "up", "--count", "4", "--subnet", SUBNET, "--sshd"], tmp_path)
-    wait_for(lambda: netns_count() >= kill_after_namespaces, 60, "namespaces to appear")
+    made = netns_count if kind == "network" else mount_ns_count
+    wait_for(lambda: made() >= count, 60, f"{kind} namespaces to appear")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert netns_count() >= 1  # it really was killed half-way, with things to clean
+    if kind == "mount":
+        assert mount_ns_count() >= 1
     down(tmp_path)
     assert_as_before(before)
+    assert mounts() == [] and not RUN_DIR.exists()
 
 
 def test_down_after_sigkill_of_a_running_scenario(tmp_path) -> None:

@@ -94,11 +94,24 @@ void bind_remote(py::module_& m) {
           "node whose command line matches one of the patterns (extended regexes, as pgrep -f), "
           "never the caller's own; returns the pids signalled, sorted.");
 
-  py::class_<fj::ProcessRemote, fj::Remote, std::shared_ptr<fj::ProcessRemote>>(m, "ProcessRemote");
+  py::class_<fj::ProcessRemote, fj::Remote, std::shared_ptr<fj::ProcessRemote>>(m, "ProcessRemote")
+      .def("host_path", &fj::ProcessRemote::host_path, "path"_a,
+           "Where a path of this node is on the control machine (a local node's own /tmp, /var/tmp "
+           "and /opt are directories of its tree); raises RemoteConnectionError for a path the "
+           "node cannot see.");
   py::class_<fj::LocalRemote, fj::ProcessRemote, std::shared_ptr<fj::LocalRemote>>(m, "LocalRemote")
       .def(py::init<std::string>(), "node"_a = "control");
   py::class_<fj::NetnsRemote, fj::ProcessRemote, std::shared_ptr<fj::NetnsRemote>>(m, "NetnsRemote")
-      .def(py::init<std::string, std::string, std::string>(), "node"_a, "netns"_a, "uts_file"_a);
+      .def(py::init([](std::string node, std::string netns, std::string uts_file,
+                       std::string mount_file, std::vector<fj::PathMap::Entry> paths) {
+             return std::make_shared<fj::NetnsRemote>(std::move(node), std::move(netns),
+                                                      std::move(uts_file), std::move(mount_file),
+                                                      fj::PathMap(std::move(paths)));
+           }),
+           "node"_a, "netns"_a, "uts_file"_a, "mount_file"_a = "",
+           "paths"_a = std::vector<fj::PathMap::Entry>{},
+           "paths: (node prefix, host prefix) pairs, an empty host prefix hiding the node prefix "
+           "(PathMap); upload and download copy to and from the host paths they give.");
 
   py::class_<fj::SshRemote, fj::Remote, std::shared_ptr<fj::SshRemote>>(m, "SshRemote")
       .def(py::init([](std::string node, std::string host, int port, std::string username,

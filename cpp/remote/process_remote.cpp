@@ -223,11 +223,37 @@ void ProcessRemote::download(const std::string& remote_path, const std::string& 
   copy_file(node_, remote_path, local_path);
 }
 
-NetnsRemote::NetnsRemote(std::string node, std::string netns, std::string uts_file)
-    : ProcessRemote(std::move(node),
-                    {"nsenter", "--uts=" + uts_file, "ip", "netns", "exec", netns, "env",
-                     // A tag every process on the node inherits: teardown finds strays by it.
-                     "FJ_NODE=" + netns},
-                    "/run/netns/" + netns) {}
+std::vector<std::string> netns_prefix(const std::string& netns, const std::string& uts_file,
+                                      const std::string& mount_file) {
+  std::vector<std::string> argv{"nsenter"};
+  // nsenter opens every namespace file before it enters any, so both paths are the host's.
+  if (!mount_file.empty()) argv.push_back("--mount=" + mount_file);
+  argv.insert(argv.end(), {"--uts=" + uts_file, "ip", "netns", "exec", netns, "env",
+                           // A tag every process on the node inherits: teardown finds strays by it.
+                           "FJ_NODE=" + netns});
+  return argv;
+}
+
+NetnsRemote::NetnsRemote(std::string node, std::string netns, std::string uts_file,
+                         std::string mount_file, PathMap paths)
+    : ProcessRemote(std::move(node), netns_prefix(netns, uts_file, mount_file),
+                    "/run/netns/" + netns),
+      paths_(std::move(paths)) {}
+
+std::string NetnsRemote::host_path(const std::string& path) const {
+  try {
+    return paths_.host_path(path);
+  } catch (const std::invalid_argument& e) {
+    throw ConnectionError(node(), e.what());
+  }
+}
+
+void NetnsRemote::upload(const std::string& local_path, const std::string& remote_path) {
+  copy_file(node(), local_path, host_path(remote_path));
+}
+
+void NetnsRemote::download(const std::string& remote_path, const std::string& local_path) {
+  copy_file(node(), host_path(remote_path), local_path);
+}
 
 }  // namespace fj

@@ -1,11 +1,13 @@
 // Remotes that run commands as child processes of the control machine: the control machine
 // itself (LocalRemote) and a local node, i.e. a network namespace with its own UTS namespace
-// and hosts file (NetnsRemote). Files are shared with the host, so upload/download are copies.
+// and hosts file, and, when it has one, its own mount namespace (NetnsRemote). upload/download are
+// copies on the host's side, to the host path of the node's path (PathMap).
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "remote/path_map.hpp"
 #include "remote/remote.hpp"
 
 namespace fj {
@@ -27,6 +29,8 @@ class ProcessRemote : public Remote {
   void download(const std::string& remote_path, const std::string& local_path) override;
   std::vector<int> signal_matching(const std::vector<std::string>& patterns, int signal) override;
   const std::string& netns_path() const { return netns_path_; }
+  /// Where a path of this node is on the control machine (the path itself here).
+  virtual std::string host_path(const std::string& path) const { return path; }
 
  private:
   std::string node_;
@@ -41,12 +45,27 @@ class LocalRemote : public ProcessRemote {
       : ProcessRemote(std::move(node), {}, "/proc/self/ns/net") {}
 };
 
-/// A local node: `nsenter --uts=<uts_file> ip netns exec <netns> bash -c ...`, so a command sees
-/// the node's hostname, network and /etc/netns/<netns>/ files (hosts, shadow) over /etc.
+/// A local node: `nsenter [--mount=<mount_file>] --uts=<uts_file> ip netns exec <netns> bash -c
+/// ...`, so a command sees the node's hostname, network, /etc/netns/<netns>/ files (hosts, shadow)
+/// over /etc and, with a mount namespace, the node's own /tmp, /var/tmp and /opt (ip netns exec
+/// makes its mount namespace a copy of the one entered, so the node's binds are inherited).
+/// upload/download copy to and from the host paths `paths` gives for the node's paths.
 /// signal_matching hits the processes in /run/netns/<netns>.
 class NetnsRemote : public ProcessRemote {
  public:
-  NetnsRemote(std::string node, std::string netns, std::string uts_file);
+  NetnsRemote(std::string node, std::string netns, std::string uts_file,
+              std::string mount_file = "", PathMap paths = {});
+  void upload(const std::string& local_path, const std::string& remote_path) override;
+  void download(const std::string& remote_path, const std::string& local_path) override;
+  std::string host_path(const std::string& path) const override;
+  const PathMap& paths() const { return paths_; }
+
+ private:
+  PathMap paths_;
 };
+
+/// The argv prefix NetnsRemote runs commands through (for tests and tools).
+std::vector<std::string> netns_prefix(const std::string& netns, const std::string& uts_file,
+                                      const std::string& mount_file);
 
 }  // namespace fj

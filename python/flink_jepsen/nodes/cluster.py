@@ -1,7 +1,8 @@
 """The nodes a test runs on, with their remotes: what every system (db) module is handed.
 
-Local nodes share this machine's disk, so files are staged by hard-linking them into a node's
-tree; real hosts get them uploaded. Faults find and signal processes through the core
+Local nodes are on this machine's disk, so files are staged by hard-linking them into a node's
+tree, on the host's side (a node sees the cache through a read-only bind mount, and hard links
+never cross mounts); real hosts get them uploaded. Faults find and signal processes through the core
 (faults/nemesis.py, cpp/nemesis/faults.cpp), not here."""
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ log = logging.getLogger("flink_jepsen.nodes.cluster")
 class Cluster:
     nodes: list[Node]
     remotes: dict[str, _core.Remote]
-    shared_fs: bool                  # the nodes see the control machine's files (local nodes)
+    shared_fs: bool                  # the nodes' files are on the control machine (local nodes)
     shared_dir: Path | None = None   # a directory every node sees (HA storage, checkpoints)
     addresses: dict[str, str] = field(default_factory=dict)
     faketime: bool = False           # system processes start under libfaketime (clock faults)
@@ -88,11 +89,12 @@ class Cluster:
         get modified per node, e.g. conf/)."""
         remote = self.remote(node)
         if self.shared_fs:
-            parts = [f"rm -rf {shlex.quote(remote_dir)}", f"mkdir -p {shlex.quote(remote_dir)}"]
+            target = shlex.quote(remote.host_path(remote_dir))
+            parts = [f"rm -rf {target}", f"mkdir -p {target}"]
             for entry in sorted(local_dir.iterdir()):
                 mode = "-r" if entry.name in copy else "-al"
-                parts.append(f"cp {mode} {shlex.quote(str(entry))} {shlex.quote(remote_dir)}/")
-            remote.check(" && ".join(parts), timeout=300)
+                parts.append(f"cp {mode} {shlex.quote(str(entry))} {target}/")
+            _core.LocalRemote().check(" && ".join(parts), timeout=300)
             return
         # One archive upload per node beats hundreds of small ones.
         archive = self._packed(local_dir)

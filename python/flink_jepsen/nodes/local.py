@@ -1,8 +1,10 @@
 """Local nodes: n1..nN as Linux network namespaces on a bridge of this machine.
 
 Each node has its own address, its own hostname (a persistent UTS namespace), its own hosts file
-(``/etc/netns/<ns>/hosts``, which ``ip netns exec`` mounts over ``/etc/hosts``) and its own
-directory tree as its disk. Partitions between nodes are therefore real packet drops.
+(``/etc/netns/<ns>/hosts``, which ``ip netns exec`` mounts over ``/etc/hosts``), its own
+directory tree as its disk and its own mount namespace (nodes/mountns.py: its own /tmp, /var/tmp
+and /opt, the other nodes' trees hidden, only the shared storage seen by all). Partitions between
+nodes are therefore real packet drops, and a node-local path is local as on a host.
 
 Everything ``up`` makes is first written to a state file (an intent log), so ``down`` can remove
 it all even after ``up`` or a test was killed with SIGKILL half-way.
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from flink_jepsen import _core, paths
 from flink_jepsen.errors import SetupError, UsageError
+from flink_jepsen.nodes.mountns import MountPlan
 from flink_jepsen.nodes.node import Node
 from flink_jepsen.nodes.shell import run
 
@@ -48,6 +51,7 @@ class LocalNodeSpec:
     address: str
     uts: str
     root: str
+    mnt: str = ""  # the mount namespace's file ("" for nodes made before nodes had one)
 
     def node(self) -> Node:
         return Node(self.name, self.address, self.root)
@@ -80,7 +84,27 @@ class LocalNodes:
         self.state_path = self.home / f"nodes-{self.prefix}.json"
         self.bridge = f"{self.prefix}br0"
         self.run_dir = Path("/run/flink-jepsen") / self.prefix
+        self.mnt_dir = self.run_dir / "mnt"  # a private bind mount: unshare --mount needs one
         self.ssh_dir = self.home / "ssh"
+        self.nodes_base = self.home / "nodes" / self.prefix
+        self.shared_base = self.home / "shared" / self.prefix  # every run's shared directory
+
+    def shared_dir(self, run_id: str) -> Path:
+        """The directory a run's nodes all see (HA storage, checkpoints) under the same path."""
+        return self.shared_base / run_id
+
+    def mount_plan(self, s: LocalNodeSpec, state: dict | None = None) -> MountPlan:
+        state = state if state is not None else self.state()
+        return MountPlan(root=s.root, nodes_base=str(self.nodes_base), netns=s.netns,
+                         shared=(state.get("shared") or str(self.shared_base),),
+                         read_only=(state.get("cache") or str(paths.cache()),))
+
+    def remote(self, s: LocalNodeSpec, state: dict | None = None) -> _core.NetnsRemote:
+        """The node's own remote: its namespaces, and its paths as the host sees them."""
+        if not s.mnt:
+            return _core.NetnsRemote(s.name, s.netns, s.uts)
+        return _core.NetnsRemote(s.name, s.netns, s.uts, s.mnt,
+                                 self.mount_plan(s, state).path_map())
 
     # ---- state ---------------------------------------------------------------------------
     def _read_state(self) -> dict | None:
@@ -129,7 +153,8 @@ class LocalNodes:
         """node name -> Remote over the namespace itself, or over SSH to its sshd."""
         specs = self.specs()
         if kind == "netns":
-            return {s.name: _core.NetnsRemote(s.name, s.netns, s.uts) for s in specs}
+            state = self.state()
+            return {s.name: self.remote(s, state) for s in specs}
         if kind == "ssh":
             if not self.state().get("sshd"):
                 raise UsageError("the local nodes run no sshd: run `flink-jepsen nodes up --sshd`")
@@ -171,7 +196,8 @@ class LocalNodes:
                     veth=f"{self.prefix}v-n{i}",
                     address=str(net.network_address + FIRST_HOST + i - 1),
                     uts=str(self.run_dir / "uts" / f"n{i}"),
-                    root=str(self.home / "nodes" / self.prefix / f"n{i}"),
+                    root=str(self.nodes_base / f"n{i}"),
+                    mnt=str(self.mnt_dir / f"n{i}"),
                 )
                 for i in range(1, count + 1)
             ]
@@ -182,6 +208,8 @@ class LocalNodes:
                 "bridge": self.bridge,
                 "bridge_address": str(hosts[0]),
                 "nodes": [asdict(s) for s in specs],
+                "shared": str(self.shared_base),
+                "cache": str(paths.cache()),
                 "sshd": bool(sshd or (state or {}).get("sshd")),
                 "complete": False,
             }
@@ -191,7 +219,10 @@ class LocalNodes:
                 hosts_file = self._hosts_file(specs)
                 for s in specs:
                     self._make_node(s, net.prefixlen, hosts_file)
-                self._verify(specs)
+                # After every namespace exists: a mount namespace copies /run/netns as it is.
+                for s in specs:
+                    self._make_mount_ns(s, new_state)
+                self._verify(specs, new_state)
                 if new_state["sshd"]:
                     self._start_sshd(specs)
             except BaseException:
@@ -277,14 +308,38 @@ class LocalNodes:
         for sub in ("run", "log", "tmp", "data", "etc"):
             Path(s.root, sub).mkdir(parents=True, exist_ok=True)
 
-    def _verify(self, specs: list[LocalNodeSpec]) -> None:
-        remotes = [_core.NetnsRemote(s.name, s.netns, s.uts) for s in specs]
-        results = _core.fan_out_check(remotes, "hostname; getent hosts " + specs[-1].name,
-                                      timeout=30)
+    def _make_mount_ns(self, s: LocalNodeSpec, state: dict) -> None:
+        """The node's own mount namespace (nodes/mountns.py), kept by a bind mount of it at
+        s.mnt in a private bind mount of its directory."""
+        mnt = Path(s.mnt)
+        if _is_mountpoint(mnt):
+            return
+        plan = self.mount_plan(s, state)
+        for d in plan.host_dirs():
+            Path(d).mkdir(parents=True, exist_ok=True)
+        for _, host in plan.own_dirs():
+            if host.endswith("tmp"):
+                Path(host).chmod(0o1777)  # /tmp and /var/tmp, as on a host
+        if not _is_mountpoint(self.mnt_dir):
+            self.mnt_dir.mkdir(parents=True, exist_ok=True)
+            run(["mount", "--bind", str(self.mnt_dir), str(self.mnt_dir)])
+            run(["mount", "--make-private", str(self.mnt_dir)])
+        mnt.touch()
+        run(["unshare", f"--mount={mnt}", "--propagation", "private", "bash", "-c",
+             plan.script(hide=(str(self.mnt_dir),))])
+
+    def _verify(self, specs: list[LocalNodeSpec], state: dict) -> None:
+        remotes = [self.remote(s, state) for s in specs]
+        # Each node writes its name to its own /tmp and reads it back: one /tmp per node.
+        probe = (f"hostname; getent hosts {specs[-1].name}; f=/tmp/.fj-whoami; hostname > $f; "
+                 "sleep 0.2; cat $f; rm -f $f")
+        results = _core.fan_out_check(remotes, probe, timeout=30)
         for s, r in zip(specs, results):
             got = r.out.split()
-            if not got or got[0] != s.name or specs[-1].address not in got:
-                raise SetupError(f"node {s.name} is not set up right: hostname/hosts: {r.out!r}")
+            if not got or got[0] != s.name or specs[-1].address not in got or (
+                    s.mnt and got[-1] != s.name):
+                raise SetupError(f"node {s.name} is not set up right: hostname/hosts/own /tmp: "
+                                 f"{r.out!r}")
 
     # ---- sshd ----------------------------------------------------------------------------
     def _start_sshd(self, specs: list[LocalNodeSpec]) -> None:
@@ -306,7 +361,7 @@ class LocalNodes:
                     "Port 22",
                     f"HostKey {key}",
                     "PidFile none",
-                    f"AuthorizedKeysFile {self.ssh_dir / 'authorized_keys'}",
+                    f"AuthorizedKeysFile {etc / 'authorized_keys'}",
                     "StrictModes no",
                     "PermitRootLogin yes",
                     "PasswordAuthentication yes",
@@ -323,7 +378,12 @@ class LocalNodes:
             shadow = Path("/etc/netns") / s.netns / "shadow"
             shadow.write_text(f"root:{password_hash}:19000:0:99999:7:::\n")
             shadow.chmod(0o600)
-            remote = _core.NetnsRemote(s.name, s.netns, s.uts)
+            # The node's own copy: the control machine's ssh directory may be hidden from it.
+            keys = etc / "authorized_keys"
+            keys.write_text((self.ssh_dir / "authorized_keys").read_text())
+            keys.chmod(0o600)
+            # Started in the node's namespaces: every session inherits them (and its own /tmp).
+            remote = self.remote(s)
             _core.start_daemon(remote, f"{SSHD} -D -e -f {etc / 'sshd_config'}",
                                pidfile=f"{s.root}/run/sshd.pid", logfile=f"{s.root}/log/sshd.log")
         for s in specs:
@@ -364,17 +424,21 @@ class LocalNodes:
         stray = _kill_tagged_processes(self.prefix)
         if stray:
             removed.append(f"{stray} stray process(es) tagged {self.prefix}-n*")
-        uts_files = {n["uts"] for n in state.get("nodes", [])}
-        uts_dir = self.run_dir / "uts"
-        if uts_dir.exists():
-            uts_files |= {str(p) for p in uts_dir.iterdir()}
-        for f in sorted(uts_files):
-            p = Path(f)
-            if _is_mountpoint(p):
-                run(["umount", str(p)], check=False)
-            if p.exists():
-                p.unlink()
-                removed.append(f"hostname namespace {p.name}")
+        for kind, what in (("uts", "hostname namespace"), ("mnt", "mount namespace")):
+            files = {n[kind] for n in state.get("nodes", []) if n.get(kind)}
+            ns_dir = self.run_dir / kind
+            if ns_dir.is_dir():
+                files |= {str(p) for p in ns_dir.iterdir()}
+            for f in sorted(files):
+                p = Path(f)
+                if _is_mountpoint(p):
+                    run(["umount", str(p)], check=False)
+                if p.exists():
+                    p.unlink()
+                    removed.append(f"{what} {p.name}")
+        if _is_mountpoint(self.mnt_dir):
+            run(["umount", str(self.mnt_dir)], check=False)
+            removed.append(f"mount {self.mnt_dir}")
         for ns in sorted(names):
             if ns in _netns_list():
                 run(["ip", "netns", "del", ns], check=False)
@@ -395,9 +459,9 @@ class LocalNodes:
                          [n["address"] for n in state.get("nodes", []) if "address" in n])
         with contextlib.suppress(FileNotFoundError):
             self.state_path.unlink()
-        with contextlib.suppress(OSError):
-            self.run_dir.joinpath("uts").rmdir()
-            self.run_dir.rmdir()
+        for d in (self.run_dir / "uts", self.mnt_dir, self.run_dir):
+            with contextlib.suppress(OSError):
+                d.rmdir()
         if removed:
             log.info("nodes down: removed %s", "; ".join(removed))
         return removed
@@ -416,7 +480,7 @@ class LocalNodes:
             if row["netns"]:
                 pids = run(["ip", "netns", "pids", s.netns], check=False).stdout.split()
                 row["processes"] = len(pids)
-                r = _core.NetnsRemote(s.name, s.netns, s.uts).exec("hostname", timeout=10)
+                r = self.remote(s, state).exec("hostname", timeout=10)
                 row["reachable"] = r.ok and r.out.strip() == s.name
                 if state.get("sshd"):
                     row["sshd"] = port_open(s.address, 22, 1.0)
@@ -534,5 +598,6 @@ def wait_for_port(host: str, port: int, timeout: float, what: str, log_file: str
 
 def uts_subprocess(spec: LocalNodeSpec, argv: list[str]) -> list[str]:
     """argv run inside a node as NetnsRemote does (for tools that want a real subprocess)."""
-    return ["nsenter", f"--uts={spec.uts}", "ip", "netns", "exec", spec.netns, *argv]
+    mnt = [f"--mount={spec.mnt}"] if spec.mnt else []
+    return ["nsenter", *mnt, f"--uts={spec.uts}", "ip", "netns", "exec", spec.netns, *argv]
 

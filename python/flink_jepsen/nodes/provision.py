@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from flink_jepsen import _core, paths
+from flink_jepsen import _core
 from flink_jepsen.errors import UsageError
 from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.nodes.local import LocalNodes
@@ -42,7 +42,7 @@ def provision(options, run_id: str) -> RunNodes:
         if len(nodes) < 3:
             raise UsageError(f"the local nodes that are up are {len(nodes)}; a test needs at "
                              "least 3 (run `flink-jepsen nodes down` first)")
-        shared = paths.home() / "shared" / local.prefix / run_id
+        shared = local.shared_dir(run_id)
         run_nodes = RunNodes(Cluster(nodes, local.remotes("netns"), True, shared), local, made)
     else:
         nodes = [Node(h, h, f"{o.node_root}/{h}") for h in o.nodes]
@@ -50,8 +50,8 @@ def provision(options, run_id: str) -> RunNodes:
                                      False))
         run_nodes.cluster.on(nodes, "true", timeout=60)  # reachable, authenticated
     c = run_nodes.cluster
-    c.on(c.nodes, "mkdir -p " + " ".join(n.path(d) for n in c.nodes
-                                         for d in ("run", "log", "tmp", "data")))
+    c.each(c.nodes, lambda n: c.remote(n).check(
+        "mkdir -p " + " ".join(n.path(d) for d in ("run", "log", "tmp", "data")), timeout=120))
     scrub(c)
     return run_nodes
 

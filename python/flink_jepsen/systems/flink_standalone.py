@@ -185,9 +185,12 @@ class FlinkStandalone(Flink):
                 f"{node.path('tmp', 'flink-web-upload')}")
 
         self.cluster.each(self.nodes(), install_on)
-        if self.cluster.shared_fs and self.ha_storage_dir.startswith("file://"):
-            Path(self.ha_storage_dir[len("file://"):]).mkdir(parents=True, exist_ok=True)
-            Path(self.checkpoint_dir[len("file://"):]).mkdir(parents=True, exist_ok=True)
+        # Made where the processes look for them: on the nodes (a node-local path is one
+        # directory per node, on local nodes too).
+        local = [d[len("file://"):] for d in (self.ha_storage_dir, self.checkpoint_dir)
+                 if d.startswith("file://")]
+        if local:
+            self.cluster.on(self.nodes(), "mkdir -p " + " ".join(shlex.quote(d) for d in local))
 
     def env(self, node: Node) -> dict[str, str]:
         return {**self.extra_env(node), "FLINK_CONF_DIR": self.conf_dir(node),
