@@ -40,6 +40,7 @@ def test_yarn_session_survives_task_manager_kills(local_nodes, tmp_path) -> None
     assert "taskmanager.log" in names and "jobmanager.log" in names  # YARN container logs
 
 
+@pytest.mark.long   # the original's timing: 60 s + 20 s + 60 s of faults, ~9 minutes in all
 def test_fail_name_node_during_recovery(local_nodes, tmp_path) -> None:
     result = TestRun(options(tmp_path, nemesis_gen="fail-name-node-during-recovery")).run()
     assert result.valid is True, result.results
