@@ -1,0 +1,51 @@
+"""FLINK-34518, as a scenario of the general faults and checkers: with the adaptive scheduler, a
+JobManager that loses its leadership while the job is restarting must hand the job to the next
+leader; affected releases instead cancel it and remove its HA data, so it never runs again and
+the availability checker ends "Job is not running." (invalid). Reported fixed in 1.19.0.
+
+    .venv/bin/python scenarios/flink_34518.py --flink-version 1.18.1   # expected: invalid
+    .venv/bin/python scenarios/flink_34518.py --flink-version 1.19.0   # expected: valid
+
+Recipe (the issue's): the adaptive scheduler and a 30 s restart delay (the spec), a TaskManager
+killed so that the job restarts, then, within the restart delay, the leading JobManager cut from
+ZooKeeper (both ways) for longer than the ZooKeeper session timeout (60 s) so that it loses its
+leadership mid-restart. Nothing here names the bug: a kill, a partition between roles, the
+original checker."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from flink_jepsen import api
+from flink_jepsen.faults.ops import Kill, Partition, Sleep
+
+HERE = Path(__file__).resolve().parent
+SPEC = HERE.parent / "test-specs" / "adaptive-scheduler-slow-restart.edn"
+
+
+def leader_loses_zookeeper_while_restarting(schedule):
+    yield Sleep(20)                                   # the job runs
+    yield Kill("one:task-manager")                    # it restarts, 30 s until the next attempt
+    yield Sleep(3)
+    yield Partition("between", hold=90,               # longer than the 60 s session timeout
+                    params={"from": "leader-jm", "to": "zookeepers"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--flink-version", default="1.18.1")
+    p.add_argument("--store", default="store")
+    args = p.parse_args(argv)
+    result = api.standalone_session(
+        test_spec=str(SPEC), flink_version=args.flink_version, store=args.store,
+        name=f"flink-34518-{args.flink_version}", time_limit=150, seed=34518,
+        job_recovery_grace_period=180).run(schedule=leader_loses_zookeeper_while_restarting)
+    print(result.verdict)
+    print(f"store: {result.store}")
+    return {True: 0, False: 1}.get(result.valid, 2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
