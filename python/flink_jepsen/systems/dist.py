@@ -18,6 +18,7 @@ from pathlib import Path
 from flink_jepsen import paths, versions
 from flink_jepsen.errors import SetupError, UsageError
 from flink_jepsen.systems.fetch import fetch_uri, pip_download, sha256, verify
+from flink_jepsen.systems.java import java_for
 
 log = logging.getLogger("flink_jepsen.systems.dist")
 
@@ -40,7 +41,7 @@ class Distribution:
 
     def describe(self) -> dict:
         return {"version": self.version, "source": self.source, "sha256": self.checksum,
-                "home": str(self.home)}
+                "home": str(self.home), "java": java_for(self.major_minor).describe()}
 
 
 def flink_version_of(home: Path, what: str) -> str:
