@@ -47,8 +47,8 @@ def test_pip_is_told_the_pinned_files_tags() -> None:
     assert fetch.pip_tag_args("apache-flink-libraries-1.13.6.tar.gz") == ["--no-binary=:all:"]
 
 
-def test_an_unpinned_version_is_refused_with_the_known_ones(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unpinned_version_is_refused_with_the_known_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLINK_JEPSEN_CACHE", str(tmp_path))
     with pytest.raises(UsageError, match=r"1\.14\.1: not a pinned release.*1\.13\.6 to 2\.3\.0"):
         dist.from_pypi("1.14.1")  # never released on PyPI
@@ -163,3 +163,12 @@ def test_the_shipped_defaults_are_read_from_either_file(tmp_path: Path) -> None:
     conf, names = flink_config.shipped(tmp_path)
     assert names == {"config.yaml", "flink-conf.yaml"}
     assert conf == {"jobmanager.rpc.address": "localhost"}
+
+
+def test_the_test_options_take_every_pinned_release_and_nothing_else() -> None:
+    from flink_jepsen.run.options import TestOptions
+
+    for v in ("1.13.6", "1.16.3", "2.0.2"):
+        TestOptions(flink_version=v).validate()
+    with pytest.raises(UsageError, match="1.13.6 to 2.3.0"):
+        TestOptions(flink_version="1.12.7").validate()
