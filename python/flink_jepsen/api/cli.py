@@ -210,9 +210,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_dist(args: argparse.Namespace) -> int:
-    from flink_jepsen.systems import dist
+    from flink_jepsen.systems import dist, java
 
     d = dist.resolve(None if args.tarball else args.flink_version, args.tarball)
+    java.java_home(java.java_for(d.major_minor))  # its JVM, fetched and cached beside it
     print(json.dumps(d.describe(), indent=2))
     return 0
 

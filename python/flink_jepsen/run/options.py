@@ -144,10 +144,10 @@ class TestOptions:
                     check_name(host, "--nodes: host")
             except ValueError as e:
                 raise UsageError(str(e)) from e
-        m = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", str(self.flink_version))
-        if not m or not ((1, 17) <= (int(m[1]), int(m[2])) < (3, 0)):
+        if not self.tarball and str(self.flink_version) not in versions.FLINK_PYPI:
+            known = versions.flink_versions()
             raise UsageError(f"--flink-version {self.flink_version!r} is not a Flink release this "
-                             "harness deploys (X.Y.Z, 1.17 or newer, or 2.x)")
+                             f"harness deploys ({known[0]} to {known[-1]}: {', '.join(known)})")
         if self.tarball and self.flink_version != versions.FLINK_DEFAULT:
             raise UsageError("give either --tarball or --flink-version, not both")
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flink_jepsen import paths, versions
-from flink_jepsen.errors import SetupError
+from flink_jepsen.errors import SetupError, UsageError
 from flink_jepsen.systems.fetch import fetch_uri, pip_download, sha256, verify
+from flink_jepsen.systems.java import java_for
 
 log = logging.getLogger("flink_jepsen.systems.dist")
 
@@ -40,7 +41,7 @@ class Distribution:
 
     def describe(self) -> dict:
         return {"version": self.version, "source": self.source, "sha256": self.checksum,
-                "home": str(self.home)}
+                "home": str(self.home), "java": java_for(self.major_minor).describe()}
 
 
 def flink_version_of(home: Path, what: str) -> str:
@@ -92,6 +93,17 @@ def _extract_tar(archive: Path, dest: Path, what: str, member_prefix: str | None
         raise SetupError(f"{what} is not a readable tar archive ({e})") from e
 
 
+def _sdist_root(archive: Path) -> str:
+    """The sdist's top directory: its file name without .tar.gz, but PyPI normalised the names
+    of newer uploads (apache_flink_libraries-1.20.5.tar.gz) while the directory inside may keep
+    the dashes, so it is read from the archive."""
+    with tarfile.open(archive) as t:
+        first = t.next()
+    if first is None:
+        raise SetupError(f"{archive} is an empty archive")
+    return first.name.split("/")[0]
+
+
 def from_pypi(version: str) -> Distribution:
     base = paths.cache() / "flink" / f"pypi-{version}"
     home = base / "home"
@@ -101,10 +113,15 @@ def from_pypi(version: str) -> Distribution:
         return Distribution(home, meta["version"], f"pypi:{version}", meta["checksum"])
     downloads = base / "downloads"
     manifest = base / "sha256.json"
-    pinned = versions.FLINK_PYPI_SHA256.get(version, {})
-    scripts = pip_download(f"apache-flink=={version}", downloads, binary_for_any_python=True)
-    libs = pip_download(f"apache-flink-libraries=={version}", downloads)
-    sums = [verify(p, pinned.get(p.name), manifest) for p in (scripts, libs)]
+    pinned = versions.FLINK_PYPI.get(version)
+    if pinned is None:
+        known = versions.flink_versions()
+        raise UsageError(f"--flink-version {version}: not a pinned release (known: {known[0]} "
+                         f"to {known[-1]}: {', '.join(known)}); use --tarball for others")
+    (scripts_file, scripts_sum), (libs_file, libs_sum) = pinned
+    scripts = pip_download(f"apache-flink=={version}", downloads, scripts_file)
+    libs = pip_download(f"apache-flink-libraries=={version}", downloads, libs_file)
+    sums = [verify(scripts, scripts_sum, manifest), verify(libs, libs_sum, manifest)]
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     log.info("assembling Flink %s from %s and %s", version, scripts.name, libs.name)
@@ -113,7 +130,7 @@ def from_pypi(version: str) -> Distribution:
         _extract_zip(libs, home, ("pyflink/bin/", "pyflink/lib/", "pyflink/opt/",
                                   "pyflink/plugins/", "pyflink/licenses/"), "pyflink/")
     else:  # older releases: an sdist with the jars under deps/
-        _extract_tar(libs, home, str(libs), member_prefix=f"{libs.name[:-len('.tar.gz')]}/deps/")
+        _extract_tar(libs, home, str(libs), member_prefix=f"{_sdist_root(libs)}/deps/")
     for script in (home / "bin").iterdir():
         if script.suffix in (".sh", "") and script.is_file():
             script.chmod(0o755)

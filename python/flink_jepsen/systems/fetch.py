@@ -40,26 +40,49 @@ def verify(path: Path, expected: str | None, manifest: Path) -> str:
     return actual
 
 
-def pip_download(requirement: str, dest: Path, binary_for_any_python: bool = False) -> Path:
-    """Fetches one file of a PyPI package (no dependencies) with pip; returns its path."""
+def pip_download(requirement: str, dest: Path, filename: str | None = None) -> Path:
+    """Fetches one file of a PyPI package (no dependencies) with pip; returns its path. With
+    filename, exactly that file: pip is told the wheel's tags (or to take the sdist), so the
+    file the checksum was pinned for is the one fetched, whatever Python runs the harness."""
     dest.mkdir(parents=True, exist_ok=True)
     name = requirement.split("==")[0].replace("-", "_").lower()
-    existing = [p for p in dest.iterdir() if p.name.lower().startswith(name + "-")]
-    if existing:
+
+    def found() -> list[Path]:
+        if filename:
+            return [p for p in dest.iterdir() if p.name == filename]
+        return [p for p in dest.iterdir()
+                if p.name.lower().replace("-", "_").startswith(name + "-")
+                or p.name.lower().startswith(name + "-")]
+
+    if existing := found():
         return existing[0]
     argv = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest)]
-    if binary_for_any_python:
-        argv += ["--only-binary=:all:", "--platform", "manylinux2014_x86_64",
-                 "--python-version", "3.11", "--implementation", "cp"]
+    argv += pip_tag_args(filename) if filename else []
     argv.append(requirement)
-    log.info("downloading %s from PyPI", requirement)
+    log.info("downloading %s from PyPI", filename or requirement)
     proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SetupError(f"pip could not download {requirement}: {proc.stderr.strip()[-1500:]}")
-    got = [p for p in dest.iterdir() if p.name.lower().startswith(name + "-")]
+    got = found()
     if not got:
-        raise SetupError(f"pip downloaded nothing named {name}-* for {requirement} into {dest}")
+        raise SetupError(f"pip downloaded no {filename or name + '-*'} for {requirement} into "
+                         f"{dest} (found: {sorted(p.name for p in dest.iterdir())})")
     return got[0]
+
+
+def pip_tag_args(filename: str) -> list[str]:
+    """pip options that select exactly this file: an sdist, or a wheel by its Python, ABI and
+    platform tags (a wheel's name ends in -python-abi-platform.whl, each tag may be dotted)."""
+    if not filename.endswith(".whl"):
+        return ["--no-binary=:all:"]
+    python, abi, platform = filename[:-len(".whl")].split("-")[-3:]
+    argv = ["--only-binary=:all:"]
+    if platform != "any":
+        argv += [a for p in platform.split(".") for a in ("--platform", p)]
+    if python.startswith("cp"):
+        argv += ["--implementation", "cp", "--python-version", f"{python[2]}.{python[3:]}",
+                 "--abi", abi]
+    return argv
 
 
 def fetch_uri(uri: str, dest_dir: Path) -> Path:

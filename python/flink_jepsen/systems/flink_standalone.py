@@ -10,12 +10,10 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
-
 from flink_jepsen import _core
 from flink_jepsen.errors import SetupError, UsageError
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems import register
+from flink_jepsen.systems import flink_config, java, register
 from flink_jepsen.systems.base import Deployment, Process
 from flink_jepsen.systems.dist import Distribution
 from flink_jepsen.systems.flink import Flink
@@ -23,28 +21,6 @@ from flink_jepsen.systems.flink import Flink
 REST_PORT = 8081
 JM_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
 TM_CLASS = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
-
-
-def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
-    """Nested YAML (Flink 2.x's config.yaml style) -> flat dotted keys."""
-    out: dict[str, object] = {}
-    for k, v in (tree or {}).items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
-def yaml_value(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return json.dumps([str(x) for x in v])
-    text = str(v)
-    return json.dumps(text) if (not text or any(c in text for c in ":#{}[],&*!|>'\"%@`")
-                                or text.strip() != text) else text
 
 
 def rest_get(address: str, path: str, timeout: float = 3.0) -> dict:
@@ -72,6 +48,8 @@ class FlinkStandalone(Flink):
         self.tm_memory = tm_memory
         self.slots = slots
         self.n_jm = min(job_managers, max(1, len(cluster.nodes) - 1))
+        # The JVM for this release (systems/java.py), resolved at install.
+        self.java_home = str(java.SYSTEM_JAVA_HOME)
 
     # layout ------------------------------------------------------------------------------
     def job_managers(self) -> list[Node]:
@@ -111,18 +89,8 @@ class FlinkStandalone(Flink):
 
     # configuration -----------------------------------------------------------------------
     def base_config(self) -> dict[str, object]:
-        conf_dir = self.dist.home / "conf"
-        if (conf_dir / "config.yaml").exists():
-            return flatten(yaml.safe_load((conf_dir / "config.yaml").read_text()) or {})
-        legacy = conf_dir / "flink-conf.yaml"
-        if legacy.exists():
-            out = {}
-            for line in legacy.read_text().splitlines():
-                if ":" in line and not line.lstrip().startswith("#"):
-                    k, v = line.split(":", 1)
-                    out[k.strip()] = v.strip()
-            return out
-        return {}
+        """The distribution's shipped defaults, keys under their modern names."""
+        return flink_config.shipped(self.dist.home / "conf")[0]
 
     def config(self, node: Node) -> dict[str, object]:
         conf = self.base_config()
@@ -145,14 +113,12 @@ class FlinkStandalone(Flink):
             "high-availability.storageDir": self.ha_storage_dir,
             "high-availability.zookeeper.client.session-timeout": 60000,
             "execution.checkpointing.dir": self.checkpoint_dir,
-            "state.checkpoints.dir": self.checkpoint_dir,
             "execution.checkpointing.interval": "1 s",
-            "state.backend.local-recovery": True,
             "execution.state-recovery.from-local": True,
             "restart-strategy.type": "fixed-delay",
             "restart-strategy.fixed-delay.attempts": 2147483647,
             "restart-strategy.fixed-delay.delay": "1 s",
-            "slotmanager.taskmanager-timeout": 10000,
+            "resourcemanager.taskmanager-timeout": 10000,
             "taskmanager.registration.timeout": "30 s",
             "io.tmp.dirs": node.path("tmp", "flink"),
             "env.pid.dir": node.path("run"),
@@ -162,23 +128,27 @@ class FlinkStandalone(Flink):
         })
         # local recovery keeps task state on the node's own disk
         conf["taskmanager.state.local.root-dirs"] = node.path("data", "flink-local-state")
-        conf.update(self.overrides)
-        return conf
+        conf.update(flink_config.modern(self.overrides))
+        return flink_config.for_version(conf, self.dist.major_minor)
+
+    def config_file(self) -> str:
+        """The file name the release under test reads (flink_config.file_name)."""
+        return flink_config.file_name(self.dist.major_minor,
+                                      flink_config.shipped(self.dist.home / "conf")[1])
 
     def config_text(self, node: Node) -> str:
-        lines = ["# written by flink-jepsen: the distribution's defaults, then the test's settings"]
-        lines += [f"{k}: {yaml_value(v)}" for k, v in self.config(node).items()]
-        return "\n".join(lines) + "\n"
+        return flink_config.render(self.config(node), self.config_file())
 
     # lifecycle ---------------------------------------------------------------------------
     def install(self) -> None:
-        conf = self.dist.home / "conf"
-        name = "flink-conf.yaml" if (conf / "flink-conf.yaml").exists() and not (
-            conf / "config.yaml").exists() else "config.yaml"
+        name = self.config_file()
+        self.java_home = str(java.java_home(java.java_for(self.dist.major_minor)))
 
         def install_on(node: Node) -> None:
             self.cluster.stage_dir(node, self.dist.home, self.home(node), copy=("conf", "log"))
-            self.cluster.remote(node).check(f"rm -f {self.conf_dir(node)}/{name}")
+            # Only one of the two files: 1.19/1.20 would otherwise read config.yaml.
+            self.cluster.remote(node).check(
+                f"rm -f {self.conf_dir(node)}/config.yaml {self.conf_dir(node)}/flink-conf.yaml")
             self.cluster.write_file(node, f"{self.conf_dir(node)}/{name}", self.config_text(node))
             self.cluster.remote(node).check(
                 f"mkdir -p {self.log_dir(node)} {node.path('tmp', 'flink')} "
@@ -193,7 +163,8 @@ class FlinkStandalone(Flink):
             self.cluster.on(self.nodes(), "mkdir -p " + " ".join(shlex.quote(d) for d in local))
 
     def env(self, node: Node) -> dict[str, str]:
-        return {**self.extra_env(node), "FLINK_CONF_DIR": self.conf_dir(node),
+        return {**self.extra_env(node), "JAVA_HOME": self.java_home,
+                "FLINK_CONF_DIR": self.conf_dir(node),
                 "FLINK_LOG_DIR": self.log_dir(node), "FLINK_PID_DIR": node.path("run")}
 
     def command(self, node: Node, role: str) -> str:

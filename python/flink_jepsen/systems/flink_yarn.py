@@ -13,15 +13,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import yaml
-
 from flink_jepsen.errors import SetupError, UsageError
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems import register
+from flink_jepsen.systems import flink_config, java, register
 from flink_jepsen.systems.base import Deployment
 from flink_jepsen.systems.dist import Distribution
 from flink_jepsen.systems.flink import Flink
-from flink_jepsen.systems.flink_standalone import flatten, yaml_value
 from flink_jepsen.systems.hadoop import JAVA_HOME, Hadoop, _get_json
 from flink_jepsen.workloads.flink_client import root_cause
 
@@ -129,12 +126,12 @@ class FlinkYarn(Flink):
     def env(self) -> dict[str, str]:
         env = self.hadoop.env(self.client_node)
         env.update({"HADOOP_CLASSPATH": self.hadoop.classpath(self.client_node),
-                    "FLINK_CONF_DIR": self.conf_dir(), "FLINK_LOG_DIR": self.log_dir()})
+                    "FLINK_CONF_DIR": self.conf_dir(), "FLINK_LOG_DIR": self.log_dir(),
+                    "JAVA_HOME": self.java_home()})
         return env
 
     def config(self) -> dict[str, object]:
-        conf_file = self.dist.home / "conf" / "config.yaml"
-        conf = flatten(yaml.safe_load(conf_file.read_text()) or {}) if conf_file.exists() else {}
+        conf = flink_config.shipped(self.dist.home / "conf")[0]
         for k in _LOCAL_KEYS:
             conf.pop(k, None)
         conf.update({
@@ -146,9 +143,7 @@ class FlinkYarn(Flink):
             "high-availability.zookeeper.path.root": "/flink",
             "high-availability.storageDir": self.ha,
             "execution.checkpointing.dir": self.checkpoints,
-            "state.checkpoints.dir": self.checkpoints,
             "execution.checkpointing.interval": "1 s",
-            "state.backend.local-recovery": True,
             "execution.state-recovery.from-local": True,
             "yarn.application-attempts": 99999,
             "yarn.application.name": APP_NAME,
@@ -157,21 +152,30 @@ class FlinkYarn(Flink):
             "restart-strategy.type": "fixed-delay",
             "restart-strategy.fixed-delay.attempts": 2147483647,
             "restart-strategy.fixed-delay.delay": "1 s",
-            "slotmanager.taskmanager-timeout": 10000,
+            "resourcemanager.taskmanager-timeout": 10000,
             "taskmanager.registration.timeout": "30 s",
             "rest.bind-port": REST_PORTS,
             "io.tmp.dirs": self.client_node.path("tmp", "flink"),
         })
-        conf.update(self.overrides)
-        return conf
+        # The containers start with $JAVA_HOME/bin/java: the release's JVM, not the NodeManager's.
+        conf["containerized.master.env.JAVA_HOME"] = self.java_home()
+        conf["containerized.taskmanager.env.JAVA_HOME"] = self.java_home()
+        conf.update(flink_config.modern(self.overrides))
+        return flink_config.for_version(conf, self.dist.major_minor)
+
+    def java_home(self) -> str:
+        """The JVM for this release (systems/java.py), for the client and the containers."""
+        return str(java.java_home(java.java_for(self.dist.major_minor)))
 
     def install(self) -> None:
         c = self.client_node
         self.cluster.stage_dir(c, self.dist.home, self.home(), copy=("conf", "log"))
-        text = "\n".join(f"{k}: {yaml_value(v)}" for k, v in self.config().items()) + "\n"
+        name = flink_config.file_name(self.dist.major_minor,
+                                      flink_config.shipped(self.dist.home / "conf")[1])
         self.cluster.remote(c).check(f"rm -f {self.conf_dir()}/config.yaml "
                                      f"{self.conf_dir()}/flink-conf.yaml")
-        self.cluster.write_file(c, f"{self.conf_dir()}/config.yaml", text)
+        self.cluster.write_file(c, f"{self.conf_dir()}/{name}",
+                                flink_config.render(self.config(), name))
         self.cluster.remote(c).check(f"mkdir -p {self.log_dir()} {c.path('tmp', 'flink')} "
                                      f"{c.path('tmp', 'flink-yarn')}")
         # The distribution's jars in HDFS once: each application attempt then ships 5 KB

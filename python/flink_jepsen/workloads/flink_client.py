@@ -74,6 +74,8 @@ class FlinkClient:
         self.rest_endpoints = rest_endpoints  # "address:port" of every JobManager
         self.name_to_address = name_to_address
         self.leader_path = f"{zk_root}/{cluster_id}/leader/rest_server/connection_info"
+        # Flink before 1.15 (one leader election per component) kept the same bytes here.
+        self.legacy_leader_path = f"{zk_root}/{cluster_id}/leader/rest_server_lock"
         self._zk = None
 
     # leader discovery -----------------------------------------------------------------------
@@ -89,7 +91,11 @@ class FlinkClient:
     def leader_from_zookeeper(self) -> str | None:
         """'address:port' of the leading JobManager's REST server, or None."""
         try:
-            data, _ = self._zk_client().get(self.leader_path)
+            zk = self._zk_client()
+            path = self.leader_path
+            if not zk.exists(path) and zk.exists(self.legacy_leader_path):
+                path = self.legacy_leader_path
+            data, _ = zk.get(path)
         except Exception as e:  # noqa: BLE001 - no leader or ZooKeeper unreachable: None
             log.debug("no leader in ZooKeeper at %s: %s", self.leader_path, e)
             if self._zk is not None and not self._zk.connected:

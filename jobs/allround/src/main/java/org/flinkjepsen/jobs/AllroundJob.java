@@ -1,21 +1,14 @@
 package org.flinkjepsen.jobs;
 
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
-import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.api.java.tuple.Tuple2;
-import org.apache.flink.connector.datagen.source.DataGeneratorSource;
-import org.apache.flink.connector.datagen.source.GeneratorFunction;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.Collector;
 
 import org.slf4j.Logger;
@@ -34,8 +27,9 @@ import java.util.Arrays;
  * fails and restarts from its last checkpoint, so state inconsistency shows up as unavailability.
  * Records end in a discarding sink.
  *
- * <p>Only APIs present in both Flink 1.20 and 2.x are used (FLIP-27 source, sink v2,
- * org.apache.flink.core.execution.CheckpointingMode, open(OpenContext)). Arguments, including
+ * <p>What differs between Flink releases (the source, the sink, checkpointing mode, how a
+ * function opens) is in {@link Compat}: src/modern/java for 1.20 and 2.x (FLIP-27 source, sink
+ * v2, open(OpenContext)), src/legacy/java for 1.13 to 1.19. Arguments, including
  * DataStreamAllroundTestProgram's names as the original flink-jepsen specs pass them, are parsed
  * by {@link AllroundOptions} (ParameterTool moved packages in 2.0).
  */
@@ -52,35 +46,29 @@ public final class AllroundJob {
         options.applyTo(env);
 
         TypeInformation<Tuple2<Integer, Long>> type = Types.TUPLE(Types.INT, Types.LONG);
-        DataGeneratorSource<Tuple2<Integer, Long>> source =
-                new DataGeneratorSource<>(
-                        new SequenceGenerator(options.keys, options.injectGapAt),
-                        options.maxRecords,
-                        options.rate > 0
-                                ? RateLimiterStrategy.perSecond(options.rate)
-                                : RateLimiterStrategy.noOp(),
-                        type);
-
         DataStream<Tuple2<Integer, Long>> records =
-                env.fromSource(source, WatermarkStrategy.noWatermarks(), "sequence-source", type)
+                Compat.sequenceSource(
+                                env,
+                                new SequenceGenerator(options.keys, options.injectGapAt),
+                                options.maxRecords,
+                                options.rate,
+                                type)
                         .uid("sequence-source")
                         // One source subtask: a key's sequence comes from one ordered stream.
                         .setParallelism(1);
 
-        records.keyBy(r -> r.f0, Types.INT)
-                .process(new SequenceChecker(options.payloadBytes))
-                .uid("sequence-checker")
-                .name("sequence-checker")
-                .sinkTo(new DiscardingSink<>())
-                .uid("discarding-sink")
-                .name("discarding-sink");
+        Compat.discard(
+                records.keyBy(r -> r.f0, Types.INT)
+                        .process(new SequenceChecker(options.payloadBytes))
+                        .uid("sequence-checker")
+                        .name("sequence-checker"));
 
         LOG.info("Submitting {}: {}", options.jobName, options);
         env.execute(options.jobName);
     }
 
     /** Record i -> (i % keys, i / keys); optionally skips one seq of key 0 from index N on. */
-    static final class SequenceGenerator implements GeneratorFunction<Long, Tuple2<Integer, Long>> {
+    static final class SequenceGenerator implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
         private final int keys;
         private final long injectGapAt;
@@ -90,9 +78,7 @@ public final class AllroundJob {
             this.injectGapAt = injectGapAt;
         }
 
-        @Override
-        public Tuple2<Integer, Long> map(Long index) {
-            long i = index;
+        Tuple2<Integer, Long> at(long i) {
             int key = (int) (i % keys);
             long seq = i / keys;
             if (injectGapAt >= 0 && key == 0 && i >= injectGapAt) {
@@ -104,7 +90,8 @@ public final class AllroundJob {
 
     /** Checks that each key's seq runs 0, 1, 2, ... without gaps or repeats. */
     static final class SequenceChecker
-            extends KeyedProcessFunction<Integer, Tuple2<Integer, Long>, Tuple2<Integer, Long>> {
+            extends Compat.OpeningKeyedProcessFunction<
+                    Integer, Tuple2<Integer, Long>, Tuple2<Integer, Long>> {
         private static final long serialVersionUID = 1L;
         private final int payloadBytes;
         private transient ValueState<Long> lastSeq;
@@ -116,7 +103,7 @@ public final class AllroundJob {
         }
 
         @Override
-        public void open(OpenContext openContext) {
+        protected void setUp() {
             lastSeq = getRuntimeContext().getState(new ValueStateDescriptor<>("last-seq", Types.LONG));
             if (payloadBytes > 0) {
                 payload =
@@ -130,8 +117,8 @@ public final class AllroundJob {
             checked = getRuntimeContext().getMetricGroup().counter("sequenceRecordsChecked");
             LOG.info(
                     "sequence-checker subtask {} attempt {} opened",
-                    getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
-                    getRuntimeContext().getTaskInfo().getAttemptNumber());
+                    subtaskIndex(),
+                    attemptNumber());
         }
 
         @Override

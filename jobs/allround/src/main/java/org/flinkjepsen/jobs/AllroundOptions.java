@@ -2,7 +2,6 @@ package org.flinkjepsen.jobs;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import org.flinkjepsen.jobs.common.Args;
@@ -94,7 +93,8 @@ final class AllroundOptions {
     final double rate;
     final long maxRecords;
     final long checkpointInterval;
-    final CheckpointingMode checkpointingMode;
+    /** Exactly-once checkpointing (else at-least-once). */
+    final boolean exactlyOnce;
     /** null: the cluster's restart strategy. */
     final Integer restartAttempts;
     final String jobName;
@@ -116,7 +116,7 @@ final class AllroundOptions {
         rate = args.number("rate", 1000);
         maxRecords = args.longValue("max-records", Long.MAX_VALUE, 1);
         checkpointInterval = args.longValue("checkpoint-interval", 1000L, 10);
-        checkpointingMode = mode(args);
+        exactlyOnce = exactlyOnce(args);
         restartAttempts =
                 args.has("restart-attempts") ? args.integer("restart-attempts", 0, 0) : null;
         // As given: neither trimmed nor checked for emptiness, as this job never did.
@@ -170,10 +170,10 @@ final class AllroundOptions {
         if (maxParallelism != null) {
             env.setMaxParallelism(maxParallelism);
         }
-        env.enableCheckpointing(checkpointInterval, checkpointingMode);
+        Compat.enableCheckpointing(env, checkpointInterval, exactlyOnce);
         Configuration conf = configuration();
         if (!conf.keySet().isEmpty()) {
-            env.configure(conf);
+            Compat.configure(env, conf);
         }
     }
 
@@ -191,8 +191,8 @@ final class AllroundOptions {
                 + maxRecords
                 + " checkpointInterval="
                 + checkpointInterval
-                + " mode="
-                + checkpointingMode
+                + " exactlyOnce="
+                + exactlyOnce
                 + " restartAttempts="
                 + restartAttempts
                 + " payloadBytes="
@@ -209,17 +209,17 @@ final class AllroundOptions {
 
     // ---- values; every message names the argument as it was spelled ----
 
-    private static CheckpointingMode mode(Args args) {
+    private static boolean exactlyOnce(Args args) {
         String v = args.value("checkpointing-mode", null);
         if (v == null) {
-            return CheckpointingMode.EXACTLY_ONCE;
+            return true;
         }
         // exactly_once / exactly-once (DataStreamAllroundTestProgram's test.semantics spelling).
         switch (v.trim().toLowerCase().replace('-', '_')) {
             case "exactly_once":
-                return CheckpointingMode.EXACTLY_ONCE;
+                return true;
             case "at_least_once":
-                return CheckpointingMode.AT_LEAST_ONCE;
+                return false;
             default:
                 throw new IllegalArgumentException(
                         args.label("checkpointing-mode")

@@ -1,6 +1,5 @@
 package org.flinkjepsen.jobs;
 
-import org.apache.flink.core.execution.CheckpointingMode;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -35,7 +34,7 @@ public class AllroundOptionsTest {
         // The job's own settings keep their defaults.
         check(o.keys, 100, "keys");
         check(o.checkpointInterval, 1000L, "checkpoint interval");
-        check(o.checkpointingMode, CheckpointingMode.EXACTLY_ONCE, "mode");
+        check(o.exactlyOnce, true, "mode");
         check(o.restartAttempts, null, "restart attempts");
     }
 
@@ -86,7 +85,7 @@ public class AllroundOptionsTest {
                         });
         check(o.maxParallelism, 128, "max parallelism");
         check(o.checkpointInterval, 5000L, "checkpoint interval");
-        check(o.checkpointingMode, CheckpointingMode.AT_LEAST_ONCE, "mode");
+        check(o.exactlyOnce, false, "mode");
         check(o.keys, 1000, "keys");
         check(o.incrementalCheckpoints, Boolean.FALSE, "incremental");
         check(o.stateBackend, null, "state backend (the cluster's)");
