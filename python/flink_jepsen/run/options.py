@@ -46,6 +46,9 @@ class TestOptions:
                                    "(default: the spec of the deployment mode and workload)")
     tarball: str | None = option(None, "a Flink binary tarball: file://, http(s):// or a path",
                                  pytest="--tarball")
+    tarball_sha512: str | None = option(
+        None, "the tarball's SHA-512 (hex), required for a plain http:// tarball unless a "
+        ".sha512 file beside it verifies it")
     flink_version: str = option(versions.FLINK_DEFAULT, "the Apache release to test, from "
                                 "PyPI's official binaries", pytest="--flink-version")
     deployment_mode: str = option("standalone-session", "how Flink is deployed (the spec's "

@@ -164,6 +164,17 @@ class TestRun:
                     raise UsageError(f"test spec {self.spec.source}: job {j.jar} names "
                                      f"${{{name}}}, which no db of the spec provides")
 
+    def validate_and_resolve(self) -> None:
+        """The validate phase: the options and spec, then the distribution, which is input too:
+        one that is not Flink (or fails its checksum) is refused before any node starts."""
+        self.validate()
+        o = self.options
+        self.dist = dist.resolve(None if o.tarball else o.flink_version, o.tarball,
+                                 o.tarball_sha512)
+        log.info("Flink %s from %s (sha256 %s)", self.dist.version, self.dist.source,
+                 self.dist.checksum[:16])
+        self.write_test_json()
+
     def write_test_json(self) -> None:
         self.store.write_json("test.json", {
             "options": self.options.to_json(), "seed": self.seed, "run_id": self.run_id,
@@ -186,7 +197,8 @@ class TestRun:
         interrupted: BaseException | None = None
         self.progress.start()
         try:
-            for name, phase in (("validate", self.validate), ("nodes", self.setup_nodes),
+            for name, phase in (("validate", self.validate_and_resolve),
+                                ("nodes", self.setup_nodes),
                                 ("setup", self.setup_systems), ("workload", self.workload),
                                 ("recovery", self.recover)):
                 self._phase(name)
@@ -303,10 +315,7 @@ class TestRun:
         """Every system of the spec's :dbs, in dependency order: installed, started, ready."""
         o = self.options
         assert self.cluster is not None and self.spec is not None
-        self.dist = dist.resolve(None if o.tarball else o.flink_version, o.tarball)
-        log.info("Flink %s from %s (sha256 %s)", self.dist.version, self.dist.source,
-                 self.dist.checksum[:16])
-        self.write_test_json()
+        assert self.dist is not None
         self.deployment = Deployment(self.cluster, o, self.spec, self.run_id, self.shared_dir,
                                      self.dist)
         for system in systems.compose(self.dbs, self.deployment):

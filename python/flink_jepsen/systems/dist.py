@@ -108,7 +108,7 @@ def from_pypi(version: str) -> Distribution:
     base = paths.cache() / "flink" / f"pypi-{version}"
     home = base / "home"
     done = base / "assembled.json"
-    if done.exists() and home.is_dir():
+    if done.exists() and home.is_dir() and _intact(home, json.loads(done.read_text())):
         meta = json.loads(done.read_text())
         return Distribution(home, meta["version"], f"pypi:{version}", meta["checksum"])
     downloads = base / "downloads"
@@ -137,19 +137,20 @@ def from_pypi(version: str) -> Distribution:
     (home / "log").mkdir(exist_ok=True)
     found = flink_version_of(home, f"Flink {version} assembled from PyPI")
     checksum = hashlib.sha256("".join(sums).encode()).hexdigest()
-    done.write_text(json.dumps({"version": found, "checksum": checksum, "files": sums}))
+    done.write_text(json.dumps({"version": found, "checksum": checksum, "files": sums,
+                                "tree": tree_digest(home)}))
     return Distribution(home, found, f"pypi:{version}", checksum)
 
 
-def from_tarball(uri: str) -> Distribution:
+def from_tarball(uri: str, sha512: str | None = None) -> Distribution:
     key = hashlib.sha256(uri.encode()).hexdigest()[:16]
     downloads = paths.cache() / "flink" / "downloads" / key
-    archive = fetch_uri(uri, downloads)
+    archive = fetch_uri(uri, downloads, sha512)
     checksum = sha256(archive)
     base = paths.cache() / "flink" / f"tarball-{checksum[:16]}"
     home = base / "home"
     done = base / "assembled.json"
-    if done.exists() and home.is_dir():
+    if done.exists() and home.is_dir() and _intact(home, json.loads(done.read_text())):
         meta = json.loads(done.read_text())
         return Distribution(home, meta["version"], uri, checksum)
     shutil.rmtree(home, ignore_errors=True)
@@ -162,13 +163,35 @@ def from_tarball(uri: str) -> Distribution:
         if archive.parent == downloads:  # a corrupt download is fetched again next time
             archive.unlink(missing_ok=True)
         raise
-    done.write_text(json.dumps({"version": version, "checksum": checksum}))
+    done.write_text(json.dumps({"version": version, "checksum": checksum,
+                                "tree": tree_digest(home)}))
     return Distribution(home, version, uri, checksum)
 
 
-def resolve(flink_version: str | None = None, tarball: str | None = None) -> Distribution:
+def tree_digest(home: Path) -> str:
+    """sha256 over every file of an assembled distribution (its path and its content's sha256),
+    recorded at assembly: a cached distribution is verified against it before each use."""
+    h = hashlib.sha256()
+    for p in sorted(home.rglob("*")):
+        if p.is_file() and not p.is_symlink() and p.parent.name != "log":
+            h.update(f"{p.relative_to(home)}\0{sha256(p)}\n".encode())
+    return h.hexdigest()
+
+
+def _intact(home: Path, meta: dict) -> bool:
+    """A cached distribution is used only if its files are what was assembled; one changed (or
+    assembled before digests were recorded) is assembled again from its checked downloads."""
+    if meta.get("tree") == tree_digest(home):
+        return True
+    log.warning("the cached distribution %s differs from what was assembled; assembling it "
+                "again", home)
+    return False
+
+
+def resolve(flink_version: str | None = None, tarball: str | None = None,
+            tarball_sha512: str | None = None) -> Distribution:
     if tarball:
-        return from_tarball(tarball)
+        return from_tarball(tarball, tarball_sha512)
     return from_pypi(flink_version or versions.FLINK_DEFAULT)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -85,8 +86,10 @@ def pip_tag_args(filename: str) -> list[str]:
     return argv
 
 
-def fetch_uri(uri: str, dest_dir: Path) -> Path:
-    """file://, http(s):// or a plain path -> a file in dest_dir (downloaded once)."""
+def fetch_uri(uri: str, dest_dir: Path, sha512: str | None = None) -> Path:
+    """file://, http(s):// or a plain path -> a file in dest_dir (downloaded once). Over plain
+    http the file must match `sha512`, or the .sha512 file beside it: anyone on the path could
+    otherwise hand the nodes a binary of their choice."""
     parsed = urllib.parse.urlparse(uri)
     if parsed.scheme in ("", "file"):
         src = Path(urllib.parse.unquote(parsed.path if parsed.scheme else uri)).expanduser()
@@ -96,21 +99,52 @@ def fetch_uri(uri: str, dest_dir: Path) -> Path:
     if parsed.scheme not in ("http", "https"):
         raise UsageError(f"--tarball {uri}: unsupported scheme {parsed.scheme!r} "
                          "(use file://, http://, https:// or a path)")
+    want = _expected_sha512(uri, sha512) if (sha512 or parsed.scheme == "http") else None
     dest_dir.mkdir(parents=True, exist_ok=True)
     name = Path(parsed.path).name or "download"
     dest = dest_dir / name
-    if dest.exists():
-        return dest
-    tmp = dest.with_suffix(dest.suffix + ".part")
-    log.info("downloading %s", uri)
-    try:
-        with urllib.request.urlopen(uri, timeout=60) as r, open(tmp, "wb") as f:
-            shutil.copyfileobj(r, f, 1 << 20)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise SetupError(f"--tarball {uri}: cannot download: {e}") from e
-    tmp.rename(dest)
+    if not dest.exists():
+        tmp = dest.with_suffix(dest.suffix + ".part")
+        log.info("downloading %s", uri)
+        try:
+            with urllib.request.urlopen(uri, timeout=60) as r, open(tmp, "wb") as f:
+                shutil.copyfileobj(r, f, 1 << 20)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise SetupError(f"--tarball {uri}: cannot download: {e}") from e
+        tmp.rename(dest)
+    if want is not None:   # the cached copy too: verified before every use
+        got = _sha512(dest)
+        if got != want:
+            dest.unlink(missing_ok=True)
+            raise SetupError(f"--tarball {uri}: SHA-512 mismatch: expected {want}, got {got}")
     return dest
+
+
+def _sha512(path: Path) -> str:
+    h = hashlib.sha512()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _expected_sha512(uri: str, given: str | None) -> str:
+    """--tarball-sha512, or the first word of the .sha512 file published beside the tarball."""
+    if given:
+        if not re.fullmatch(r"[0-9a-fA-F]{128}", given.strip()):
+            raise UsageError("--tarball-sha512 must be 128 hex digits")
+        return given.strip().lower()
+    try:
+        with urllib.request.urlopen(uri + ".sha512", timeout=60) as r:
+            words = r.read(4096).decode("ascii", "replace").split()
+    except OSError as e:
+        raise UsageError(f"--tarball {uri}: plain http needs --tarball-sha512 (no "
+                         f"{uri}.sha512 to verify it: {e})") from e
+    if not words or not re.fullmatch(r"[0-9a-fA-F]{128}", words[0]):
+        raise UsageError(f"--tarball {uri}: {uri}.sha512 holds no SHA-512; give "
+                         "--tarball-sha512")
+    return words[0].lower()
 
 
 def maven_jars(base: Path, what: str, dependencies: str, check_jar: str,
