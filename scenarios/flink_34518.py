@@ -25,11 +25,14 @@ HERE = Path(__file__).resolve().parent
 SPEC = HERE.parent / "test-specs" / "adaptive-scheduler-slow-restart.edn"
 
 
+HOLD = 90.0   # longer than the 60 s ZooKeeper session timeout (--hold changes it)
+
+
 def leader_loses_zookeeper_while_restarting(schedule):
     yield Sleep(20)                                   # the job runs
     yield Kill("one:task-manager")                    # it restarts, 30 s until the next attempt
     yield Sleep(3)
-    yield Partition("between", hold=90,               # longer than the 60 s session timeout
+    yield Partition("between", hold=HOLD,
                     params={"from": "leader-jm", "to": "zookeepers"})
 
 
@@ -37,10 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--flink-version", default="1.18.1")
     p.add_argument("--store", default="store")
+    p.add_argument("--hold", type=float, default=HOLD,
+                   help="seconds the leader stays cut from ZooKeeper")
     args = p.parse_args(argv)
+    global HOLD
+    HOLD = args.hold
     result = api.standalone_session(
         test_spec=str(SPEC), flink_version=args.flink_version, store=args.store,
-        name=f"flink-34518-{args.flink_version}", time_limit=150, seed=34518,
+        name=f"flink-34518-{args.flink_version}-hold{int(args.hold)}", time_limit=150, seed=34518,
         job_recovery_grace_period=180).run(schedule=leader_loses_zookeeper_while_restarting)
     print(result.verdict)
     print(f"store: {result.store}")
