@@ -37,13 +37,13 @@ def leader_loses_zookeeper_while_restarting(schedule):
 
 
 def main(argv: list[str] | None = None) -> int:
+    global HOLD
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--flink-version", default="1.18.1")
     p.add_argument("--store", default="store")
     p.add_argument("--hold", type=float, default=HOLD,
                    help="seconds the leader stays cut from ZooKeeper")
     args = p.parse_args(argv)
-    global HOLD
     HOLD = args.hold
     result = api.standalone_session(
         test_spec=str(SPEC), flink_version=args.flink_version, store=args.store,
