@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -51,8 +52,12 @@ TEST(ProcessRemote, StdinForACommandThatNeverReadsItIsNoSigpipe) {
 
 TEST(ProcessRemote, TimeoutKillsTheWholeProcessGroup) {
   fj::LocalRemote r;
+  // Durations no other process on the machine sleeps for: the check below finds only ours.
+  const std::string tag =
+      std::to_string(300 + ::getpid() % 1000) + "." +
+      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 100000);
   const auto start = std::chrono::steady_clock::now();
-  auto res = r.exec("sleep 300 & sleep 301; echo never", with_timeout(0.5));
+  auto res = r.exec("sleep " + tag + "1 & sleep " + tag + "2; echo never", with_timeout(0.5));
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_TRUE(res.timed_out);
@@ -62,7 +67,7 @@ TEST(ProcessRemote, TimeoutKillsTheWholeProcessGroup) {
   // be gone. Survivors are those still there 3 s later.
   std::string left;
   for (int i = 0; i < 60; ++i) {
-    left = r.exec("pgrep -f 'sleep 30[01]' || true", with_timeout(10)).out;
+    left = r.exec("pgrep -f 'sleep " + tag + "[12]$' || true", with_timeout(10)).out;
     if (left.empty()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
