@@ -243,6 +243,9 @@ def test_a_run_stops_what_a_killed_run_left_instead_of_adopting_it(local_nodes) 
     _core.start_daemon(remotes[n1.name], f"bash -c 'exec -a {marker} sleep 600'",
                        pidfile=n1.path("run", "leftover-jm.pid"),
                        logfile=n1.path("log", "leftover.log"))
+    # The daemon is started in the background: it is there once pgrep sees it.
+    remotes[n1.name].check(f"for i in $(seq 100); do pgrep -f {marker} && exit 0; sleep 0.1; "
+                           "done; exit 1", timeout=30)
 
     class Leftover(System):
         name = "leftover"

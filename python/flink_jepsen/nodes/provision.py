@@ -50,8 +50,11 @@ def provision(options, run_id: str) -> RunNodes:
                                      False))
         run_nodes.cluster.on(nodes, "true", timeout=60)  # reachable, authenticated
     c = run_nodes.cluster
-    c.each(c.nodes, lambda n: c.remote(n).check(
-        "mkdir -p " + " ".join(n.path(d) for d in ("run", "log", "tmp", "data")), timeout=120))
+    # Every node's directories on every node: Flink's YARN client hands its own node's
+    # io.tmp.dirs to containers on the others (with per-node mount namespaces, another node's
+    # path is a directory of the node's own, which must exist too).
+    dirs = " ".join(n.path(d) for n in c.nodes for d in ("run", "log", "tmp", "data"))
+    c.each(c.nodes, lambda n: c.remote(n).check(f"mkdir -p {dirs}", timeout=120))
     scrub(c)
     return run_nodes
 
