@@ -10,14 +10,13 @@ import logging
 import re
 import shutil
 import tarfile
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from flink_jepsen import paths, versions
 from flink_jepsen.errors import SetupError, UsageError
-from flink_jepsen.systems.fetch import fetch_uri, pip_download, sha256, verify
+from flink_jepsen.systems.fetch import extract_zip, fetch_uri, pip_download, sha256, verify
 from flink_jepsen.systems.java import java_for
 
 log = logging.getLogger("flink_jepsen.systems.dist")
@@ -53,21 +52,6 @@ def flink_version_of(home: Path, what: str) -> str:
         raise SetupError(f"{what} is not a Flink distribution: no lib/flink-dist-*.jar and "
                          "bin/jobmanager.sh in it")
     return jars[0]
-
-
-def _extract_zip(whl: Path, dest: Path, members: tuple[str, ...], strip: str) -> None:
-    """Unzips members (prefixes) keeping the files' Unix modes (the scripts must stay runnable)."""
-    with zipfile.ZipFile(whl) as z:
-        for info in z.infolist():
-            if not info.filename.startswith(members) or info.is_dir():
-                continue
-            target = dest / info.filename[len(strip):]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with z.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                target.chmod(mode)
 
 
 def _extract_tar(archive: Path, dest: Path, what: str, member_prefix: str | None = None) -> None:
@@ -125,9 +109,9 @@ def from_pypi(version: str) -> Distribution:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     log.info("assembling Flink %s from %s and %s", version, scripts.name, libs.name)
-    _extract_zip(scripts, home, ("pyflink/bin/", "pyflink/conf/", "pyflink/log/"), "pyflink/")
+    extract_zip(scripts, home, ("pyflink/bin/", "pyflink/conf/", "pyflink/log/"), "pyflink/")
     if libs.suffix == ".whl":
-        _extract_zip(libs, home, ("pyflink/bin/", "pyflink/lib/", "pyflink/opt/",
+        extract_zip(libs, home, ("pyflink/bin/", "pyflink/lib/", "pyflink/opt/",
                                   "pyflink/plugins/", "pyflink/licenses/"), "pyflink/")
     else:  # older releases: an sdist with the jars under deps/
         _extract_tar(libs, home, str(libs), member_prefix=f"{_sdist_root(libs)}/deps/")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from flink_jepsen.errors import SetupError, UsageError
@@ -20,11 +21,31 @@ log = logging.getLogger("flink_jepsen.systems.fetch")
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
+    return digest(path, "sha256")
+
+
+def digest(path: Path, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def extract_zip(archive: Path, dest: Path, members: tuple[str, ...], strip: str) -> None:
+    """Unzips members (prefixes), `strip` cut from their names, keeping the files' Unix modes
+    (scripts and the JVM must stay runnable)."""
+    with zipfile.ZipFile(archive) as z:
+        for info in z.infolist():
+            if not info.filename.startswith(members) or info.is_dir():
+                continue
+            target = dest / info.filename[len(strip):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with z.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                target.chmod(mode)
 
 
 def verify(path: Path, expected: str | None, manifest: Path) -> str:
@@ -114,19 +135,11 @@ def fetch_uri(uri: str, dest_dir: Path, sha512: str | None = None) -> Path:
             raise SetupError(f"--tarball {uri}: cannot download: {e}") from e
         tmp.rename(dest)
     if want is not None:   # the cached copy too: verified before every use
-        got = _sha512(dest)
+        got = digest(dest, "sha512")
         if got != want:
             dest.unlink(missing_ok=True)
             raise SetupError(f"--tarball {uri}: SHA-512 mismatch: expected {want}, got {got}")
     return dest
-
-
-def _sha512(path: Path) -> str:
-    h = hashlib.sha512()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _expected_sha512(uri: str, given: str | None) -> str:

