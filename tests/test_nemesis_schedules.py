@@ -294,7 +294,9 @@ def test_the_combined_nemesis_carries_packet_and_clock_faults_and_heals_each(mon
     for w in kinds:                        # every lasting fault but a jump is healed in place
         if w.startswith("start-") and not w.startswith("start-clock-jump"):
             assert "stop-" + w[len("start-"):] in kinds, w
-    assert len(jumps) <= len(clocks)
+    assert all(w.startswith(("start-clock-skew", "start-clock-jump", "start-clock-drift"))
+               for w in clocks), clocks
+    assert not jumps or all("stop-" + w[len("start-"):] not in kinds for w in jumps)
 
 
 def test_generator_packet_clock_and_one_way_ops() -> None:
