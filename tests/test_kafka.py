@@ -21,12 +21,14 @@ DROPPED_ID = 150
 
 
 def options(tmp_path: Path, **kw) -> TestOptions:
+    # Faults once the job's tasks run (a slow deployment under load once took the only kill).
     # Kills ~12 s apart: the job recovers and processes records between them, so every kill
     # lands on a job with open transactions and state to restore.
     # The original's default grace period: a slow but correct recovery is not an anomaly.
     base = dict(store=str(tmp_path / "store"), job_recovery_grace_period=180, seed=11,
                 time_limit=40, workload="exactly-once", producer_rate=200,
-                nemesis_gen="kill-task-managers", nemesis_interval=12)
+                nemesis_gen="kill-task-managers", nemesis_interval=12,
+                faults_after_running=True)
     base.update(kw)
     return TestOptions(**base)
 

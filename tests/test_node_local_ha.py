@@ -64,6 +64,7 @@ def test_a_node_local_ha_directory_fails_the_run(local_nodes, tmp_path) -> None:
     assert any("FileNotFoundException: /tmp/ha/" in line for line in missing_ha_files(result))
 
 
+@pytest.mark.long  # the control, by hand (CI's time): FJ_LONG=1
 def test_the_shared_ha_directory_survives_the_same_kill(local_nodes, tmp_path) -> None:
     result = run(tmp_path, "shared", None)
     assert len(kills(result)) == 1, result.error

@@ -66,6 +66,10 @@ class TestOptions:
     faketime: bool = option(
         False, "start every system's processes under libfaketime, so clock faults can move "
         "their clocks (on whenever --nemesis lists clock)")
+    faults_after_running: bool = option(
+        False, "hold the fault schedule (and its clock) until every submitted job has all its "
+        "tasks running, at most --ready-timeout s (the original starts it at submission: a "
+        "slow deployment then takes the first faults)")
     fault_duration: float | None = option(
         None, "seconds a lasting fault (a partition, a pause) holds (default: the schedule's "
         "own: 20 s for the original's partitions, 30 s in the combined nemesis)", kind=float,

@@ -352,6 +352,8 @@ class TestRun:
                                self.seed, leader=self._leader_node,
                                roles=systems.roles(self.systems))
         self.nemesis.setup()
+        if o.faults_after_running:
+            self._await_running(o.ready_timeout)
         self.schedule = Schedule(o.schedule, self.nemesis, o.time_limit, o.nemesis_interval,
                                  o.fault_duration, o.packages)
         self.schedule.start()
@@ -364,6 +366,19 @@ class TestRun:
             raise SetupError(f"the nemesis schedule failed: {self.schedule.error}")
         for part in self.parts:
             part.stop()
+
+    def _await_running(self, timeout: float) -> None:
+        """--faults-after-running: wait until every job's tasks run (the parts' clock starts
+        with the schedule's); a job that never gets there is not an error here (the checkers
+        judge it), only logged."""
+        assert self.flink is not None and self.flink.client is not None
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if all(self.flink.client.tasks_running(j) for j in self.jobs):
+                log.info("every job runs after %.1f s: faults start", time.monotonic() - started)
+                return
+            time.sleep(0.5)
+        log.warning("jobs not all running after %.0f s: faults start anyway", timeout)
 
     def _leader_node(self) -> str | None:
         ep = self.flink.leader() if self.flink else None

@@ -197,6 +197,17 @@ class FlinkClient:
             raise SetupError("no JobManager answers: cannot cancel")
         self._send(endpoint, "PATCH", f"/jobs/{job_id}?mode=cancel", b"", "application/json", 30)
 
+    def tasks_running(self, job_id: str) -> bool:
+        """The poller's rule: every vertex of the job RUNNING (False while no leader answers)."""
+        ep = self.leader()
+        if ep is None:
+            return False
+        try:
+            vertices = self.get(ep, f"/jobs/{job_id}", timeout=3).get("vertices") or []
+        except (OSError, ValueError):
+            return False
+        return bool(vertices) and all(v.get("status") == "RUNNING" for v in vertices)
+
     def job_state(self, job_id: str) -> str | None:
         ep = self.leader()
         if ep is None:
