@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import cli
-from flink_jepsen.api.sweep import parse_grid_arg, plan, run_sweep
+from flink_jepsen.api.sweep import anomaly_types, parse_grid_arg, plan, run_sweep, summary
 from flink_jepsen.errors import UsageError
 
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
@@ -65,6 +65,37 @@ def test_the_cli_sweep_prints_a_row_per_run_and_exits_unknown(tmp_path) -> None:
     assert r.returncode == 2, r.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(row["seed"], row["repetition"]) for row in rows] == [(5, 1), (5, 2), (6, 1), (6, 2)]
-    assert r.stdout.count("unknown") == 4
+    runs, _, table = r.stdout.partition("\n\n")
+    assert runs.count("unknown") == 4
+    assert table.splitlines()[0].split()[:4] == ["seed", "runs", "verdict", "recovery_median_s"]
     bad = cli("sweep", "--grid", "nemesis-gen=nope", "--out", str(out))
     assert bad.returncode == 254 and "--nemesis-gen 'nope' is unknown" in bad.stderr
+
+
+def test_the_summary_is_version_by_nemesis_with_verdict_recovery_and_anomalies() -> None:
+    import pandas as pd
+
+    def row(version, gen, valid, median, kinds):
+        return {"flink_version": version, "nemesis_gen": gen, "valid": valid,
+                "recovery_median_s": median, "anomalies": len(kinds),
+                "anomaly_types": anomaly_types([{"type": k} for k in kinds])}
+
+    frame = pd.DataFrame([
+        row("1.18.1", "kill-task-managers", "true", 10.0, []),
+        row("1.18.1", "kill-task-managers", "false", 30.0, ["Job is not running."] * 2),
+        row("1.18.1", "kill-job-managers", "true", 12.0, []),
+        row("2.3.0", "kill-task-managers", "true", 8.0, []),
+        row("2.3.0", "kill-job-managers", "unknown", None, []),
+    ])
+    text = summary(frame, ["flink-version", "nemesis-gen"])
+    lines = [line.strip() for line in text.splitlines()]
+    first = next(line for line in lines if line.startswith("1.18.1") and "kill-task" in line)
+    assert first.split()[2:6] == ["2", "false/true", "20.0", "2"], first
+    assert "Job is not running. x2" in first
+    grid = [line.strip() for line in
+            text.split("verdict, median recovery, anomalies:")[1].splitlines()]
+    assert "kill-job-managers" in grid[1] and "kill-task-managers" in grid[1]
+    v118 = next(line for line in grid if line.startswith("1.18.1"))
+    assert "false/true 20s 2" in v118 and "true 12s 0" in v118
+    assert "unknown - 0" in next(line for line in grid if line.startswith("2.3.0"))
+    assert anomaly_types([{"type": "lost"}, {"type": "lost"}, {}]) == "lost x2, anomaly x1"

@@ -184,8 +184,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     base = {f.name: getattr(base_options, f.name) for f in dataclasses.fields(TestOptions)}
     grid = dict(parse_grid_arg(g) for g in args.grid)
     frame = run_sweep(grid, args.out, base, args.repetitions)
-    columns = [*grid, "repetition", "valid", "recovery_max_s", "store"]
+    from flink_jepsen.api.sweep import summary
+
+    columns = [c for c in (*grid, "repetition", "valid", "recovery_median_s", "anomalies",
+                           "store") if c in frame]
     print(frame[columns].to_string(index=False))
+    print()
+    print(summary(frame, list(grid)))
     valids = [{"true": True, "false": False}.get(v, "unknown") for v in frame["valid"]]
     return verdict.exit_status(verdict.merge(*valids))
 

@@ -99,7 +99,49 @@ def row_of(point: dict, repetition: int, result, duration_s: float) -> dict:
             "faults": sum(int(r.get("count", 0)) for r in recovery.values()),
             "recovery_median_s": max(medians) if medians else None,
             "recovery_max_s": max(maxima) if maxima else None,
-            "anomalies": len(result.anomalies)}
+            "anomalies": len(result.anomalies),
+            "anomaly_types": anomaly_types(result.anomalies)}
+
+
+def anomaly_types(anomalies: list[dict]) -> str:
+    """'Job is not running. x3, lost x1': what kinds were found, for a table cell."""
+    counts: dict[str, int] = {}
+    for a in anomalies:
+        kind = str(a.get("type") or a.get("message") or "anomaly")
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{k} x{n}" for k, n in counts.items())
+
+
+def summary(frame, grid: list[str]) -> str:
+    """The sweep's table: one row per point of the grid (repetitions merged) with the verdicts
+    seen, the median recovery (s), and the anomalies; with two parameters (e.g. flink-version x
+    nemesis-gen) also as a grid, the first down and the second across."""
+    import pandas as pd
+
+    if frame.empty:
+        return "(no runs)"
+    cols = [g.replace("-", "_") if g.replace("-", "_") in frame else g for g in grid]
+
+    rows_out = []
+    for point, rows in frame.groupby(cols, sort=False):
+        point = point if isinstance(point, tuple) else (point,)
+        med = pd.to_numeric(rows["recovery_median_s"], errors="coerce").median()
+        kinds = rows["anomaly_types"].fillna("") if "anomaly_types" in rows else []
+        rows_out.append({**dict(zip(cols, point)), "runs": len(rows),
+                         "verdict": "/".join(sorted(set(rows["valid"]))),
+                         "recovery_median_s": None if pd.isna(med) else round(float(med), 1),
+                         "anomalies": int(pd.to_numeric(rows["anomalies"]).sum()),
+                         "anomaly_types": "; ".join(sorted({k for k in kinds if k}))})
+    table = pd.DataFrame(rows_out)
+    text = table.to_string(index=False)
+    if len(cols) == 2:
+        table["cell"] = [f"{v} {'-' if m is None or pd.isna(m) else f'{m:g}s'} {a}"
+                         for v, m, a in zip(table["verdict"], table["recovery_median_s"],
+                                            table["anomalies"])]
+        grid_text = table.pivot(index=cols[0], columns=cols[1], values="cell").fillna(
+            "(not run)").to_string()
+        text += ("\n\nverdict, median recovery, anomalies:\n" + grid_text)
+    return text
 
 
 def run_sweep(grid: dict[str, list], path: str | Path, base: dict | None = None,
