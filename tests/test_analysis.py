@@ -607,3 +607,35 @@ def test_loading_a_run_does_not_import_matplotlib() -> None:
             "assert 'matplotlib' in sys.modules\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_report_points_to_the_job_lifecycle_in_the_logs_and_other_checkers_anomalies(
+        tmp_path: Path) -> None:
+    run_dir = copy_run(SHORT, tmp_path)
+    job = "63b059785e059209f5431901c4df25c1"
+    logs = run_dir / "nodes" / "n1" / "log" / "flink"
+    logs.mkdir(parents=True)
+    # A rotated log (the JobManager was restarted) and the current one; task lines are noise.
+    (logs / "flink--standalonesession-0-n1.log.1").write_text(
+        f"2026-11-26 01:00:10,000 INFO ExecutionGraph [] - Job allround ({job}) switched from "
+        "state CREATED to RUNNING.\n"
+        "2026-11-26 01:00:11,000 INFO ExecutionGraph [] - Source (1/1) switched from state "
+        "DEPLOYING to RUNNING.\n"
+        f"2026-11-26 01:00:20,000 INFO AdaptiveScheduler [] - Job {job} reached terminal state "
+        "CANCELED.\n")
+    (logs / "flink--standalonesession-0-n1.log").write_text(
+        f"2026-11-26 01:00:30,000 INFO Runner [] - Runner for job {job} was granted leadership\n"
+        "2026-11-26 01:00:31,000 INFO Other [] - Job ffff switched from state A to B.\n")
+    results = results_of(run_dir)
+    results["anomalies"].append({"checker": "finished-once", "type": "ran-after-finished",
+                                 "job": job, "ops": [{"index": 7}]})
+    (run_dir / "results.json").write_text(json.dumps(results))
+    page = write_report(run_dir, plots=False).read_text()
+    section = page.split("<h2>Job lifecycle in the JobManager logs</h2>")[1].split("<h2>")[0]
+    assert section.count("\n") >= 2 and "Source (1/1)" not in section and "ffff" not in section
+    lines = [line for line in section.split("\n") if job in line]
+    assert [("CANCELED" in x, "granted" in x, "CREATED to RUNNING" in x) for x in lines] == [
+        (False, False, True), (True, False, False), (False, True, False)]   # in time order
+    assert 'href="nodes/n1/log/flink/flink--standalonesession-0-n1.log.1"' in section
+    assert "n1/log/flink/flink--standalonesession-0-n1.log.1:3" in section
+    assert "<td>finished-once</td><td>ran-after-finished</td>" in page

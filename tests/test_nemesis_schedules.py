@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -334,3 +335,34 @@ def test_generator_packet_clock_and_one_way_ops() -> None:
     assert plan["grudge"]["n2"] == ["n1", "n3"] and not plan["grudge"].get("n1")
     with pytest.raises(ValueError, match="needs 'from'"):
         shape_of(n, Partition("one-way", 1, {"to": "leader-jm"}))
+
+
+def test_await_places_the_next_fault_in_the_state_it_waits_for(tmp_path) -> None:
+    from flink_jepsen.faults.ops import Await, Kill, run_generator
+
+    path = tmp_path / "h.jsonl"
+    n = RecordingNemesis()
+    n.history = _core.HistoryRecorder(str(path))
+    s = nem.Schedule("python-await", n, 5.0)
+    s.nemesis = n
+    t0 = time.monotonic()
+    # The job restarts 0.6 s in; a second wait for a state that never comes times out.
+    s.job_states = lambda: {"j1": "RESTARTING" if time.monotonic() - t0 > 0.6 else "RUNNING"}
+
+    def hit_the_restart(schedule):
+        yield Await("RESTARTING", timeout=3)
+        yield Kill("leader-jm")
+        yield Await(("FINISHED", "FAILED"), timeout=0.3)
+        yield Kill("one:task-manager")
+
+    run_generator(s, hit_the_restart)
+    n.history.close()
+    kills = [(t, what) for t, what, _ in n.calls]
+    assert [what for _, what in kills] == ["kill-leader-jm", "kill-one-task-manager"]
+    assert 0.6 <= kills[0][0] < 1.2, kills       # not before the restart, soon after it
+    assert kills[1][0] - kills[0][0] >= 0.3       # after the second wait ran out
+    waits = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(w["process"], w["f"], w["value"]["state"]) for w in waits] == [
+        ("schedule", "await", "RESTARTING"), ("schedule", "await", None)]
+    assert waits[0]["value"]["job"] == "j1" and waits[1]["value"]["states"] == ["FINISHED",
+                                                                                "FAILED"]

@@ -1,5 +1,5 @@
 // Bindings of cpp/check: the availability checker (offline and live) and the exactly-once
-// checker. Histories come as a file path, a HistoryRecorder or a list of op dicts; checks run with
+// checker, the finished-once checker of bounded jobs. Histories come as a file path, a HistoryRecorder or a list of op dicts; checks run with
 // the GIL released.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -8,6 +8,7 @@
 #include "bindings/convert.hpp"
 #include "check/availability.hpp"
 #include "check/exactly_once.hpp"
+#include "check/finished_once.hpp"
 #include "history/history.hpp"
 
 namespace py = pybind11;
@@ -109,6 +110,24 @@ void bind_check(py::module_& m) {
       "read, distinct_read, unknown_delivered, unknown_missing, lost, duplicated, unexpected, "
       "order, state (each with a count and at most max_examples examples), anomaly_types, "
       "bad_line_count, bad_lines. Raises RuntimeError if the file cannot be read.");
+
+  m.def(
+      "check_finished_once",
+      [](py::handle path, std::vector<std::string> jobs, size_t max_examples) {
+        std::string p = path_of(path);
+        json r;
+        {
+          py::gil_scoped_release release;
+          r = fj::check_finished_once_file(p, jobs, max_examples);
+        }
+        return to_py(r);
+      },
+      "path"_a, "jobs"_a, "max_examples"_a = 5,
+      "Finished-once checker of bounded jobs over a history file: every job reaches FINISHED and "
+      "is never seen scheduled or running after a globally terminal state. Returns valid (True, "
+      "False or 'unknown'), jobs (per job: polls_ok, terminal_state, first_terminal, ran_again, "
+      "last_state), anomalies (ran-after-finished, never-finished, ended-not-finished, each with "
+      "its job and ops), anomaly_types, bad_line_count.");
 }
 
 }  // namespace fj::bindings

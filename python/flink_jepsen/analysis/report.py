@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 import os
 import traceback
 from collections.abc import Callable, Iterable
@@ -31,6 +32,7 @@ RUN_FILES = ("jepsen.log", "test.json", "history.jsonl", "results.json",
              "results-reanalyzed.json", "timeline.png", "timeline.html", "recovery.png")
 MAX_ROWS = 200
 LOG_TAIL = 40
+MAX_JOB_LINES = 300
 
 CSS = """<style>
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;
@@ -201,9 +203,22 @@ def _jobs(run: RunData) -> str:
                                    for job, j in jobs.items()])
 
 
+def _other_anomalies(run: RunData) -> list[str]:
+    """Anomalies of the checkers other than availability and exactly-once (finished-once, a
+    user's own), as the composed results hold them."""
+    others = [a for a in run.results.get("anomalies") or [] if isinstance(a, dict)
+              and a.get("checker") not in (None, "availability", "exactly-once")]
+    if not others:
+        return []
+    rows = [[a.get("checker"), a.get("type"), a.get("job"),
+             json.dumps(a.get("ops"))[:600] if a.get("ops") else ""] for a in others[:MAX_ROWS]]
+    return [f"<p>{len(others)} anomal{'y' if len(others) == 1 else 'ies'} of other checkers:</p>",
+            _table(["checker", "type", "job", "ops"], rows)]
+
+
 def _anomalies(run: RunData) -> str:
     anomalies = run.availability.get("anomalies") or []
-    parts = []
+    parts = _other_anomalies(run)
     eo = exactly_once.counts(run.results) if exactly_once.section(run.results) else None
     if eo is not None and eo["count"].sum():
         found = eo[eo["count"] > 0]
@@ -211,7 +226,8 @@ def _anomalies(run: RunData) -> str:
             f"{_e(c)} {n}" for c, n in zip(found["category"], found["count"]))
             + " (see Exactly-once below).</p>")
     if not anomalies:
-        parts.append("<p>No availability anomalies.</p>")
+        parts.append("<p>No availability anomalies.</p>" if run.availability else
+                     "<p>No availability checker in this run.</p>")
         return "\n".join(parts)
     types = run.availability.get("anomaly_types") or {}
     keys = list(dict.fromkeys(k for a in anomalies if isinstance(a, dict) for k in a))
@@ -271,6 +287,49 @@ def _files(run_dir: Path) -> str:
     return "\n".join(parts)
 
 
+def _job_lines(run: RunData) -> str:
+    """What the JobManagers logged about the jobs' lifecycle: state switches of the job (not
+    its tasks), terminal states, leadership granted and revoked, recoveries; each line with the
+    log it came from, so a verdict's evidence is one click away."""
+    nodes = run.path / "nodes"
+    ids = [j for j in run.jobs if j]
+    if not nodes.is_dir():
+        return '<p class="note">No nodes/ directory: no node logs were collected.</p>'
+    rows = []
+    logs = [p for p in nodes.rglob("*.log*") if re.search(r"\.log(\.\d+)?$", p.name)]
+    for log_file in sorted(logs):
+        try:
+            lines = log_file.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for number, line in enumerate(lines, start=1):
+            if _job_event(line, ids):
+                rows.append((log_file, number, line))
+    if not rows:
+        return '<p class="note">No job lifecycle lines in the collected logs.</p>'
+    rows.sort(key=lambda r: r[2][:23])  # log4j lines start with their time stamp
+    shown = rows[:MAX_JOB_LINES]
+    body = "\n".join(f'<a href="{quote(f.relative_to(run.path).as_posix())}">'
+                      f"{_e(f.relative_to(nodes).as_posix())}:{n}</a>  {_e(text[:400])}"
+                      for f, n, text in shown)
+    more = (f'<p class="note">{len(rows) - len(shown)} more lines not shown.</p>'
+            if len(rows) > len(shown) else "")
+    return f"<pre>{body}</pre>{more}"
+
+
+JOB_EVENTS = ("reached terminal state", "was granted leadership", "was revoked leadership",
+              "Recovered", "recover", "Submitting job", "Job was recovered",
+              "already reached a globally terminal state", "Application")
+
+
+def _job_event(line: str, ids: list[str]) -> bool:
+    if "switched from state" in line:
+        # The job's own switches ("Job <name> (<id>) switched"), not its tasks'.
+        return any(f"({j}) switched" in line for j in ids) or (
+            not ids and line.find("Job ") < line.find("switched"))
+    return any(j in line for j in ids) and any(e in line for e in JOB_EVENTS)
+
+
 def _log_tail(run: RunData) -> str:
     log = run.path / "jepsen.log"
     if not log.is_file():
@@ -303,6 +362,7 @@ def render_report(run: RunData, plots_dir: Path | None = None) -> str:
         _section("Outages", lambda: _outages(run)),
         _section("Jobs", lambda: _jobs(run)),
         _section("Anomalies", lambda: _anomalies(run)),
+        _section("Job lifecycle in the JobManager logs", lambda: _job_lines(run)),
     ]
     if exactly_once.section(run.results) is not None:
         sections.append(_section("Exactly-once", lambda: _exactly_once(run)))

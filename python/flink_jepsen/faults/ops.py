@@ -1,6 +1,6 @@
 """Schedules written in Python as generators of fault ops.
 
-    from flink_jepsen.faults.ops import Clock, Kill, Packet, Partition, Pause, Sleep
+    from flink_jepsen.faults.ops import Await, Clock, Kill, Packet, Partition, Pause, Sleep
 
     def zombie_leader(run):
         while True:
@@ -12,6 +12,8 @@
                             params={"from": "zookeepers", "to": "leader-jm"})
             yield Packet("leader-jm", hold=30, loss=0.2, duplicate=0.1)
             yield Clock("one:task-manager", offset=-90, hold=30)   # a skewed TaskManager
+            yield Await("RESTARTING", timeout=60)    # then hit the job while it restarts
+            yield Kill("leader-jm")
 
 A generator gets the running schedule (its nemesis and clock) and yields ops; each is carried
 out by the core, recorded in the history and healed after its hold; the generator ends, or is
@@ -85,7 +87,20 @@ class Sleep:
     seconds: float
 
 
-Op = Union[Kill, Pause, Partition, Packet, Clock, Sleep]
+@dataclass(frozen=True)
+class Await:
+    """Waits until a job is seen in one of `states` (e.g. "RESTARTING", or "FINISHED") by the
+    availability poller, at most `timeout` s: a fault can then be placed inside a phase of the
+    job's life instead of at a guessed time. Recorded as an info op of process "schedule" (not a
+    fault): value {states, job, state, waited_s}, `state` null when it timed out."""
+    states: tuple[str, ...] | str
+    timeout: float = 120.0
+
+    def wanted(self) -> tuple[str, ...]:
+        return (self.states,) if isinstance(self.states, str) else tuple(self.states)
+
+
+Op = Union[Kill, Pause, Partition, Packet, Clock, Sleep, Await]
 Generator = Callable[[object], Iterator[Op]]
 
 
@@ -185,6 +200,9 @@ def run_generator(schedule, generator: Generator) -> None:
             if isinstance(op, Sleep):
                 if not schedule.sleep(op.seconds):
                     return
+            elif isinstance(op, Await):
+                if not await_state(schedule, op):
+                    return
             elif isinstance(op, Kill):
                 process, nodes = nemesis.target(op.target)
                 if nodes:
@@ -212,9 +230,26 @@ def run_generator(schedule, generator: Generator) -> None:
                     clock_fault(schedule, kind, process, nodes, op.offset, op.hold, op.rate)
             else:
                 raise TypeError(f"a schedule yielded {op!r}, not a fault op (Kill, Pause, "
-                                "Partition, Packet, Clock, Sleep)")
+                                "Partition, Packet, Clock, Sleep, Await)")
     finally:
         ops.close()
+
+
+def await_state(schedule, op: Await) -> bool:
+    """Polls the schedule's view of the jobs (schedule.job_states) five times a second until one
+    is in a wanted state or the timeout; False once the run is being stopped."""
+    wanted = op.wanted()
+    started = schedule.elapsed()
+    seen: tuple[str, str] | None = None
+    while seen is None and schedule.elapsed() - started < op.timeout:
+        seen = next(((j, s) for j, s in schedule.job_states().items() if s in wanted), None)
+        if seen is None and not schedule.sleep(0.2):
+            return False
+    job, state = seen if seen else (None, None)
+    schedule.nemesis.history.record("schedule", "info", "await", {
+        "states": list(wanted), "job": job, "state": state,
+        "waited_s": round(schedule.elapsed() - started, 3)})
+    return True
 
 
 def _kind(op: Op) -> str:

@@ -40,6 +40,8 @@ class Schedule:
         self.stop_event = threading.Event()
         self.started = time.monotonic()
         self.error: BaseException | None = None
+        # The jobs' states as last seen (job id -> state or None), for Await; the runner sets it.
+        self.job_states: Callable[[], dict[str, str | None]] = dict
         self.thread = threading.Thread(target=self._run, name=f"nemesis-{name}", daemon=True)
 
     def elapsed(self) -> float:

@@ -344,7 +344,7 @@ class TestRun:
             o.ready_timeout))
         self.write_test_json()  # with the submitted jobs, for `analyze`
         ctx = Context(o, self.history, self.flink, self.jobs, dict(self.deployment.systems),
-                      self._phase)
+                      self._phase, str(self.store.path("history.jsonl")))
         for part in workloads.get(o.workload).parts:
             self.parts.append(part(ctx))
             self.parts[-1].start()
@@ -356,6 +356,7 @@ class TestRun:
             self._await_running(o.ready_timeout)
         self.schedule = Schedule(o.schedule, self.nemesis, o.time_limit, o.nemesis_interval,
                                  o.fault_duration, o.packages)
+        self.schedule.job_states = self._job_states
         self.schedule.start()
         started = time.monotonic()
         while not self.schedule.done():
@@ -366,6 +367,15 @@ class TestRun:
             raise SetupError(f"the nemesis schedule failed: {self.schedule.error}")
         for part in self.parts:
             part.stop()
+
+    def _job_states(self) -> dict[str, str | None]:
+        """The jobs' states as the availability poller last saw them (REST when no poller)."""
+        for part in self.parts:
+            poller = getattr(part, "poller", None)
+            if poller is not None:
+                return {j: s.get("state") for j, s in poller.last_state().items()}
+        client = self.flink.client if self.flink else None
+        return {j: client.job_state(j) if client else None for j in self.jobs}
 
     def _await_running(self, timeout: float) -> None:
         """--faults-after-running: wait until every job's tasks run (the parts' clock starts

@@ -157,6 +157,7 @@ def roles(systems: list[System]) -> dict[str, Role]:
 
 # The systems this project ships; a new one adds its import here.
 from flink_jepsen.systems import (  # noqa: E402,F401 - imported for their registration
+    flink_application,
     flink_standalone,
     flink_yarn,
     hadoop,

@@ -119,15 +119,17 @@ class System(abc.ABC):
 
     # helpers ---------------------------------------------------------------------------------
     def daemon(self, node: Node, what: str, command: str, env: dict[str, str] | None = None,
-               supervise: bool = False, cwd: str = "") -> None:
-        """Starts one process on a node with a pidfile and a log file, optionally supervised."""
+               supervise: bool = False, cwd: str = "", on_failure: bool = False) -> None:
+        """Starts one process on a node with a pidfile and a log file, optionally supervised
+        (restarted whenever it ends; with on_failure, only when it ends with a failure)."""
         remote = self.cluster.remote(node)
         logfile = node.path("log", self.name, f"{what}.out")
         if self.cluster.faketime:
             env = {**(env or {}), **self.cluster.faketime_env(node, self.name)}
         if supervise:
             sup = self.cluster.install_supervisor(node)
-            command = f"{sup} {shlex.quote(what)} -- {command}"
+            mode = " --on-failure" if on_failure else ""
+            command = f"{sup} {shlex.quote(what)}{mode} -- {command}"
         _core.start_daemon(remote, command, pidfile=node.path("run", f"{self.name}-{what}.pid"),
                            logfile=logfile, env=env or {}, cwd=cwd)
 

@@ -245,6 +245,10 @@ def _check(options, dbs: tuple[str, ...]) -> None:
           requires=("zookeeper",), after=("hadoop", "kafka"), flink=True,
           mode="standalone-session", check=_check)
 def make(d: Deployment) -> FlinkStandalone:
+    return build(d, FlinkStandalone)
+
+
+def build(d: Deployment, cls: type[FlinkStandalone]) -> FlinkStandalone:
     """HA storage and checkpoints: --ha-storage-dir (checkpoints beside it), else HDFS when the
     spec has :hadoop (as the original), else a directory every local node shares."""
     o = d.options
@@ -266,6 +270,5 @@ def make(d: Deployment) -> FlinkStandalone:
             out.update(s.flink_env(node))
         return out
 
-    return FlinkStandalone(d.cluster, d.dist, d.system("zookeeper").quorum(), d.run_id, ha,
-                           checkpoints, dict(d.spec.flink_config), supervise=o.supervision,
-                           env=env)
+    return cls(d.cluster, d.dist, d.system("zookeeper").quorum(), d.run_id, ha, checkpoints,
+               dict(d.spec.flink_config), supervise=o.supervision, env=env)

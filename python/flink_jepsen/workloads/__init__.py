@@ -23,6 +23,7 @@ class Context:
     jobs: list[str]
     systems: dict            # db name -> System
     phase: Callable[[str], None] = lambda _name: None
+    history_path: str = ""   # the history file (flushed on demand) for a part's stop rule
 
 
 class Part:
@@ -83,4 +84,4 @@ def get(name: str) -> Workload:
     return WORKLOADS[name]
 
 
-from flink_jepsen.workloads import availability, exactly_once  # noqa: E402,F401 - registration
+from flink_jepsen.workloads import availability, bounded, exactly_once  # noqa: E402,F401 - registration
