@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 import html
 import json
-import re
 import os
+import re
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
