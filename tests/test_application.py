@@ -91,3 +91,29 @@ def test_an_application_cluster_refuses_other_than_one_job(jobs) -> None:
     app = FlinkApplication.__new__(FlinkApplication)
     with pytest.raises(UsageError, match=f"exactly one job per cluster; the spec has {jobs}"):
         app.submit([(None, Path("x.jar"), [])] * jobs, 1)
+
+
+def test_two_logged_ends_of_one_job_are_flagged_though_the_polls_saw_one(tmp_path) -> None:
+    from flink_jepsen.checks.finished_once import logged_ends
+
+    history = write_history(tmp_path / "history.jsonl", [("RUNNING", True), ("RUNNING", True),
+                                                         ("FINISHED", False)])
+    logs = tmp_path / "nodes"
+    (logs / "n2" / "log" / "flink").mkdir(parents=True)
+    (logs / "n1" / "log" / "flink").mkdir(parents=True)
+    end = "Job flink-jepsen-allround (j1) switched from state RUNNING to FINISHED."
+    (logs / "n2" / "log" / "flink" / "flink--standalonejob-0-n2.log").write_text(
+        "2026-12-02 01:31:24,615 INFO x - Job flink-jepsen-allround (j1) switched from state "
+        "CREATED to RUNNING.\n"
+        f"2026-12-02 01:31:57,242 INFO x - {end}\n")
+    assert FinishedOnceChecker(["j1"]).check(history)["valid?"] is True   # one end: valid
+    (logs / "n1" / "log" / "flink" / "flink--standalonejob-0-n1.log.1").write_text(
+        "2026-12-02 01:33:14,732 INFO x - Source (1/1) switched from state RUNNING to "
+        "FINISHED.\n"
+        f"2026-12-02 01:33:14,733 INFO x - {end}\n")
+    ends = logged_ends(tmp_path, ["j1"])["j1"]
+    assert [e["where"] for e in ends] == ["n2/log/flink/flink--standalonejob-0-n2.log:2",
+                                          "n1/log/flink/flink--standalonejob-0-n1.log.1:2"]
+    r = FinishedOnceChecker(["j1"]).check(history)
+    assert r["valid?"] is False and r["anomaly_types"] == ["finished-more-than-once"]
+    assert r["anomalies"][0]["ops"] == ends and r["jobs"]["j1"]["ends_logged"] == 2

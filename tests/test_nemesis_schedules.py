@@ -338,12 +338,12 @@ def test_generator_packet_clock_and_one_way_ops() -> None:
 
 
 def test_await_places_the_next_fault_in_the_state_it_waits_for(tmp_path) -> None:
-    from flink_jepsen.faults.ops import Await, Kill, run_generator
+    from flink_jepsen.faults.ops import Await, Kill, Sleep, run_generator
 
     path = tmp_path / "h.jsonl"
     n = RecordingNemesis()
     n.history = _core.HistoryRecorder(str(path))
-    s = nem.Schedule("python-await", n, 5.0)
+    s = nem.Schedule("python-await", n, 2.0)
     s.nemesis = n
     t0 = time.monotonic()
     # The job restarts 0.6 s in; a second wait for a state that never comes times out.
@@ -354,8 +354,10 @@ def test_await_places_the_next_fault_in_the_state_it_waits_for(tmp_path) -> None
         yield Kill("leader-jm")
         yield Await(("FINISHED", "FAILED"), timeout=0.3)
         yield Kill("one:task-manager")
+        yield Sleep(600)          # cut at the time limit
 
     run_generator(s, hit_the_restart)
+    assert time.monotonic() - t0 < 3.0
     n.history.close()
     kills = [(t, what) for t, what, _ in n.calls]
     assert [what for _, what in kills] == ["kill-leader-jm", "kill-one-task-manager"]

@@ -113,21 +113,24 @@ void bind_check(py::module_& m) {
 
   m.def(
       "check_finished_once",
-      [](py::handle path, std::vector<std::string> jobs, size_t max_examples) {
+      [](py::handle path, std::vector<std::string> jobs, size_t max_examples,
+         py::handle log_ends) {
         std::string p = path_of(path);
+        json ends = log_ends.is_none() ? json() : to_json(log_ends);
         json r;
         {
           py::gil_scoped_release release;
-          r = fj::check_finished_once_file(p, jobs, max_examples);
+          r = fj::check_finished_once_file(p, jobs, max_examples, ends);
         }
         return to_py(r);
       },
-      "path"_a, "jobs"_a, "max_examples"_a = 5,
+      "path"_a, "jobs"_a, "max_examples"_a = 5, "log_ends"_a = py::none(),
       "Finished-once checker of bounded jobs over a history file: every job reaches FINISHED and "
       "is never seen scheduled or running after a globally terminal state. Returns valid (True, "
       "False or 'unknown'), jobs (per job: polls_ok, terminal_state, first_terminal, ran_again, "
-      "last_state), anomalies (ran-after-finished, never-finished, ended-not-finished, each with "
-      "its job and ops), anomaly_types, bad_line_count.");
+      "last_state, ends_logged), anomalies (ran-after-finished, never-finished, ended-not-finished, "
+      "finished-more-than-once, each with its job and ops), anomaly_types, bad_line_count. "
+      "log_ends: {job: [evidence, ...]}, the job's ends as the JobManagers logged them.");
 }
 
 }  // namespace fj::bindings

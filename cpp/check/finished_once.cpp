@@ -40,7 +40,7 @@ bool running_of(const json& v) {
 }  // namespace
 
 json check_finished_once(const std::vector<Op>& ops, const std::vector<std::string>& jobs,
-                         size_t max_examples) {
+                         size_t max_examples, const json& log_ends) {
   std::map<std::string, JobSeen> seen;
   for (const auto& j : jobs) seen[j];
   for (const Op& op : ops) {
@@ -78,8 +78,15 @@ json check_finished_once(const std::vector<Op>& ops, const std::vector<std::stri
       types.insert(type);
       result["anomalies"].push_back({{"type", type}, {"job", id}, {"ops", std::move(ops_shown)}});
     };
+    const json* ends = nullptr;
+    if (log_ends.is_object()) {
+      auto e = log_ends.find(id);
+      if (e != log_ends.end() && e->is_array()) ends = &*e;
+    }
+    out["ends_logged"] = ends ? json(ends->size()) : json(nullptr);
+    if (ends && ends->size() > 1) anomaly("finished-more-than-once", *ends);
     if (js.polls_ok == 0) {
-      unknown = true;
+      if (!(ends && ends->size() > 1)) unknown = true;
       continue;
     }
     if (js.terminal == nullptr) {
@@ -104,9 +111,9 @@ json check_finished_once(const std::vector<Op>& ops, const std::vector<std::stri
 }
 
 json check_finished_once_file(const std::string& path, const std::vector<std::string>& jobs,
-                              size_t max_examples) {
+                              size_t max_examples, const json& log_ends) {
   ReadResult read = read_history(path);
-  json result = check_finished_once(read.ops, jobs, max_examples);
+  json result = check_finished_once(read.ops, jobs, max_examples, log_ends);
   result["bad_line_count"] = read.errors.size();
   if (!read.errors.empty() && result["valid"] == true) result["valid"] = "unknown";
   return result;

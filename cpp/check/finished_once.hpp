@@ -21,11 +21,17 @@ namespace fj {
 /// after it), "never-finished" (no poll saw FINISHED while polls were answered) and
 /// "ended-not-finished" (the job's first terminal state was FAILED or CANCELED). A job no poll
 /// ever answered for is "unknown", not invalid.
+///
+/// `log_ends` (null or {job: [evidence...]}) are the job's ends as the JobManagers logged them
+/// (one entry per "switched from state ... to FINISHED" line, e.g. {where, line}): an end lasts
+/// only as long as the leader's REST endpoint, which an application cluster closes at once, so
+/// a poll can miss it. More than one logged end is "finished-more-than-once" (the entries are
+/// the anomaly's evidence), whatever the polls saw.
 json check_finished_once(const std::vector<Op>& ops, const std::vector<std::string>& jobs,
-                         size_t max_examples = 5);
+                         size_t max_examples = 5, const json& log_ends = json());
 
 /// The same over a history file (unreadable lines make an otherwise valid result "unknown").
 json check_finished_once_file(const std::string& path, const std::vector<std::string>& jobs,
-                              size_t max_examples = 5);
+                              size_t max_examples = 5, const json& log_ends = json());
 
 }  // namespace fj

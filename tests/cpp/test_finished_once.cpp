@@ -75,3 +75,21 @@ TEST(FinishedOnce, NoAnsweredPollIsUnknownAndOtherJobsAreIgnored) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(FinishedOnce, TwoLoggedEndsAreAnAnomalyEvenWhenThePollsMissedOne) {
+  std::vector<Op> ops = {poll(0, "a", "RUNNING", true), poll(1, "a", "RUNNING", true),
+                         poll(2, "a", "FINISHED", false)};
+  json once = {{"a", json::array({{{"where", "n2:7"}}})}};
+  EXPECT_EQ(fj::check_finished_once(ops, {"a"}, 5, once)["valid"], true);
+  json twice = {{"a", json::array({{{"where", "n2:7"}}, {{"where", "n1:9"}}})}};
+  json r = fj::check_finished_once(ops, {"a"}, 5, twice);
+  EXPECT_EQ(r["valid"], false) << r.dump();
+  ASSERT_EQ(r["anomalies"].size(), 1u);
+  EXPECT_EQ(r["anomalies"][0]["type"], "finished-more-than-once");
+  EXPECT_EQ(r["anomalies"][0]["ops"][1]["where"], "n1:9");
+  EXPECT_EQ(r["jobs"]["a"]["ends_logged"], 2);
+}
+
+}  // namespace

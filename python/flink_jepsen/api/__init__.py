@@ -159,6 +159,13 @@ def yarn_job(**params) -> Test:
     return test(deployment_mode="yarn-job", **params)
 
 
+def standalone_application(**params) -> Test:
+    """A standalone application cluster (JobManagers started with the job) running a bounded
+    job: does it finish, and only once?"""
+    params.setdefault("workload", "bounded")
+    return test(deployment_mode="standalone-application", **params)
+
+
 def exactly_once(**params) -> Test:
     """Kafka in and out of a standalone cluster: did every record arrive exactly once?"""
     return test(workload="exactly-once", **params)
@@ -172,7 +179,8 @@ def kafka_two_jobs(**params) -> Test:
     return test(**params)
 
 
-TEMPLATES = {"standalone-session": standalone_session, "yarn-session": yarn_session,
+TEMPLATES = {"standalone-session": standalone_session,
+             "standalone-application": standalone_application, "yarn-session": yarn_session,
              "yarn-application": yarn_application, "yarn-job": yarn_job,
              "exactly-once": exactly_once, "kafka-two-jobs": kafka_two_jobs}
 

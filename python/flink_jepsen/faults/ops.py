@@ -90,7 +90,7 @@ class Sleep:
 @dataclass(frozen=True)
 class Await:
     """Waits until a job is seen in one of `states` (e.g. "RESTARTING", or "FINISHED") by the
-    availability poller, at most `timeout` s: a fault can then be placed inside a phase of the
+    availability poller, at most `timeout` s and never past the time limit: a fault can then be placed inside a phase of the
     job's life instead of at a guessed time. Recorded as an info op of process "schedule" (not a
     fault): value {states, job, state, waited_s}, `state` null when it timed out."""
     states: tuple[str, ...] | str
@@ -197,8 +197,9 @@ def run_generator(schedule, generator: Generator) -> None:
             if not schedule.until(schedule.time_limit):
                 return
             kind = _kind(op)
-            if isinstance(op, Sleep):
-                if not schedule.sleep(op.seconds):
+            if isinstance(op, Sleep):   # cut at the time limit: the schedule ends on time
+                left = max(0.0, schedule.time_limit - schedule.elapsed())
+                if not schedule.sleep(min(op.seconds, left)):
                     return
             elif isinstance(op, Await):
                 if not await_state(schedule, op):
@@ -240,8 +241,9 @@ def await_state(schedule, op: Await) -> bool:
     is in a wanted state or the timeout; False once the run is being stopped."""
     wanted = op.wanted()
     started = schedule.elapsed()
+    timeout = min(op.timeout, max(0.0, schedule.time_limit - started))  # within the time limit
     seen: tuple[str, str] | None = None
-    while seen is None and schedule.elapsed() - started < op.timeout:
+    while seen is None and schedule.elapsed() - started < timeout:
         seen = next(((j, s) for j, s in schedule.job_states().items() if s in wanted), None)
         if seen is None and not schedule.sleep(0.2):
             return False

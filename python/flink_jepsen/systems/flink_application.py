@@ -24,16 +24,49 @@ from flink_jepsen.systems.flink_standalone import FlinkStandalone, _check, build
 class FlinkApplication(FlinkStandalone):
     mode = "standalone-application"
 
-    def __init__(self, *args, **kw) -> None:
+    def __init__(self, *args, shared_dir: str | None = None, **kw) -> None:
         super().__init__(*args, **kw)
         self.app: tuple[str, str | None, list[str], int | None] | None = None  # jar, main, args
+        self.shared_dir = shared_dir
+        self.lib_dir: str | None = None   # FLINK_LIB_DIR when usrlib/ is not in each home
 
     def job_id(self) -> str:
         """Fixed per run (HA needs one id across JobManagers), from the HA cluster id."""
         return hashlib.sha256(self.cluster_id.encode()).hexdigest()[:32]
 
-    def usrlib(self, node: Node) -> str:
-        return node.path("opt", "flink", "usrlib")
+    def env(self, node: Node) -> dict[str, str]:
+        out = super().env(node)
+        if self.lib_dir:
+            out["FLINK_LIB_DIR"] = self.lib_dir
+        return out
+
+    def _stage_job(self, jar: Path) -> None:
+        """The job's jar in a usrlib/ whose path is the same on every node: the JobManager puts
+        the usrlib/ jars' paths into the job, and each TaskManager opens them at those paths.
+        Hosts that share one layout use their own homes; local nodes (a home per node) use one
+        usrlib/ on the shared storage, beside a lib/ of links to the distribution's jars (Flink
+        finds usrlib/ beside FLINK_LIB_DIR)."""
+        homes = {self.home(n) for n in self.nodes()}
+        if len(homes) == 1:
+            def stage(node: Node) -> None:
+                remote = self.cluster.remote(node)
+                usrlib = f"{self.home(node)}/usrlib"
+                remote.check(f"mkdir -p {shlex.quote(usrlib)}")
+                remote.upload(str(jar), f"{usrlib}/{jar.name}")
+            self.cluster.each(self.nodes(), stage)
+            return
+        if not self.shared_dir:
+            raise UsageError("flink-standalone-application needs the job's jar at one path on "
+                             "every node: hosts laid out alike, or local nodes' shared storage")
+        base = f"{self.shared_dir}/application"
+        lib = shlex.quote(str(self.dist.home / "lib"))
+        node = self.nodes()[0]
+        remote = self.cluster.remote(node)
+        remote.check(f"rm -rf {shlex.quote(base)} && mkdir -p {shlex.quote(base)}/lib "
+                     f"{shlex.quote(base)}/usrlib && for f in {lib}/*; do "
+                     f"ln -s \"$f\" {shlex.quote(base)}/lib/; done")
+        remote.upload(str(jar), f"{base}/usrlib/{jar.name}")
+        self.lib_dir = f"{base}/lib"
 
     def command(self, node: Node, role: str) -> str:
         if role != "jobmanager":
@@ -49,31 +82,30 @@ class FlinkApplication(FlinkStandalone):
         return " ".join(parts + [shlex.quote(a) for a in args])
 
     def start(self) -> None:
-        """TaskManagers only: the JobManagers start with the job (submit)."""
-        for node in self.task_managers():
-            self.start_process(node, "taskmanager")
+        """Nothing yet: every process starts with the job (submit), whose jar the TaskManagers
+        too load from their usrlib/ (an application cluster ships no jar through the blob
+        server)."""
 
     def start_process(self, node: Node, role: str) -> None:
-        if role == "jobmanager" and self.app is None:
+        if self.app is None:
             return  # before submit there is no application to run
         self.daemon(node, role, self.command(node, role), env=self.env(node),
                     supervise=self.supervise, on_failure=role == "jobmanager")
 
     def wait_ready(self, timeout: float = 180) -> None:
-        self.log.info("Flink %s application cluster: %d TaskManagers started; the JobManagers "
-                      "start with the job", self.dist.version, len(self.task_managers()))
+        self.log.info("Flink %s application cluster installed: its JobManagers and %d "
+                      "TaskManagers start with the job", self.dist.version,
+                      len(self.task_managers()))
 
     def submit(self, jobs: list[tuple[object, Path, list[str]]], timeout: float) -> list[str]:
         if len(jobs) != 1:
             raise UsageError("flink-standalone-application runs exactly one job per cluster; "
                              f"the spec has {len(jobs)}")
         job, jar, args = jobs[0]
-        target = f"usrlib/{jar.name}"
-        for node in self.job_managers():
-            remote = self.cluster.remote(node)
-            remote.check(f"mkdir -p {shlex.quote(self.usrlib(node))}")
-            remote.upload(str(jar), f"{self.home(node)}/{target}")
-        self.app = (target, job.main_class, list(args), job.parallelism)
+        self._stage_job(jar)
+        self.app = (jar.name, job.main_class, list(args), job.parallelism)
+        for node in self.task_managers():
+            self.start_process(node, "taskmanager")
         for node in self.job_managers():
             self.start_process(node, "jobmanager")
         client = self.client or self._client(self.cluster_id, self.rest_addresses())
@@ -94,4 +126,6 @@ class FlinkApplication(FlinkStandalone):
           requires=("zookeeper",), after=("hadoop", "kafka"), flink=True,
           mode="standalone-application", check=_check)
 def make(d: Deployment) -> FlinkStandalone:
-    return build(d, FlinkApplication)
+    app = build(d, FlinkApplication)
+    app.shared_dir = d.shared_dir
+    return app
