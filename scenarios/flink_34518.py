@@ -7,10 +7,12 @@ the availability checker ends "Job is not running." (invalid). Reported fixed in
     .venv/bin/python scenarios/flink_34518.py --flink-version 1.19.0   # expected: valid
 
 Recipe (the issue's): the adaptive scheduler and a 30 s restart delay (the spec), a TaskManager
-killed so that the job restarts, then, within the restart delay, the leading JobManager cut from
-ZooKeeper (both ways) for longer than the ZooKeeper session timeout (60 s) so that it loses its
-leadership mid-restart. Nothing here names the bug: a kill, a partition between roles, the
-original checker."""
+killed so that the job restarts; as soon as a poll sees the job RESTARTING, the leading
+JobManager is cut from ZooKeeper (both ways). Its connection is suspended within seconds, so it
+loses its leadership inside the restart delay; the cut heals after --hold s (20: before the
+60 s session expires, so the old leader can reach ZooKeeper again for its clean-up; a cut past
+the session timeout leaves the HA data behind). Nothing here names the bug: a kill, an Await, a
+partition between roles, the original checker."""
 
 from __future__ import annotations
 
@@ -19,19 +21,19 @@ import sys
 from pathlib import Path
 
 from flink_jepsen import api
-from flink_jepsen.faults.ops import Kill, Partition, Sleep
+from flink_jepsen.faults.ops import Await, Kill, Partition, Sleep
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE.parent / "test-specs" / "adaptive-scheduler-slow-restart.edn"
 
 
-HOLD = 90.0   # longer than the 60 s ZooKeeper session timeout (--hold changes it)
+HOLD = 20.0   # shorter than the 60 s ZooKeeper session timeout (--hold changes it)
 
 
 def leader_loses_zookeeper_while_restarting(schedule):
     yield Sleep(20)                                   # the job runs
     yield Kill("one:task-manager")                    # it restarts, 30 s until the next attempt
-    yield Sleep(3)
+    yield Await("RESTARTING", timeout=30)
     yield Partition("between", hold=HOLD,
                     params={"from": "leader-jm", "to": "zookeepers"})
 

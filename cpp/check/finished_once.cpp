@@ -90,7 +90,8 @@ json check_finished_once(const std::vector<Op>& ops, const std::vector<std::stri
       continue;
     }
     if (js.terminal == nullptr) {
-      anomaly("never-finished", json::array());
+      // A logged end the polls missed is an end (the REST endpoint closed with it).
+      if (!ends || ends->empty()) anomaly("never-finished", json::array());
       continue;
     }
     if (js.terminal_state != "FINISHED") anomaly("ended-not-finished", {js.terminal->to_json()});

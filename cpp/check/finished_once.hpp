@@ -18,7 +18,8 @@ namespace fj {
 /// {first_terminal, terminal_state, polls_ok, ran_again, last_state}}, anomalies: [{type, job,
 /// ops}], anomaly_types}. Anomalies: "ran-after-finished" (a poll saw the job non-terminal or
 /// running after a terminal state; the ops are the terminal poll and at most max_examples polls
-/// after it), "never-finished" (no poll saw FINISHED while polls were answered) and
+/// after it), "never-finished" (no poll saw FINISHED while polls were answered, and no end was
+/// logged) and
 /// "ended-not-finished" (the job's first terminal state was FAILED or CANCELED). A job no poll
 /// ever answered for is "unknown", not invalid.
 ///

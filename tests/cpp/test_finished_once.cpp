@@ -90,6 +90,13 @@ TEST(FinishedOnce, TwoLoggedEndsAreAnAnomalyEvenWhenThePollsMissedOne) {
   EXPECT_EQ(r["anomalies"][0]["type"], "finished-more-than-once");
   EXPECT_EQ(r["anomalies"][0]["ops"][1]["where"], "n1:9");
   EXPECT_EQ(r["jobs"]["a"]["ends_logged"], 2);
+  // Polls that missed both ends: the logged ends still count, and the job did finish.
+  std::vector<Op> missed = {poll(0, "a", "RUNNING", true), poll(1, "a", "", false)};
+  json r2 = fj::check_finished_once(missed, {"a"}, 5, twice);
+  std::vector<std::string> types = r2["anomaly_types"];
+  EXPECT_EQ(types, std::vector<std::string>{"finished-more-than-once"}) << r2.dump();
+  EXPECT_EQ(fj::check_finished_once(missed, {"a"}, 5, once)["valid"], true);
+  EXPECT_EQ(fj::check_finished_once(missed, {"a"})["anomaly_types"][0], "never-finished");
 }
 
 }  // namespace

@@ -90,9 +90,10 @@ class Sleep:
 @dataclass(frozen=True)
 class Await:
     """Waits until a job is seen in one of `states` (e.g. "RESTARTING", or "FINISHED") by the
-    availability poller, at most `timeout` s and never past the time limit: a fault can then be placed inside a phase of the
-    job's life instead of at a guessed time. Recorded as an info op of process "schedule" (not a
-    fault): value {states, job, state, waited_s}, `state` null when it timed out."""
+    availability poller, at most `timeout` s and never past the time limit: a fault can then be
+    placed inside a phase of the job's life instead of at a guessed time. Recorded as an info op
+    of process "schedule" (not a fault): value {states, job, state, waited_s}, `state` null when
+    it timed out."""
     states: tuple[str, ...] | str
     timeout: float = 120.0
 
