@@ -6,8 +6,8 @@ the availability checker ends "Job is not running." (invalid). Reported fixed in
     .venv/bin/python scenarios/flink_34518.py --flink-version 1.18.1   # expected: invalid
     .venv/bin/python scenarios/flink_34518.py --flink-version 1.19.0   # expected: valid
 
-Recipe (the issue's): the adaptive scheduler and a 30 s restart delay (the spec), a TaskManager
-killed so that the job restarts; as soon as a poll sees the job RESTARTING, the leading
+Recipe (the issue's): the adaptive scheduler and a 30 s restart delay (the spec), the TaskManagers
+killed so that the job restarts (one TaskManager may hold none of its tasks); as soon as a poll sees the job RESTARTING, the leading
 JobManager is cut from ZooKeeper (both ways). Its connection is suspended within seconds, so it
 loses its leadership inside the restart delay; the cut heals after --hold s (20: before the
 60 s session expires, so the old leader can reach ZooKeeper again for its clean-up; a cut past
@@ -32,7 +32,7 @@ HOLD = 20.0   # shorter than the 60 s ZooKeeper session timeout (--hold changes 
 
 def leader_loses_zookeeper_while_restarting(schedule):
     yield Sleep(20)                                   # the job runs
-    yield Kill("one:task-manager")                    # it restarts, 30 s until the next attempt
+    yield Kill("task-managers")                       # it restarts, 30 s until the next attempt
     yield Await("RESTARTING", timeout=30)
     yield Partition("between", hold=HOLD,
                     params={"from": "leader-jm", "to": "zookeepers"})

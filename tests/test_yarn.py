@@ -82,6 +82,7 @@ def java_processes_on(nodes) -> list[str]:
     return found
 
 
+@pytest.mark.long  # by hand (CI's time): FJ_LONG=1
 def test_container_memory_yarn_cannot_give_is_reported(local_nodes, tmp_path) -> None:
     # Each NodeManager offers 4096 MB; an 8 GB TaskManager container can never be allocated.
     spec = tmp_path / "big-tm.edn"

@@ -7,6 +7,7 @@
 #include "bindings/bindings.hpp"
 #include "bindings/convert.hpp"
 #include "check/availability.hpp"
+#include "check/checkpoints.hpp"
 #include "check/exactly_once.hpp"
 #include "check/finished_once.hpp"
 #include "history/history.hpp"
@@ -131,6 +132,24 @@ void bind_check(py::module_& m) {
       "last_state, ends_logged), anomalies (ran-after-finished, never-finished, ended-not-finished, "
       "finished-more-than-once, each with its job and ops), anomaly_types, bad_line_count. "
       "log_ends: {job: [evidence, ...]}, the job's ends as the JobManagers logged them.");
+
+  m.def(
+      "check_checkpoints",
+      [](py::handle path, std::vector<std::string> jobs, size_t max_examples) {
+        std::string p = path_of(path);
+        json r;
+        {
+          py::gil_scoped_release release;
+          r = fj::check_checkpoints_file(p, jobs, max_examples);
+        }
+        return to_py(r);
+      },
+      "path"_a, "jobs"_a, "max_examples"_a = 5,
+      "Checkpoint-continuity checker over a history file: a job's completed checkpoint ids "
+      "never go back (the HA store kept them across leaders). Returns valid, jobs (per job: "
+      "polls_ok, max_completed, last_completed, last_restored, went_back), anomalies "
+      "(checkpoint-ids-went-back with the op of the highest id and the ops below it), "
+      "anomaly_types, bad_line_count.");
 }
 
 }  // namespace fj::bindings

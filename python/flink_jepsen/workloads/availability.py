@@ -12,6 +12,7 @@ from flink_jepsen import _core
 from flink_jepsen.checks.availability import AvailabilityChecker
 from flink_jepsen.run.options import CANCEL_AFTER, CANCEL_RETRY_DELAY, CANCEL_TRIES
 from flink_jepsen.workloads import Part, Workload, register
+from flink_jepsen.workloads.checkpoints import CheckpointWatch
 
 log = logging.getLogger("flink_jepsen.workloads.availability")
 
@@ -119,5 +120,6 @@ class Availability(Part):
             for j, s in state.items()) + "]"
 
 
-register(Workload("availability", (Availability,), description="are the jobs running? (the "
-                  "original's)"))
+register(Workload("availability", (Availability, CheckpointWatch),
+                  description="are the jobs running? (the original's), and did their "
+                  "checkpoints outlive every change of leader?"))

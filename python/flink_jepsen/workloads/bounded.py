@@ -11,6 +11,7 @@ import time
 from flink_jepsen.checks.finished_once import FinishedOnceChecker
 from flink_jepsen.workloads import Workload, register
 from flink_jepsen.workloads.availability import Availability
+from flink_jepsen.workloads.checkpoints import CheckpointWatch
 
 log = logging.getLogger("flink_jepsen.workloads.bounded")
 
@@ -50,5 +51,6 @@ class Bounded(Availability):
         return [FinishedOnceChecker(self.ctx.jobs)]
 
 
-register(Workload("bounded", (Bounded,), description="a bounded job: does it finish, and only "
-                  "once? (no run after its end)"))
+register(Workload("bounded", (Bounded, CheckpointWatch),
+                  description="a bounded job: does it finish, and only once? (no run after its "
+                  "end)"))

@@ -9,6 +9,7 @@ from flink_jepsen.checks.exactly_once import ExactlyOnceChecker
 from flink_jepsen.errors import SetupError
 from flink_jepsen.workloads import Part, Workload, register
 from flink_jepsen.workloads.availability import Availability
+from flink_jepsen.workloads.checkpoints import CheckpointWatch
 
 INPUT_TOPIC, OUTPUT_TOPIC = "fj-input", "fj-output"
 
@@ -51,6 +52,7 @@ class KafkaRecords(Part):
         return [ExactlyOnceChecker()]
 
 
-register(Workload("exactly-once", (Availability, KafkaRecords), requires=("kafka",),
+register(Workload("exactly-once", (Availability, CheckpointWatch, KafkaRecords),
+                  requires=("kafka",),
                   description="did every record arrive exactly once? (Kafka in and out)",
                   spec="exactly-once"))
