@@ -195,6 +195,37 @@ def test_a_second_interrupt_during_teardown_does_not_abandon_it(tmp_path, monkey
     assert results["valid?"] == "unknown"
 
 
+def test_a_second_interrupt_right_after_the_first_does_not_skip_the_teardown(
+        tmp_path, monkeypatch) -> None:
+    # `timeout` passes a SIGINT on to its child, so `pkill -INT -f` of both delivers two at
+    # once: the second used to land before the teardown held signals, and aborted it.
+    import signal
+
+    done: list[str] = []
+    phase = TestRun._phase
+
+    def ctrl_c_again_on_teardown(self, name: str) -> None:
+        if name == "teardown":
+            os.kill(os.getpid(), signal.SIGINT)
+        phase(self, name)
+
+    def interrupted_validation(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(TestRun, "_phase", ctrl_c_again_on_teardown)
+    monkeypatch.setattr(TestRun, "validate", interrupted_validation)
+    monkeypatch.setattr(TestRun, "_collect_logs", lambda self: done.append("collect logs"))
+    monkeypatch.setattr(TestRun, "_stop_systems", lambda self: done.append("stop systems"))
+    monkeypatch.setattr(TestRun, "_remove_nodes", lambda self: done.append("remove nodes"))
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        TestRun(TestOptions(store=str(tmp_path / "store"))).run()
+    assert done == ["collect logs", "stop systems", "remove nodes"]
+    assert signal.getsignal(signal.SIGINT) is before
+    results = json.loads((tmp_path / "store" / "latest" / "results.json").read_text())
+    assert results["valid?"] == "unknown" and results["error"] == "interrupted"
+
+
 def test_a_second_run_on_nodes_in_use_is_refused_naming_the_holder(tmp_path, monkeypatch) -> None:
     import subprocess
     import sys

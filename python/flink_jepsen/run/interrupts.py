@@ -37,3 +37,32 @@ def held() -> Iterator[list[int]]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def once() -> Iterator[list[int]]:
+    """For a whole run: the first SIGINT, SIGTERM or SIGHUP interrupts it (KeyboardInterrupt),
+    and every later one until the block ends is only noted (the list yielded) and logged. A
+    second Ctrl-C a moment after the first (or `timeout` passing one on to its child) then
+    cannot abort the teardown the first one started, even before `held` is entered. Outside
+    the main thread it does nothing."""
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+    fired: list[int] = []
+
+    def first_interrupts(signum: int, _frame: object) -> None:
+        if not fired:
+            fired.append(signum)
+            raise KeyboardInterrupt(f"signal {signum}")
+        got.append(signum)
+        log.warning("%s while the run winds down: noted, the teardown goes on",
+                    signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, first_interrupts) for s in HELD}
+    try:
+        yield got
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

@@ -193,37 +193,12 @@ class TestRun:
                                              False)  # on disk only: no ops kept in memory
         self.write_test_json()
         log.info("test %s (seed %d), store %s", self.test_name, self.seed, self.store.dir)
-        error: str | None = None
-        interrupted: BaseException | None = None
         self.progress.start()
-        try:
-            for name, phase in (("validate", self.validate_and_resolve),
-                                ("nodes", self.setup_nodes),
-                                ("setup", self.setup_systems), ("workload", self.workload),
-                                ("recovery", self.recover)):
-                self._phase(name)
-                phase()
-        except FlinkJepsenError as e:
-            error = str(e)
-            log.error("run failed in phase %s: %s", self.phase, e)
-        except (_core.RemoteError, _core.RemoteConnectionError) as e:
-            error = f"{type(e).__name__}: {e}"
-            log.error("run failed in phase %s: %s", self.phase, e)
-        except KeyboardInterrupt as e:
-            error = "interrupted"
-            interrupted = e
-            log.warning("interrupted in phase %s; tearing down", self.phase)
-        except Exception as e:
-            error = f"harness error: {type(e).__name__}: {e}"
-            log.exception("run crashed in phase %s", self.phase)
-        finally:
-            self._phase("teardown")
-            with interrupts.held() as signals:
-                self.teardown()
-            self.progress.stop()
-            if signals and interrupted is None:
-                error = error or "interrupted"
-                interrupted = KeyboardInterrupt(f"signal {signals[0]} during teardown")
+        with interrupts.once() as later:
+            error, interrupted = self._phases_and_teardown()
+        if later and interrupted is None:
+            error = error or "interrupted"
+            interrupted = KeyboardInterrupt(f"signal {later[0]} while the run wound down")
         self._phase("analysis")
         if error is None and self.history_error is not None:
             error = f"the history cannot be written: {self.history_error}"
@@ -389,6 +364,41 @@ class TestRun:
                 return
             time.sleep(0.5)
         log.warning("jobs not all running after %.0f s: faults start anyway", timeout)
+
+    def _phases_and_teardown(self) -> tuple[str | None, BaseException | None]:
+        """Phases 1-5: the first interrupt ends the phases and starts the teardown, which
+        nothing interrupts (interrupts.once and interrupts.held)."""
+        error: str | None = None
+        interrupted: BaseException | None = None
+        try:
+            for name, phase in (("validate", self.validate_and_resolve),
+                                ("nodes", self.setup_nodes),
+                                ("setup", self.setup_systems), ("workload", self.workload),
+                                ("recovery", self.recover)):
+                self._phase(name)
+                phase()
+        except FlinkJepsenError as e:
+            error = str(e)
+            log.error("run failed in phase %s: %s", self.phase, e)
+        except (_core.RemoteError, _core.RemoteConnectionError) as e:
+            error = f"{type(e).__name__}: {e}"
+            log.error("run failed in phase %s: %s", self.phase, e)
+        except KeyboardInterrupt as e:
+            error = "interrupted"
+            interrupted = e
+            log.warning("interrupted in phase %s; tearing down", self.phase)
+        except Exception as e:
+            error = f"harness error: {type(e).__name__}: {e}"
+            log.exception("run crashed in phase %s", self.phase)
+        finally:
+            self._phase("teardown")
+            with interrupts.held() as signals:
+                self.teardown()
+            self.progress.stop()
+            if signals and interrupted is None:
+                error = error or "interrupted"
+                interrupted = KeyboardInterrupt(f"signal {signals[0]} during teardown")
+        return error, interrupted
 
     def _leader_node(self) -> str | None:
         ep = self.flink.leader() if self.flink else None
