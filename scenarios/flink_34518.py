@@ -1,18 +1,20 @@
 """FLINK-34518, as a scenario of the general faults and checkers: with the adaptive scheduler, a
 JobManager that loses its leadership while the job is restarting must hand the job to the next
-leader; affected releases instead cancel it and remove its HA data, so it never runs again and
-the availability checker ends "Job is not running." (invalid). Reported fixed in 1.19.0.
+leader; affected releases instead end it CANCELED and delete its checkpoints, so the next leader
+runs it from an empty state. Reported fixed in 1.19.0.
 
     .venv/bin/python scenarios/flink_34518.py --flink-version 1.18.1   # expected: invalid
     .venv/bin/python scenarios/flink_34518.py --flink-version 1.19.0   # expected: valid
 
-Recipe (the issue's): the adaptive scheduler and a 30 s restart delay (the spec), the TaskManagers
-killed so that the job restarts (one TaskManager may hold none of its tasks); as soon as a poll sees the job RESTARTING, the leading
-JobManager is cut from ZooKeeper (both ways). Its connection is suspended within seconds, so it
-loses its leadership inside the restart delay; the cut heals after --hold s (20: before the
-60 s session expires, so the old leader can reach ZooKeeper again for its clean-up; a cut past
-the session timeout leaves the HA data behind). Nothing here names the bug: a kill, an Await, a
-partition between roles, the original checker."""
+Recipe (the issue's): the adaptive scheduler and a 30 s restart delay (the spec), the
+TaskManagers killed so that the job restarts (one TaskManager may hold none of its tasks); as
+soon as a poll sees the job RESTARTING, the leading JobManager is cut from ZooKeeper (both
+ways). Its connection is suspended within seconds, so it loses its leadership inside the
+restart delay; the cut heals after --hold s (20: before the 60 s session expires, so the old
+leader can reach ZooKeeper again for its clean-up; a cut past the session timeout leaves the HA
+data behind). The checkpoint-continuity checker sees the lost checkpoints (ids that start
+again). Nothing here names the bug: a kill, an Await, a partition between roles, the general
+checkers."""
 
 from __future__ import annotations
 
