@@ -1,6 +1,6 @@
 // Bindings of cpp/check: the availability checker (offline and live) and the exactly-once
-// checker, the finished-once checker of bounded jobs. Histories come as a file path, a HistoryRecorder or a list of op dicts; checks run with
-// the GIL released.
+// checker, the finished-once checker of bounded jobs. Histories come as a file path, a
+// HistoryRecorder or a list of op dicts; checks run with the GIL released.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -114,8 +114,7 @@ void bind_check(py::module_& m) {
 
   m.def(
       "check_finished_once",
-      [](py::handle path, std::vector<std::string> jobs, size_t max_examples,
-         py::handle log_ends) {
+      [](py::handle path, std::vector<std::string> jobs, size_t max_examples, py::handle log_ends) {
         std::string p = path_of(path);
         json ends = log_ends.is_none() ? json() : to_json(log_ends);
         json r;
@@ -129,7 +128,8 @@ void bind_check(py::module_& m) {
       "Finished-once checker of bounded jobs over a history file: every job reaches FINISHED and "
       "is never seen scheduled or running after a globally terminal state. Returns valid (True, "
       "False or 'unknown'), jobs (per job: polls_ok, terminal_state, first_terminal, ran_again, "
-      "last_state, ends_logged), anomalies (ran-after-finished, never-finished, ended-not-finished, "
+      "last_state, ends_logged), anomalies (ran-after-finished, never-finished, "
+      "ended-not-finished, "
       "finished-more-than-once, each with its job and ops), anomaly_types, bad_line_count. "
       "log_ends: {job: [evidence, ...]}, the job's ends as the JobManagers logged them.");
 

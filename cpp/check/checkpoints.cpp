@@ -16,11 +16,11 @@ std::optional<int64_t> id_of(const json& v, const char* key) {
 struct JobSeen {
   size_t polls_ok = 0;
   std::optional<int64_t> max_completed, last_completed, last_restored;
-  const Op* max_op = nullptr;       // the op that saw max_completed first
+  const Op* max_op = nullptr;         // the op that saw max_completed first
   const Op* max_when_back = nullptr;  // max_op as it was when the ids first went back
-  std::vector<const Op*> back;      // examples: ops that saw a completed id below the maximum
-  std::vector<const Op*> below;     // the current streak of ops below the maximum
-  size_t went_back = 0;             // ops below the maximum, in streaks of kMinBelow or more
+  std::vector<const Op*> back;        // examples: ops that saw a completed id below the maximum
+  std::vector<const Op*> below;       // the current streak of ops below the maximum
+  size_t went_back = 0;               // ops below the maximum, in streaks of kMinBelow or more
 };
 
 // A stale leader's REST endpoint may answer once or twice with older ids while leadership
@@ -60,8 +60,7 @@ json check_checkpoints(const std::vector<Op>& ops, const std::vector<std::string
         js.went_back += kMinBelow;
       } else if (js.below.size() > kMinBelow) {
         ++js.went_back;
-        if (js.back.size() < max_examples && js.max_when_back == js.max_op)
-          js.back.push_back(&op);
+        if (js.back.size() < max_examples && js.max_when_back == js.max_op) js.back.push_back(&op);
       }
     }
   }
@@ -82,8 +81,7 @@ json check_checkpoints(const std::vector<Op>& ops, const std::vector<std::string
     }
   }
   const bool bad = !result["anomalies"].empty();
-  result["anomaly_types"] =
-      bad ? json::array({"checkpoint-ids-went-back"}) : json::array();
+  result["anomaly_types"] = bad ? json::array({"checkpoint-ids-went-back"}) : json::array();
   result["valid"] = !bad;
   return result;
 }

@@ -24,9 +24,9 @@ Op cp(int64_t index, const std::string& job, json completed, json restored = nul
 }
 
 TEST(Checkpoints, IdsThatGoOnAcrossARestoreAreValid) {
-  std::vector<Op> ops = {cp(0, "a", nullptr), cp(1, "a", 1), cp(2, "a", 5),
+  std::vector<Op> ops = {cp(0, "a", nullptr), cp(1, "a", 1),    cp(2, "a", 5),
                          cp(3, "a", nullptr),  // a new JobMaster, still restoring
-                         cp(4, "a", 5, 5), cp(5, "a", 6, 5), cp(6, "a", 2, nullptr, "fail")};
+                         cp(4, "a", 5, 5),    cp(5, "a", 6, 5), cp(6, "a", 2, nullptr, "fail")};
   json r = fj::check_checkpoints(ops, {"a"});
   EXPECT_EQ(r["valid"], true) << r.dump();
   EXPECT_EQ(r["jobs"]["a"]["max_completed"], 6);
@@ -34,8 +34,8 @@ TEST(Checkpoints, IdsThatGoOnAcrossARestoreAreValid) {
 }
 
 TEST(Checkpoints, IdsStartingAgainAfterTheStoreWasWipedAreFlagged) {
-  std::vector<Op> ops = {cp(0, "a", 18), cp(1, "a", 19), cp(2, "a", nullptr),
-                         cp(3, "a", 1), cp(4, "a", 2), cp(5, "a", 3), cp(6, "b", 1)};
+  std::vector<Op> ops = {cp(0, "a", 18), cp(1, "a", 19), cp(2, "a", nullptr), cp(3, "a", 1),
+                         cp(4, "a", 2),  cp(5, "a", 3),  cp(6, "b", 1)};
   json r = fj::check_checkpoints(ops, {"a", "b"}, 2);
   EXPECT_EQ(r["valid"], false) << r.dump();
   ASSERT_EQ(r["anomalies"].size(), 1u);

@@ -36,9 +36,9 @@ TEST(FinishedOnce, AJobThatFinishesOnceIsValid) {
 }
 
 TEST(FinishedOnce, AFinishedJobSeenRunningAgainIsFlaggedWithTheOpsThatShowIt) {
-  std::vector<Op> ops = {poll(0, "a", "RUNNING", true), poll(1, "a", "FINISHED", false),
+  std::vector<Op> ops = {poll(0, "a", "RUNNING", true),   poll(1, "a", "FINISHED", false),
                          poll(2, "a", "", false, "fail"), poll(3, "a", "CREATED", false),
-                         poll(4, "a", "RUNNING", true), poll(5, "a", "FINISHED", false)};
+                         poll(4, "a", "RUNNING", true),   poll(5, "a", "FINISHED", false)};
   json r = fj::check_finished_once(ops, {"a"}, 1);
   EXPECT_EQ(r["valid"], false) << r.dump();
   ASSERT_EQ(r["anomalies"].size(), 1u);
