@@ -263,6 +263,8 @@ time.sleep(60)
 
 @pytest.mark.integration
 def test_a_run_stops_what_a_killed_run_left_instead_of_adopting_it(local_nodes) -> None:
+    import time
+
     from flink_jepsen import systems
     from flink_jepsen.nodes.cluster import Cluster
     from flink_jepsen.systems.base import Process, System
@@ -271,7 +273,11 @@ def test_a_run_stops_what_a_killed_run_left_instead_of_adopting_it(local_nodes) 
     remotes = local_nodes.remotes("netns")
     n1 = nodes[0]
     marker = "fjleftover-StandaloneSessionClusterEntrypoint"
-    _core.start_daemon(remotes[n1.name], f"bash -c 'exec -a {marker} sleep 600'",
+    cluster = Cluster(nodes, remotes, True)
+    # Under a supervisor, as a killed run leaves its Flink processes: the supervisor would
+    # start the process again a second after it was killed, unless it goes first.
+    sup = cluster.install_supervisor(n1)
+    _core.start_daemon(remotes[n1.name], f"{sup} leftover -- bash -c 'exec -a {marker} sleep 600'",
                        pidfile=n1.path("run", "leftover-jm.pid"),
                        logfile=n1.path("log", "leftover.log"))
     # The daemon is started in the background: it is there once pgrep sees it.
@@ -296,8 +302,11 @@ def test_a_run_stops_what_a_killed_run_left_instead_of_adopting_it(local_nodes) 
         def processes(self):
             return {"job-manager": Process(lambda: [n1], (marker,))}
 
-    stopped = systems.stop_leftovers(Leftover(Cluster(nodes, remotes, True)))
+    supervisors = systems.stop_leftover_supervisors(cluster)
+    assert len(supervisors) == 1 and supervisors[0].startswith("n1: supervisor [")
+    stopped = systems.stop_leftovers(Leftover(cluster))
     assert len(stopped) == 1 and stopped[0].startswith("n1: job-manager [")
+    time.sleep(2.5)   # a supervisor restarts its process after 1 s
     assert not remotes[n1.name].exec(f"pgrep -f {marker}").out.strip()
     assert remotes[n1.name].exec(f"test -e {n1.path('run', 'leftover-jm.pid')}").exit_status != 0
 

@@ -293,6 +293,8 @@ class TestRun:
         assert self.dist is not None
         self.deployment = Deployment(self.cluster, o, self.spec, self.run_id, self.shared_dir,
                                      self.dist)
+        for left in systems.stop_leftover_supervisors(self.cluster):
+            log.warning("stopped a supervisor an earlier run left: %s", left)
         for system in systems.compose(self.dbs, self.deployment):
             self.systems.append(system)  # stopped in teardown even if its start fails
             for left in systems.stop_leftovers(system):

@@ -7,6 +7,7 @@ dependency order. Adding a system is one module plus its import at the end of th
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -164,6 +165,21 @@ from flink_jepsen.systems import (  # noqa: E402,F401 - imported for their regis
     kafka,
     zookeeper,
 )
+
+
+def stop_leftover_supervisors(cluster) -> list[str]:
+    """Kills the supervisors (supervise.sh) an earlier run left on the nodes, before any
+    system's own leftovers: a supervisor would start its process again a second after
+    `stop_leftovers` killed it, into the middle of the new run. Called once per run, before
+    this run starts anything, so every supervisor found is an earlier run's. Returns what was
+    stopped, as 'node: supervisor (pids)'."""
+    stopped: list[str] = []
+    for node in cluster.nodes:
+        pattern = re.escape(node.path("bin", "supervise.sh")) + " "
+        pids = cluster.remote(node).signal_matching([pattern], "KILL")
+        if pids:
+            stopped.append(f"{node.name}: supervisor {pids}")
+    return stopped
 
 
 def stop_leftovers(system: System) -> list[str]:
