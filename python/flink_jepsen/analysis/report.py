@@ -9,7 +9,6 @@ import base64
 import html
 import json
 import os
-import re
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -24,6 +23,7 @@ from flink_jepsen.analysis.plots import plot_recovery, plot_timeline, png_bytes
 from flink_jepsen.analysis.recovery import fault_recoveries, recovery_by_kind
 from flink_jepsen.analysis.timeline import short_job
 from flink_jepsen.checks import verdict as verdicts
+from flink_jepsen.checks.finished_once import LOG_NAME
 
 # The colours `flink-jepsen serve` shows verdicts in.
 VERDICT_STYLE = {True: ("valid", "#1a7f37"), False: ("invalid", "#cf222e"),
@@ -296,7 +296,7 @@ def _job_lines(run: RunData) -> str:
     if not nodes.is_dir():
         return '<p class="note">No nodes/ directory: no node logs were collected.</p>'
     rows = []
-    logs = [p for p in nodes.rglob("*.log*") if re.search(r"\.log(\.\d+)?$", p.name)]
+    logs = [p for p in nodes.rglob("*.log*") if LOG_NAME.search(p.name)]
     for log_file in sorted(logs):
         try:
             lines = log_file.read_text(errors="replace").splitlines()

@@ -16,6 +16,17 @@ HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
+def _handling(handler) -> Iterator[None]:
+    """`handler` for every signal in HELD within the block, the previous handlers after it."""
+    previous = {s: signal.signal(s, handler) for s in HELD}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
 def held() -> Iterator[list[int]]:
     """Within the block, SIGINT, SIGTERM and SIGHUP are noted (the list yielded) and logged
     instead of interrupting; the previous handlers are back afterwards. Outside the main thread
@@ -31,12 +42,8 @@ def held() -> Iterator[list[int]]:
                     "are cleaned up; the run then ends as interrupted)",
                     signal.Signals(signum).name)
 
-    previous = {s: signal.signal(s, note) for s in HELD}
-    try:
+    with _handling(note):
         yield got
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 @contextlib.contextmanager
@@ -60,9 +67,5 @@ def once() -> Iterator[list[int]]:
         log.warning("%s while the run winds down: noted, the teardown goes on",
                     signal.Signals(signum).name)
 
-    previous = {s: signal.signal(s, first_interrupts) for s in HELD}
-    try:
+    with _handling(first_interrupts):
         yield got
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)

@@ -321,7 +321,7 @@ class TestRun:
             o.ready_timeout))
         self.write_test_json()  # with the submitted jobs, for `analyze`
         ctx = Context(o, self.history, self.flink, self.jobs, dict(self.deployment.systems),
-                      self._phase, str(self.store.path("history.jsonl")))
+                      self._phase)
         for part in workloads.get(o.workload).parts:
             self.parts.append(part(ctx))
             self.parts[-1].start()

@@ -24,10 +24,11 @@ from flink_jepsen.systems.flink_standalone import FlinkStandalone, _check, build
 class FlinkApplication(FlinkStandalone):
     mode = "standalone-application"
 
-    def __init__(self, *args, shared_dir: str | None = None, **kw) -> None:
+    def __init__(self, *args, **kw) -> None:
         super().__init__(*args, **kw)
-        self.app: tuple[str, str | None, list[str], int | None] | None = None  # jar, main, args
-        self.shared_dir = shared_dir
+        # The job: main class, arguments, parallelism (set at submit).
+        self.app: tuple[str | None, list[str], int | None] | None = None
+        self.shared_dir: Path | None = None   # a directory every node sees (local nodes)
         self.lib_dir: str | None = None   # FLINK_LIB_DIR when usrlib/ is not in each home
 
     def job_id(self) -> str:
@@ -72,7 +73,7 @@ class FlinkApplication(FlinkStandalone):
         if role != "jobmanager":
             return super().command(node, role)
         assert self.app is not None, "the job is known only at submit"
-        jar, main, args, parallelism = self.app
+        main, args, parallelism = self.app
         parts = [f"{shlex.quote(self.home(node))}/bin/standalone-job.sh", "start-foreground",
                  "--job-id", self.job_id()]
         if main:
@@ -103,7 +104,7 @@ class FlinkApplication(FlinkStandalone):
                              f"the spec has {len(jobs)}")
         job, jar, args = jobs[0]
         self._stage_job(jar)
-        self.app = (jar.name, job.main_class, list(args), job.parallelism)
+        self.app = (job.main_class, list(args), job.parallelism)
         for node in self.task_managers():
             self.start_process(node, "taskmanager")
         for node in self.job_managers():

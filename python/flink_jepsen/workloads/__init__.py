@@ -23,7 +23,6 @@ class Context:
     jobs: list[str]
     systems: dict            # db name -> System
     phase: Callable[[str], None] = lambda _name: None
-    history_path: str = ""   # the history file (flushed on demand) for a part's stop rule
 
 
 class Part:
