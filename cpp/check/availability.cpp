@@ -618,12 +618,30 @@ json AvailabilityModel::State::result() const {
     outage_array.push_back(std::move(out));
   }
 
+  // A fault's recovery runs from its end to the end of the outage it caused: the first outage
+  // (any job) that begins while it is active or after it, before the next fault starts. Flink
+  // notices a lost TaskManager only at a heartbeat timeout, so the polls right after a kill
+  // still see the job running; measured from the fault's end to the next running poll, such a
+  // kill would seem to cost nothing. A fault followed by no outage recovers at the next poll
+  // that finds every job running.
+  std::vector<int64_t> outage_starts;
+  outage_starts.reserve(outage_list.size());
+  for (const auto& [o, id] : outage_list) outage_starts.push_back(o->start);  // sorted above
+  std::vector<int64_t> fault_starts;
+  fault_starts.reserve(all.size());
+  for (const auto& f : all) fault_starts.push_back(f.start);  // all is sorted by start
   json faults_out = json::array();
   std::map<std::string, std::vector<double>> recovered;
   std::map<std::string, int64_t> fault_count;
   for (const auto& f : all) {
+    int64_t next = kNever;
+    auto ns = std::upper_bound(fault_starts.begin(), fault_starts.end(), f.end);
+    if (ns != fault_starts.end()) next = *ns;
+    auto os = std::lower_bound(outage_starts.begin(), outage_starts.end(), f.start);
+    bool caused = os != outage_starts.end() && *os < next;
+    int64_t from = caused ? std::max(f.end, *os) : f.end;
     auto it = std::partition_point(moments.begin(), moments.end(),
-                                   [&](const auto& mt) { return mt.first <= f.end; });
+                                   [&](const auto& mt) { return mt.first <= from; });
     json rec = nullptr;
     ++fault_count[f.kind];
     if (it != moments.end() && f.healed) {
@@ -637,6 +655,7 @@ json AvailabilityModel::State::result() const {
     m.emplace("start_s", secs(f.start));
     m.emplace("end_s", secs(f.end));
     m.emplace("recovery_s", std::move(rec));
+    m.emplace("outage_start_s", caused ? json(secs(*os)) : json());
     m.emplace("instant", f.instant);
     m.emplace("value", f.value);
     if (!f.healed) m.emplace("healed", false);

@@ -4,7 +4,8 @@
 // active, or within the grace period after the most recent one ended, the job may be down;
 // after that a failed poll is "Cluster is not running." and a job that is not running is "Job is
 // not running.". A job cancelled on purpose must stop and stay stopped. Beyond the original it
-// reports each fault's recovery time and each outage (a stretch of polls that found a job
+// reports each fault's recovery time (from its end to the end of the outage it caused, which
+// may begin well after it: a lost TaskManager is noticed at a heartbeat timeout) and each outage (a stretch of polls that found a job
 // unavailable) with the faults inside it.
 #pragma once
 

@@ -717,14 +717,39 @@ TEST(Availability, AFaultNeverRecoveredFromHasNoRecoveryTime) {
   h.nemesis("kill-task-managers", 10, 10.5);
   h.nemesis("kill-task-managers", 20, 20.5);
   h.polls(0, "aaaa", 1, 10, 1, true);
-  h.polls(0, "aaaa", 11, 15, 1, true);
-  h.polls(0, "aaaa", 15, 60, 1, false);  // down after the second kill, for good
+  h.polls(0, "aaaa", 11, 20, 1, true);   // the first kill cost nothing
+  h.polls(0, "aaaa", 21, 23, 1, true);   // the second: running for a while,
+  h.polls(0, "aaaa", 23, 60, 1, false);  // then down for good
   json r = check(h);
   EXPECT_DOUBLE_EQ(r["faults"][0]["recovery_s"].get<double>(), 0.5);
+  EXPECT_TRUE(r["faults"][0]["outage_start_s"].is_null());
   EXPECT_TRUE(r["faults"][1]["recovery_s"].is_null());
+  EXPECT_DOUBLE_EQ(r["faults"][1]["outage_start_s"].get<double>(), 23);
   EXPECT_EQ(r["recovery"]["kill-task-managers"]["count"], 2);
   EXPECT_EQ(r["recovery"]["kill-task-managers"]["recovered"], 1);
   EXPECT_DOUBLE_EQ(r["recovery"]["kill-task-managers"]["median_s"].get<double>(), 0.5);
+}
+
+TEST(Availability, RecoveryRunsToTheEndOfTheOutageAFaultCausedLater) {
+  // Flink sees a killed TaskManager only at the heartbeat timeout: the job still runs for 12 s
+  // after the kill, is down from 22.5 to 30, and runs again at 30. Its recovery is 30 - 10.5,
+  // not the 0.5 s to the first poll after the kill. The second kill, 50 s later, causes an
+  // outage 3 s after it; an outage that began before a fault is not that fault's.
+  History h;
+  h.nemesis("kill-task-managers", 10, 10.5);
+  h.nemesis("kill-task-managers", 60, 60.5);
+  auto down = [](double t) { return (t >= 22.5 && t < 30) || (t >= 63.5 && t < 70); };
+  for (int i = 1; i <= 400; ++i) h.poll(0, "aaaa", i * 0.5, !down(i * 0.5));
+  fj::AvailabilityOptions o;
+  o.grace_period_s = 60;
+  json r = check(h, o);
+  EXPECT_EQ(r["valid?"], true) << r.dump(2);
+  ASSERT_EQ(r["faults"].size(), 2u);
+  EXPECT_DOUBLE_EQ(r["faults"][0]["outage_start_s"].get<double>(), 22.5);
+  EXPECT_DOUBLE_EQ(r["faults"][0]["recovery_s"].get<double>(), 19.5);
+  EXPECT_DOUBLE_EQ(r["faults"][1]["outage_start_s"].get<double>(), 63.5);
+  EXPECT_DOUBLE_EQ(r["faults"][1]["recovery_s"].get<double>(), 9.5);
+  EXPECT_DOUBLE_EQ(r["recovery"]["kill-task-managers"]["median_s"].get<double>(), 14.5);
 }
 
 TEST(Availability, JepsenStyleNemesisInfosAndUnhealedFaults) {

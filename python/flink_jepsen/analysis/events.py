@@ -17,7 +17,7 @@ NEMESIS = "nemesis"
 STATUSES = ("running", "not running", "unreachable")
 
 FAULT_COLUMNS = ("kind", "start_s", "end_s", "start", "end", "instant", "healed", "value",
-                 "nodes", "detail", "recovery_s")
+                 "nodes", "detail", "recovery_s", "outage_start_s")
 POLL_COLUMNS = ("index", "time", "time_s", "process", "job", "type", "ok", "running", "state",
                 "error", "status")
 
@@ -38,22 +38,24 @@ def _detail(value: object) -> str:
 def empty_faults() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
         FAULT_COLUMNS, ("object", "float64", "float64", "int64", "int64", "bool", "bool",
-                        "object", "object", "object", "float64"))})
+                        "object", "object", "object", "float64", "float64"))})
 
 
 def faults_frame(faults: list[dict]) -> pd.DataFrame:
     """The availability checker's faults (results.json's ``faults``) as a data frame, one row
     per fault that had an effect: an instant fault (a kill) from its invoke to its completion,
     a lasting one from its start's invoke to its stop's completion; ``healed`` False for one
-    never stopped; ``recovery_s`` NaN when the jobs never all ran again after it."""
+    never stopped; ``recovery_s`` NaN when the jobs never all ran again after it;
+    ``outage_start_s`` when the outage it caused began (NaN: it caused none)."""
     if not faults:
         return empty_faults()
     rows = [(f["kind"], float(f["start_s"]), float(f["end_s"]), bool(f.get("instant", False)),
              bool(f.get("healed", True)), f.get("value"),
-             math.nan if f.get("recovery_s") is None else float(f["recovery_s"]))
+             math.nan if f.get("recovery_s") is None else float(f["recovery_s"]),
+             math.nan if f.get("outage_start_s") is None else float(f["outage_start_s"]))
             for f in faults]
     frame = pd.DataFrame(rows, columns=["kind", "start_s", "end_s", "instant", "healed",
-                                        "value", "recovery_s"])
+                                        "value", "recovery_s", "outage_start_s"])
     frame["start"] = np.round(frame["start_s"] * 1e9).astype(np.int64)
     frame["end"] = np.round(frame["end_s"] * 1e9).astype(np.int64)
     frame["nodes"] = [v.get("nodes") if isinstance(v, dict) else None for v in frame["value"]]

@@ -1,7 +1,8 @@
-"""Recovery times: for each fault, how long from its end until every job ran again, and per
-fault kind their count, min, median and max. They are the availability checker's figures
-(results.json's, or the checker run over the stored history when a run has none): nothing
-here re-derives them."""
+"""Recovery times: for each fault, how long from its end until every job ran again after the
+outage it caused (the first outage that began while it was active or after it, before the next
+fault; ``outage_start_s``), and per fault kind their count, min, median and max. They are the
+availability checker's figures (results.json's, or the checker run over the stored history when
+a run has none): nothing here re-derives them."""
 
 from __future__ import annotations
 

@@ -167,9 +167,12 @@ def _recovery(run: RunData, plots_dir: Path | None) -> str:
     if plots_dir is not None:
         (plots_dir / "recovery.png").write_bytes(png)
     per_fault = faults.assign(duration_s=faults["end_s"] - faults["start_s"])[
-        ["kind", "start_s", "end_s", "duration_s", "recovery_s", "detail"]]
+        ["kind", "start_s", "end_s", "duration_s", "outage_start_s", "recovery_s", "detail"]]
     return (f'<p class="note">Recovery: from a fault\'s end to the first poll at which every '
-            f"job runs (source: {_e(kinds.attrs.get('source'))}).</p>"
+            "job runs again after the outage the fault caused (the first that began while it "
+            "was active or after it, before the next fault: a lost TaskManager is noticed only "
+            "at a heartbeat timeout); without one, to the next poll at which every job runs "
+            f"(source: {_e(kinds.attrs.get('source'))}).</p>"
             + _frame_table(kinds) + _img(png, "recovery times")
             + "<details><summary>every fault</summary>" + _frame_table(per_fault)
             + "</details>")
