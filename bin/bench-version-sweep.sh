@@ -3,7 +3,7 @@
 # (distributions, Java runtimes and job jars already cached) is the one the README reports.
 # usage: bin/bench-version-sweep.sh [OUT_DIR]   (default /tmp/fj-bench-sweep; rows there resume)
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 out="${1:-/tmp/fj-bench-sweep}"
 mkdir -p "$out"
 start=$(date +%s)

@@ -5,7 +5,7 @@
 # Prints "version exit-status verdict-line store" per release; exits 1 if any run did not end
 # valid. Runs on the nodes of $FLINK_JEPSEN_PREFIX (bring them up first with `nodes up`).
 set -uo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 limit=30
 if [ "${1:-}" = --time-limit ]; then limit="$2"; shift 2; fi
 if [ $# -eq 0 ]; then

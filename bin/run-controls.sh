@@ -4,7 +4,7 @@
 #   bin/run-controls.sh [--cheap] [--runs N] [--only NAME,...] [--store DIR]
 # --cheap: the ones CI runs (about 3 minutes); the full set with --runs 10 takes hours.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 if [ "${FJ_SKIP_INSTALL:-0}" != 1 ]; then
   "$here/bin/install.sh" --quiet
 fi

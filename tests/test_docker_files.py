@@ -243,3 +243,39 @@ def test_commands_are_accepted_by_the_real_cli(where: str, argv: list[str],
         spec = testspec.load(ROOT / options.test_spec, check_jars=False)
         if ha.startswith("hdfs://"):
             assert "hadoop" in spec.dbs, f"{options.test_spec}: HA in HDFS needs the hadoop db"
+
+
+# ---- the images' links to the repository's scripts -----------------------------------------
+
+def _links() -> list[tuple[str, str]]:
+    """(target, link) of every `ln -s` a Dockerfile makes into the copied repository."""
+    out = []
+    for dockerfile in DOCKER.glob("Dockerfile*"):
+        if dockerfile.suffix == ".dockerignore":
+            continue
+        for target, link in re.findall(r"ln -s (/flink-jepsen/\S+) (\S+)", dockerfile.read_text()):
+            out.append((target, link))
+    return out
+
+
+def test_the_control_image_links_the_cli() -> None:
+    assert ("/flink-jepsen/bin/flink-jepsen", "/usr/local/bin/flink-jepsen") in _links()
+
+
+@pytest.mark.parametrize(("target", "link"), _links())
+def test_a_linked_script_finds_the_repository_through_its_link(target: str, link: str,
+                                                               tmp_path: Path) -> None:
+    # The image runs the script through the link (e.g. /usr/local/bin/flink-jepsen): a script
+    # that took its root from the link's own directory would look for /usr/local/.venv.
+    script = ROOT / target.removeprefix("/flink-jepsen/")
+    assert script.is_file(), f"{target}: no such file in the repository"
+    linked = tmp_path / "usr" / "local" / "bin" / Path(link).name
+    linked.parent.mkdir(parents=True)
+    linked.symlink_to(script)
+    env = dict(os.environ, FJ_SKIP_INSTALL="1")
+    env.pop("FJ_VENV", None)
+    r = subprocess.run([str(linked), "--help"], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "usage:" in r.stdout
+
