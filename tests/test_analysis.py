@@ -579,6 +579,27 @@ def test_sweep_plots(tmp_path: Path) -> None:
     png_size((tmp_path / "v.png").read_bytes())
 
 
+def test_plots_draw_into_the_callers_axes() -> None:
+    # A user's own figure: one row for the timeline, one for recovery, one for the sweep.
+    from flink_jepsen.analysis.plots import new_figure
+
+    fig = new_figure(12, 12)
+    axes = fig.subplots(4, 2)
+    run = load_run(KILL)
+    assert plot_timeline(run, ax=axes[0][0]) is fig
+    assert len(axes[0][0].collections) > 0  # the status spans
+    assert [t.get_text() for t in axes[0][0].get_yticklabels()]
+    assert plot_recovery(run, ax=axes[1]) is fig
+    assert axes[1][0].get_ylabel() == "recovery (s)" and axes[1][1].get_xlabel()
+    s = load_sweep(SWEEP)
+    assert plot_recovery_distribution(s, "nemesis_gen", ax=axes[2][0]) is fig
+    assert plot_verdicts(s, "deployment_mode", ax=axes[2][1]) is fig
+    assert axes[2][1].get_xlabel() == "runs"
+    assert len(fig.axes) == 8  # nothing added beside the caller's axes
+    with pytest.raises(ValueError, match="two Axes"):
+        plot_recovery(run, ax=[axes[3][0]])
+
+
 def test_missing_or_empty_sweep_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SweepError, match=str(tmp_path / "sweep.jsonl")):
         load_sweep(tmp_path)

@@ -16,9 +16,16 @@ NOTEBOOKS = ROOT / "notebooks"
 RUNS = ROOT / "tests" / "data" / "runs"
 
 
-def execute(name: str) -> list:
-    """Runs a notebook as Jupyter would (in its own directory) and returns its code cells."""
+def execute(name: str, parameters: dict | None = None) -> list:
+    """Runs a notebook as Jupyter would (in its own directory) and returns its code cells.
+    `parameters` go in as papermill injects them: a cell right after the one tagged
+    "parameters", assigning each value."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    if parameters:
+        at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+        source = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
+        nb.cells.insert(at + 1, nbformat.v4.new_code_cell(source, metadata={
+            "tags": ["injected-parameters"]}))
     client = nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOKS)}})
     client.execute()  # raises CellExecutionError naming the cell that failed
@@ -80,3 +87,21 @@ def test_analyse_sweep_default(monkeypatch: pytest.MonkeyPatch) -> None:
     text = text_of(cells)
     assert "partition-random-halves" in text and "1.20.5" in text
     assert images(cells) == 2  # verdicts and recovery distribution
+
+
+@pytest.mark.parametrize(("name", "var"), [("analyse-run.ipynb", "run_path"),
+                                           ("analyse-sweep.ipynb", "sweep_path")])
+def test_the_first_code_cell_holds_the_parameters(name: str, var: str) -> None:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert "parameters" in first.metadata.get("tags", [])
+    assert f'{var} = ""' in first.source
+
+
+def test_a_run_given_as_a_parameter_wins_over_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FJ_RUN", str(RUNS / "flink-yarn-session-kill-task-managers" /
+                                     "20261126T004031.781"))
+    eo = RUNS / "flink-standalone-session-exactly-once" / "20261126T011000.000"
+    text = text_of(execute("analyse-run.ipynb", {"run_path": str(eo)}))
+    assert "verdict: invalid" in text and "examples: lost" in text

@@ -74,21 +74,34 @@ def draw_faults(ax, faults: pd.DataFrame, colours: dict[str, str]) -> list:
     return handles
 
 
+def _axes_message(ax, text: str):
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=11)
+    return ax.figure
+
+
 def plot_timeline(run: RunData, path: str | os.PathLike | None = None, *,
-                  max_segments: int = 1500, width: float = 12.0) -> Figure:
+                  max_segments: int = 1500, width: float = 12.0, ax=None) -> Figure:
     """Each job's availability (running / not running / unreachable) over the run, with the
     faults over it. Polls are merged into spans of one status; a job with more than
-    ``max_segments`` spans shows the worst status per time bucket instead."""
+    ``max_segments`` spans shows the worst status per time bucket instead. With ``ax`` (a
+    matplotlib Axes of the caller's figure) it draws there, without the clock panel, and
+    returns that figure."""
     jobs = run.jobs
-    clocks = clock_offsets(run.history)
+    clocks = clock_offsets(run.history) if ax is None else pd.DataFrame()
     height = 1.6 + 0.55 * max(1, len(jobs))
-    fig = new_figure(width, height + (0 if clocks.empty else CLOCK_PANEL))
-    if run.polls.empty:
-        return _save(_message(fig, "no availability polls in this run's history"), path)
-    if clocks.empty:
-        ax, cx = fig.add_subplot(), None
+    if ax is not None:
+        fig, cx = ax.figure, None
+        if run.polls.empty:
+            return _save(_axes_message(ax, "no availability polls in this run's history"), path)
     else:
-        ax, cx = fig.subplots(2, 1, sharex=True, height_ratios=[height, CLOCK_PANEL])
+        fig = new_figure(width, height + (0 if clocks.empty else CLOCK_PANEL))
+        if run.polls.empty:
+            return _save(_message(fig, "no availability polls in this run's history"), path)
+        if clocks.empty:
+            ax, cx = fig.add_subplot(), None
+        else:
+            ax, cx = fig.subplots(2, 1, sharex=True, height_ratios=[height, CLOCK_PANEL])
     seg = segments(run.polls, max_per_job=max_segments)
     row = {job: i for i, job in enumerate(jobs)}
     for status in STATUSES:
@@ -135,16 +148,26 @@ def _draw_clocks(cx, clocks: pd.DataFrame, x0: float, x1: float) -> None:
     cx.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
 
 
-def plot_recovery(run: RunData, path: str | os.PathLike | None = None) -> Figure:
+def plot_recovery(run: RunData, path: str | os.PathLike | None = None, *,
+                  ax=None) -> Figure:
     """Recovery time of every fault: over the run (left) and per fault kind (right). Faults
-    that never recovered are marked with a cross at the top."""
+    that never recovered are marked with a cross at the top. With ``ax``, a pair of the
+    caller's Axes (over the run, per kind), it draws there and returns their figure."""
     faults = fault_recoveries(run)
-    fig = new_figure(12, 3.6)
-    if faults.empty:
-        return _save(_message(fig, "no faults in this run's history"), path)
+    if ax is not None:
+        if len(ax) != 2:
+            raise ValueError("plot_recovery: ax must be two Axes (over the run, per kind)")
+        over, dist = ax
+        fig = over.figure
+        if faults.empty:
+            return _save(_axes_message(over, "no faults in this run's history"), path)
+    else:
+        fig = new_figure(12, 3.6)
+        if faults.empty:
+            return _save(_message(fig, "no faults in this run's history"), path)
+        over, dist = fig.subplots(1, 2, width_ratios=(3, 2))
     colours = fault_colours(faults["kind"])
     kinds = sorted(colours)
-    over, dist = fig.subplots(1, 2, width_ratios=(3, 2))
     top = faults["recovery_s"].max()
     top = 1.0 if pd.isna(top) or top <= 0 else top * 1.08
     for i, kind in enumerate(kinds):
@@ -173,6 +196,9 @@ def plot_recovery(run: RunData, path: str | os.PathLike | None = None) -> Figure
     dist.set_xlabel("recovery (s)")
     dist.set_xlim(left=0, right=top * 1.05)
     dist.grid(axis="x", alpha=0.3)
-    fig.suptitle(f"{run.name}: recovery after each fault ({faults.attrs.get('source', '')})",
-                 fontsize=10, x=0.01, ha="left")
+    title = f"{run.name}: recovery after each fault ({faults.attrs.get('source', '')})"
+    if ax is None:
+        fig.suptitle(title, fontsize=10, x=0.01, ha="left")
+    else:
+        over.set_title(title, fontsize=10, loc="left")
     return _save(fig, path)

@@ -177,9 +177,9 @@ def recovery_distribution(sweep: pd.DataFrame, by: str | list[str] | None = "nem
 
 def plot_recovery_distribution(sweep: pd.DataFrame, by: str | list[str] | None = None,
                                path: str | os.PathLike | None = None,
-                               faults: pd.DataFrame | None = None) -> Figure:
+                               faults: pd.DataFrame | None = None, *, ax=None) -> Figure:
     """Box plots of recovery times, one per parameter combination (``by``; default: the
-    parameters that vary), with every fault as a dot."""
+    parameters that vary), with every fault as a dot; into the caller's ``ax`` if given."""
     cols = _by(sweep, by)
     faults = fault_recoveries(sweep) if faults is None else faults
     source = "every fault of the runs"
@@ -188,8 +188,9 @@ def plot_recovery_distribution(sweep: pd.DataFrame, by: str | list[str] | None =
         source = "each run's median"
     data = faults.assign(_combo=_labels(faults, cols)).dropna(subset=["recovery_s"])
     groups = sorted(data["_combo"].unique()) if len(data) else []
-    fig = new_figure(10, 1.4 + 0.45 * max(1, len(groups)))
-    ax = fig.add_subplot()
+    if ax is None:
+        ax = new_figure(10, 1.4 + 0.45 * max(1, len(groups))).add_subplot()
+    fig = ax.figure
     if not groups:
         ax.set_axis_off()
         ax.text(0.5, 0.5, "no recovery times in this sweep", ha="center", va="center",
@@ -215,13 +216,15 @@ def plot_recovery_distribution(sweep: pd.DataFrame, by: str | list[str] | None =
 
 
 def plot_verdicts(sweep: pd.DataFrame, by: str | list[str] | None = None,
-                  path: str | os.PathLike | None = None) -> Figure:
-    """Stacked bars of verdicts (valid, invalid, unknown) per parameter combination."""
+                  path: str | os.PathLike | None = None, *, ax=None) -> Figure:
+    """Stacked bars of verdicts (valid, invalid, unknown) per parameter combination; into the
+    caller's ``ax`` if given."""
     counts = verdict_counts(sweep, by)
     cols = _by(sweep, by)
     labels = _labels(counts, cols) if cols else pd.Series(["all runs"])
-    fig = new_figure(10, 1.4 + 0.4 * len(counts))
-    ax = fig.add_subplot()
+    if ax is None:
+        ax = new_figure(10, 1.4 + 0.4 * len(counts)).add_subplot()
+    fig = ax.figure
     left = np.zeros(len(counts))
     for v, colour, name in (("true", "#2ca02c", "valid"), ("false", "#d62728", "invalid"),
                             ("unknown", "#ff9f1c", "unknown")):
