@@ -6,16 +6,15 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.flink.connector.kafka.sink.KafkaSink;
-import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
-import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import org.flinkjepsen.jobs.common.Args;
-import org.flinkjepsen.jobs.common.KeyedTextSerializer;
+import org.flinkjepsen.jobs.common.JobCompat;
+import org.flinkjepsen.jobs.common.KafkaOutput;
+import org.flinkjepsen.jobs.common.SinkGuarantee;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,13 +24,14 @@ import org.slf4j.LoggerFactory;
  * <p>Reads "id,key,seq" records from the input topic (from the earliest offsets), keeps per key
  * a count and the last seq in checkpointed state ({@link RecordCounter}) and writes
  * "id,key,seq,count,prev_seq" per record to the output topic, keyed by key, with a transactional
- * KafkaSink. A read_committed reader of the output must then see each input id exactly once and
- * each key's counts as 1..n, however often the job fails and recovers. {@code --drop-id} and
+ * Kafka sink (KafkaSink; FlinkKafkaProducer on Flink 1.13). A read_committed reader of the
+ * output must then see each input id exactly once and each key's counts as 1..n, however often the job fails and recovers. {@code --drop-id} and
  * {@code --sink-guarantee at-least-once} are deliberately broken variants that show the checker
  * finds lost and duplicated records.
  *
- * <p>Works with Flink 1.20 (connector 3.4.0-1.20) and 2.x (4.0.x-2.0, 5.0.0-2.2); operators have
- * fixed uids so state survives restarts and savepoints.
+ * <p>Works with every Flink release from 1.13 on (what differs is in common's JobCompat and
+ * KafkaOutput shims; jobs/build.sh picks them and the connector); operators have fixed uids so
+ * state survives restarts and savepoints.
  */
 public final class ExactlyOnceJob {
 
@@ -61,7 +61,7 @@ public final class ExactlyOnceJob {
         String groupId = args.string("group-id", "flink-jepsen");
         int parallelism = args.integer("parallelism", 2, 1);
         long checkpointInterval = args.longValue("checkpoint-interval", 2000L, 10L);
-        DeliveryGuarantee guarantee =
+        SinkGuarantee guarantee =
                 "exactly-once"
                                 .equals(
                                         args.choice(
@@ -69,8 +69,8 @@ public final class ExactlyOnceJob {
                                                 "exactly-once",
                                                 "exactly-once",
                                                 "at-least-once"))
-                        ? DeliveryGuarantee.EXACTLY_ONCE
-                        : DeliveryGuarantee.AT_LEAST_ONCE;
+                        ? SinkGuarantee.EXACTLY_ONCE
+                        : SinkGuarantee.AT_LEAST_ONCE;
         long dropId = args.longValue("drop-id", -1L, -1L);
         String transactionalIdPrefix = args.string("transactional-id-prefix", "flink-jepsen-eo");
         // Kafka brokers refuse a transaction timeout above transaction.max.timeout.ms (15 min by
@@ -80,7 +80,7 @@ public final class ExactlyOnceJob {
         long transactionTimeoutMs = args.longValue("transaction-timeout-ms", 60000L, 1000L);
         int restartAttempts = args.integer("restart-attempts", Integer.MAX_VALUE, 0);
         String jobName = args.string("job-name", "flink-jepsen-exactly-once");
-        if (guarantee == DeliveryGuarantee.EXACTLY_ONCE && transactionTimeoutMs <= checkpointInterval) {
+        if (guarantee == SinkGuarantee.EXACTLY_ONCE && transactionTimeoutMs <= checkpointInterval) {
             throw new IllegalArgumentException(
                     "--transaction-timeout-ms ("
                             + transactionTimeoutMs
@@ -94,8 +94,8 @@ public final class ExactlyOnceJob {
         env.setRuntimeMode(RuntimeExecutionMode.STREAMING);
         env.setParallelism(parallelism);
         // The Kafka sink commits its transactions when a checkpoint completes.
-        env.enableCheckpointing(checkpointInterval, CheckpointingMode.EXACTLY_ONCE);
-        env.configure(fixedDelayRestarts(restartAttempts));
+        JobCompat.enableExactlyOnceCheckpoints(env, checkpointInterval);
+        JobCompat.configure(env, fixedDelayRestarts(restartAttempts));
 
         KafkaSource<InputRecord> source =
                 KafkaSource.<InputRecord>builder()
@@ -113,24 +113,21 @@ public final class ExactlyOnceJob {
                         .setProperty("partition.discovery.interval.ms", "10000")
                         .build();
 
-        KafkaSinkBuilder<Tuple2<Long, String>> sink =
-                KafkaSink.<Tuple2<Long, String>>builder()
-                        .setBootstrapServers(bootstrapServers)
-                        .setRecordSerializer(new KeyedTextSerializer(outputTopic))
-                        .setDeliveryGuarantee(guarantee);
-        if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
-            sink.setTransactionalIdPrefix(transactionalIdPrefix)
-                    .setProperty("transaction.timeout.ms", Long.toString(transactionTimeoutMs));
-        }
-
         TypeInformation<Tuple2<Long, String>> outputType = Types.TUPLE(Types.LONG, Types.STRING);
-        env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka-input")
-                .uid("kafka-input")
-                .keyBy(r -> r.key, Types.LONG)
-                .process(new RecordCounter(dropId), outputType)
-                .uid("record-counter")
-                .name("record-counter")
-                .sinkTo(sink.build())
+        DataStream<Tuple2<Long, String>> counted =
+                env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka-input")
+                        .uid("kafka-input")
+                        .keyBy(r -> r.key, Types.LONG)
+                        .process(new RecordCounter(dropId), outputType)
+                        .uid("record-counter")
+                        .name("record-counter");
+        KafkaOutput.write(
+                        counted,
+                        bootstrapServers,
+                        outputTopic,
+                        guarantee,
+                        transactionalIdPrefix,
+                        transactionTimeoutMs)
                 .uid("kafka-output")
                 .name("kafka-output");
 
@@ -155,7 +152,7 @@ public final class ExactlyOnceJob {
 
     /**
      * Fixed-delay restarts, 1 s apart. Plain configuration keys: the RestartStrategies API is
-     * gone in 2.x, these keys work in 1.20 and 2.x.
+     * gone in 2.x, these keys work from 1.17 on (JobCompat.configure adds the older name).
      */
     static Configuration fixedDelayRestarts(int attempts) {
         Configuration conf = new Configuration();

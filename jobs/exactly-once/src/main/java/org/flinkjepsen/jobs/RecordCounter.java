@@ -1,14 +1,13 @@
 package org.flinkjepsen.jobs;
 
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
+import org.flinkjepsen.jobs.common.JobCompat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * once, and each key's counts run 1, 2, 3, ... with prev_seq the seq of the output before.
  */
 final class RecordCounter
-        extends KeyedProcessFunction<Long, InputRecord, Tuple2<Long, String>> {
+        extends JobCompat.OpeningKeyedProcessFunction<Long, InputRecord, Tuple2<Long, String>> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(RecordCounter.class);
 
@@ -34,14 +33,14 @@ final class RecordCounter
     }
 
     @Override
-    public void open(OpenContext openContext) {
+    protected void setUp() {
         count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
         lastSeq = getRuntimeContext().getState(new ValueStateDescriptor<>("last-seq", Types.LONG));
         counted = getRuntimeContext().getMetricGroup().counter("recordsCounted");
         LOG.info(
                 "record-counter subtask {} attempt {} opened (drop id {})",
-                getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
-                getRuntimeContext().getTaskInfo().getAttemptNumber(),
+                subtaskIndex(),
+                attemptNumber(),
                 dropId);
     }
 

@@ -2,10 +2,10 @@ package org.flinkjepsen.jobs;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import org.flinkjepsen.jobs.common.Args;
+import org.flinkjepsen.jobs.common.JobCompat;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -85,7 +85,8 @@ final class JobSetup {
     Configuration configuration() {
         Configuration conf = new Configuration();
         // Fixed-delay restarts 1 s apart. Plain configuration keys: the RestartStrategies API
-        // is gone in 2.x, these keys work in 1.20 and 2.x.
+        // is gone in 2.x, these keys work in 1.20 and 2.x (and JobCompat.configure adds the
+        // names releases before their renames read).
         conf.setString("restart-strategy.type", "fixed-delay");
         conf.setString("restart-strategy.fixed-delay.attempts", String.valueOf(restartAttempts));
         conf.setString("restart-strategy.fixed-delay.delay", "1 s");
@@ -106,8 +107,8 @@ final class JobSetup {
         env.setParallelism(parallelism);
         // Kafka offsets, keyed state and (for exactly-once) sink transactions move together
         // with each checkpoint.
-        env.enableCheckpointing(checkpointInterval, CheckpointingMode.EXACTLY_ONCE);
-        env.configure(configuration());
+        JobCompat.enableExactlyOnceCheckpoints(env, checkpointInterval);
+        JobCompat.configure(env, configuration());
         return env;
     }
 

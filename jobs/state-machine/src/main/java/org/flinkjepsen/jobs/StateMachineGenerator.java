@@ -1,25 +1,19 @@
 package org.flinkjepsen.jobs;
 
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.api.java.tuple.Tuple2;
-import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.flink.connector.datagen.source.DataGeneratorSource;
-import org.apache.flink.connector.datagen.source.GeneratorFunction;
-import org.apache.flink.connector.kafka.sink.KafkaSink;
-import org.apache.flink.connector.kafka.sink.KafkaSinkBuilder;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 import org.flinkjepsen.jobs.common.Args;
-import org.flinkjepsen.jobs.common.KeyedTextSerializer;
+import org.flinkjepsen.jobs.common.JobCompat;
+import org.flinkjepsen.jobs.common.KafkaOutput;
+import org.flinkjepsen.jobs.common.SinkGuarantee;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +25,8 @@ import java.util.SplittableRandom;
  * the {@link Sessions} state machine and their events go to a Kafka topic, which
  * {@link StateMachineJob} checks.
  *
- * <p>A rate-limited DataGeneratorSource (parallelism 1) emits ticks 0, 1, 2, ...; tick i belongs
+ * <p>A rate-limited, checkpointed source (parallelism 1; DataGeneratorSource on Flink 1.20 and
+ * later, a SourceFunction before: JobCompat.ticks) emits ticks 0, 1, 2, ...; tick i belongs
  * to address i % addresses. keyBy(address) -> {@link EventGenerator} keeps each address's state
  * in checkpointed keyed state and picks the next event from tick i alone (a random generator
  * seeded with i), so a replay after recovery writes the very same events. Now and then (about
@@ -60,7 +55,7 @@ public final class StateMachineGenerator {
         final double rate;
         final int addresses;
         final long invalidEvery;
-        final DeliveryGuarantee sinkGuarantee;
+        final SinkGuarantee sinkGuarantee;
         final String transactionalIdPrefix;
         final long transactionTimeoutMs;
 
@@ -106,19 +101,19 @@ public final class StateMachineGenerator {
                     "at-least-once",
                     "none")) {
                 case "exactly-once":
-                    sinkGuarantee = DeliveryGuarantee.EXACTLY_ONCE;
+                    sinkGuarantee = SinkGuarantee.EXACTLY_ONCE;
                     break;
                 case "at-least-once":
-                    sinkGuarantee = DeliveryGuarantee.AT_LEAST_ONCE;
+                    sinkGuarantee = SinkGuarantee.AT_LEAST_ONCE;
                     break;
                 default:
-                    sinkGuarantee = DeliveryGuarantee.NONE;
+                    sinkGuarantee = SinkGuarantee.NONE;
             }
             transactionalIdPrefix = args.string("transactional-id-prefix", "flink-jepsen-sm");
             // See ExactlyOnceJob: brokers refuse more than transaction.max.timeout.ms (15 min by
             // default); the connector's default is 1 h.
             transactionTimeoutMs = args.longValue("transaction-timeout-ms", 60000L, 1000L);
-            if (sinkGuarantee == DeliveryGuarantee.EXACTLY_ONCE
+            if (sinkGuarantee == SinkGuarantee.EXACTLY_ONCE
                     && transactionTimeoutMs <= setup.checkpointInterval) {
                 throw new IllegalArgumentException(
                         "--transaction-timeout-ms ("
@@ -133,41 +128,28 @@ public final class StateMachineGenerator {
     public static void main(String[] argv) throws Exception {
         Options o = new Options(argv);
         JobSetup setup = o.setup;
-        boolean exactlyOnce = o.sinkGuarantee == DeliveryGuarantee.EXACTLY_ONCE;
         // A local: the key selector lambda must not capture the (unserializable) Options.
         int addresses = o.addresses;
 
         StreamExecutionEnvironment env = setup.environment();
 
-        DataGeneratorSource<Long> ticks =
-                new DataGeneratorSource<>(
-                        (GeneratorFunction<Long, Long>) i -> i,
-                        Long.MAX_VALUE,
-                        o.rate > 0
-                                ? RateLimiterStrategy.perSecond(o.rate)
-                                : RateLimiterStrategy.noOp(),
-                        Types.LONG);
-
-        KafkaSinkBuilder<Tuple2<Long, String>> sink =
-                KafkaSink.<Tuple2<Long, String>>builder()
-                        .setBootstrapServers(setup.bootstrapServers)
-                        .setRecordSerializer(new KeyedTextSerializer(o.topic))
-                        .setDeliveryGuarantee(o.sinkGuarantee);
-        if (exactlyOnce) {
-            sink.setTransactionalIdPrefix(o.transactionalIdPrefix)
-                    .setProperty("transaction.timeout.ms", Long.toString(o.transactionTimeoutMs));
-        }
-
         TypeInformation<Tuple2<Long, String>> eventType = Types.TUPLE(Types.LONG, Types.STRING);
-        env.fromSource(ticks, WatermarkStrategy.noWatermarks(), "tick-source", Types.LONG)
-                .uid("tick-source")
-                // One ordered stream of ticks, so each address's ticks arrive in order.
-                .setParallelism(1)
-                .keyBy(i -> i % addresses, Types.LONG)
-                .process(new EventGenerator(o.invalidEvery), eventType)
-                .uid("event-generator")
-                .name("event-generator")
-                .sinkTo(sink.build())
+        DataStream<Tuple2<Long, String>> events =
+                JobCompat.ticks(env, o.rate, "tick-source")
+                        .uid("tick-source")
+                        // One ordered stream of ticks, so each address's ticks arrive in order.
+                        .setParallelism(1)
+                        .keyBy(i -> i % addresses, Types.LONG)
+                        .process(new EventGenerator(o.invalidEvery), eventType)
+                        .uid("event-generator")
+                        .name("event-generator");
+        KafkaOutput.write(
+                        events,
+                        setup.bootstrapServers,
+                        o.topic,
+                        o.sinkGuarantee,
+                        o.transactionalIdPrefix,
+                        o.transactionTimeoutMs)
                 .uid("kafka-events")
                 .name("kafka-events");
 
@@ -188,7 +170,7 @@ public final class StateMachineGenerator {
 
     /** Tick of an address -> the address's next event, as (address, event text). */
     static final class EventGenerator
-            extends KeyedProcessFunction<Long, Long, Tuple2<Long, String>> {
+            extends JobCompat.OpeningKeyedProcessFunction<Long, Long, Tuple2<Long, String>> {
         private static final long serialVersionUID = 1L;
         private final long invalidEvery;
         private transient ValueState<String> state;
@@ -200,7 +182,7 @@ public final class StateMachineGenerator {
         }
 
         @Override
-        public void open(OpenContext openContext) {
+        protected void setUp() {
             state = getRuntimeContext().getState(new ValueStateDescriptor<>("state", Types.STRING));
             generated = getRuntimeContext().getMetricGroup().counter("eventsGenerated");
             generatedInvalid = getRuntimeContext().getMetricGroup().counter("invalidEventsGenerated");

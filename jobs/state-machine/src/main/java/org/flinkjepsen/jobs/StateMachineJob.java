@@ -1,25 +1,22 @@
 package org.flinkjepsen.jobs;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
-import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.Collector;
 
 import org.flinkjepsen.jobs.common.Args;
-import org.flinkjepsen.jobs.common.KeyedTextSerializer;
+import org.flinkjepsen.jobs.common.JobCompat;
+import org.flinkjepsen.jobs.common.KafkaOutput;
+import org.flinkjepsen.jobs.common.SinkGuarantee;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -119,16 +116,18 @@ public final class StateMachineJob {
                         .uid("transition-checker")
                         .name("transition-checker");
         if (alertsTopic != null) {
-            alerts.sinkTo(
-                            KafkaSink.<Tuple2<Long, String>>builder()
-                                    .setBootstrapServers(setup.bootstrapServers)
-                                    .setRecordSerializer(new KeyedTextSerializer(alertsTopic))
-                                    .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
-                                    .build())
+            // At-least-once: no transactions, so prefix and timeout are unused.
+            KafkaOutput.write(
+                            alerts,
+                            setup.bootstrapServers,
+                            alertsTopic,
+                            SinkGuarantee.AT_LEAST_ONCE,
+                            null,
+                            60000L)
                     .uid("alerts-sink")
                     .name("kafka-alerts");
         } else {
-            alerts.sinkTo(new DiscardingSink<>()).uid("alerts-sink").name("discard-alerts");
+            JobCompat.discard(alerts).uid("alerts-sink").name("discard-alerts");
         }
 
         LOG.info(
@@ -144,7 +143,7 @@ public final class StateMachineJob {
 
     /** Applies each address's events to its state; invalid transitions become alerts. */
     static final class TransitionChecker
-            extends KeyedProcessFunction<Long, SessionEvent, Tuple2<Long, String>> {
+            extends JobCompat.OpeningKeyedProcessFunction<Long, SessionEvent, Tuple2<Long, String>> {
         private static final long serialVersionUID = 1L;
         private transient ValueState<String> state;
         private transient Counter checked;
@@ -153,7 +152,7 @@ public final class StateMachineJob {
         private transient Counter missed;
 
         @Override
-        public void open(OpenContext openContext) {
+        protected void setUp() {
             state = getRuntimeContext().getState(new ValueStateDescriptor<>("state", Types.STRING));
             checked = getRuntimeContext().getMetricGroup().counter("eventsChecked");
             expected = getRuntimeContext().getMetricGroup().counter("alertsExpected");
@@ -161,8 +160,8 @@ public final class StateMachineJob {
             missed = getRuntimeContext().getMetricGroup().counter("alertsMissed");
             LOG.info(
                     "transition-checker subtask {} attempt {} opened",
-                    getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
-                    getRuntimeContext().getTaskInfo().getAttemptNumber());
+                    subtaskIndex(),
+                    attemptNumber());
         }
 
         @Override

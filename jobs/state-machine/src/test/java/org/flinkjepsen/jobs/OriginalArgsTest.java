@@ -1,6 +1,6 @@
 package org.flinkjepsen.jobs;
 
-import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.flinkjepsen.jobs.common.SinkGuarantee;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -33,7 +33,7 @@ public class OriginalArgsTest {
         check(o.addresses, 1000, "addresses (numKeys)");
         check(o.topic, "kafka-test-topic", "topic");
         check(o.rate, 5.0, "rate (1 source x 1000 / 200 ms)");
-        check(o.sinkGuarantee, DeliveryGuarantee.EXACTLY_ONCE, "sink guarantee");
+        check(o.sinkGuarantee, SinkGuarantee.EXACTLY_ONCE, "sink guarantee");
         check(o.setup.bootstrapServers, "localhost:9092", "bootstrap servers");
         check(o.transactionTimeoutMs, 600000L, "transaction timeout");
         check(o.setup.checkpointDir, "hdfs:///flink-checkpoints", "checkpoint dir");
@@ -77,7 +77,7 @@ public class OriginalArgsTest {
         check(g.rate, 50.0, "rate");
         check(g.setup.checkpointInterval, 3000L, "checkpoint interval");
         check(g.setup.checkpointDir, "file:///tmp/c", "checkpoint dir");
-        check(g.sinkGuarantee, DeliveryGuarantee.AT_LEAST_ONCE, "sink guarantee");
+        check(g.sinkGuarantee, SinkGuarantee.AT_LEAST_ONCE, "sink guarantee");
         check(g.transactionTimeoutMs, 9000L, "transaction timeout");
         StateMachineGenerator.Options d =
                 new StateMachineGenerator.Options(new String[] {"--bootstrap-servers", "b:9092"});
@@ -98,10 +98,10 @@ public class OriginalArgsTest {
     public void testSleepAndSemantic() {
         check(generator("--parallelism 4 --sleep 200").rate, 20.0, "4 sources x 5/s");
         check(generator("--sleep 0").rate, 0.0, "sleep 0 = unthrottled");
-        check(generator("--semantic none").sinkGuarantee, DeliveryGuarantee.NONE, "none");
+        check(generator("--semantic none").sinkGuarantee, SinkGuarantee.NONE, "none");
         check(
                 generator("--semantic at-least-once").sinkGuarantee,
-                DeliveryGuarantee.AT_LEAST_ONCE,
+                SinkGuarantee.AT_LEAST_ONCE,
                 "at-least-once");
     }
 

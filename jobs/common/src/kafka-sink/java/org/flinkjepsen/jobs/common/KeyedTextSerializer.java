@@ -5,13 +5,7 @@ import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
 
-import java.nio.charset.StandardCharsets;
-
-/**
- * (key, text) -> a Kafka record with the key as decimal text and the text as value. No
- * partition is set, so Kafka's partitioner hashes the key: all of a key's records go to one
- * partition, in the order they were written.
- */
+/** KafkaSink's serializer of (key, text) records: {@link KafkaRecords#keyedText}. */
 public final class KeyedTextSerializer
         implements KafkaRecordSerializationSchema<Tuple2<Long, String>> {
     private static final long serialVersionUID = 1L;
@@ -24,9 +18,6 @@ public final class KeyedTextSerializer
     @Override
     public ProducerRecord<byte[], byte[]> serialize(
             Tuple2<Long, String> element, KafkaSinkContext context, Long timestamp) {
-        return new ProducerRecord<>(
-                topic,
-                Long.toString(element.f0).getBytes(StandardCharsets.UTF_8),
-                element.f1.getBytes(StandardCharsets.UTF_8));
+        return KafkaRecords.keyedText(topic, element);
     }
 }
