@@ -10,12 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from flink_jepsen.api.pytest_plugin import worker_nodes
+
 pytest_plugins = ["pytester"]
 
 # Suites running side by side on one machine choose their own (FJ_TEST_PREFIX=fjm
-# FJ_TEST_SUBNET=10.213.11.0/24): namespaces, links and routes must not collide.
-TEST_PREFIX = os.environ.get("FJ_TEST_PREFIX", "fjt")
-TEST_SUBNET = os.environ.get("FJ_TEST_SUBNET", "10.213.9.0/24")
+# FJ_TEST_SUBNET=10.213.11.0/24): namespaces, links and routes must not collide. Under
+# pytest-xdist each worker (gw0, gw1, ...) derives its own from them (fjtw0 in 10.213.25.0/24,
+# fjtw1 in 10.213.41.0/24, ...), as the plugin does for a user's runs.
+TEST_PREFIX, TEST_SUBNET = worker_nodes(os.environ.get("PYTEST_XDIST_WORKER", ""),
+                                        os.environ.get("FJ_TEST_PREFIX", "fjt"),
+                                        os.environ.get("FJ_TEST_SUBNET", "10.213.9.0/24"))
 
 
 def is_root() -> bool:

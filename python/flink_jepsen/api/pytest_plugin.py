@@ -6,62 +6,140 @@ carries the anomalies and where the evidence is.
     def test_flink_survives(flink_jepsen, nemesis):
         flink_jepsen.run(nemesis_gen=nemesis)
 
-Command-line options: --flink-version, --tarball, --nodes (real hosts: runs go over SSH),
---node-count, --fj-store, --fj-time-limit and the SSH options; each is a default that a test's
-own parameters override."""
+Options, all prefixed --fj- so they clash with no other plugin's: --fj-flink-version,
+--fj-tarball, --fj-nodes (real hosts: runs go over SSH), --fj-node-count, --fj-store,
+--fj-time-limit, --fj-nemesis, --fj-ha-storage-dir, the SSH options (--fj-username,
+--fj-ssh-password, --fj-ssh-private-key) and --fj-subnet. Each is the test option declared
+with a pytest flag (run/options.py, nodes/remotes.py), and each may also be set in the ini
+file (pytest.ini, or [tool.pytest.ini_options] of pyproject.toml) under its name with
+underscores: `fj_flink_version = 1.20.5`. The command line beats the ini file; a test's own
+parameters beat both.
+
+Under pytest-xdist every worker (gw0, gw1, ...) drives local nodes of its own: a node prefix
+and a subnet derived from the worker's id (`worker_nodes`), so `pytest -n 2` runs two clusters
+side by side.
+
+Importing the plugin loads nothing of the harness: the C++ core and the API are imported when
+pytest asks for the options and when a test uses the fixture."""
 
 from __future__ import annotations
 
-import dataclasses
+import functools
+import ipaddress
 import os
+import re
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from flink_jepsen import api
-from flink_jepsen.nodes.remotes import SshOptions
-from flink_jepsen.run import options
+if TYPE_CHECKING:
+    from flink_jepsen import api
+
+PREFIX = "--fj-"
+DEFAULT_PREFIX = "fj"               # paths.prefix()'s default
+DEFAULT_SUBNET = "10.213.7.0/24"    # nodes/local.py's DEFAULT_SUBNET
+WORKER_STRIDE = 16                  # networks of the base's size between two workers' subnets
 
 
-def _declared() -> list[tuple[str, str, type]]:
-    """(pytest option, test parameter, type) for every test option declared with a pytest
+def fj_flag(declared: str) -> str:
+    """The plugin's flag for a declared pytest flag: `--fj-` prefixed (`--flink-version` is
+    `--fj-flink-version`)."""
+    return declared if declared.startswith(PREFIX) else PREFIX + declared.lstrip("-")
+
+
+def ini_name(flag: str) -> str:
+    """`--fj-flink-version` -> `fj_flink_version`, its name in the ini file."""
+    return flag.lstrip("-").replace("-", "_")
+
+
+@functools.cache
+def declared_options() -> tuple[tuple[str, str, type, str], ...]:
+    """(pytest flag, test parameter, type, help) for every test option declared with a pytest
     flag (run/options.py): the plugin offers nothing the declaration does not."""
+    from flink_jepsen.run import options
+
     out = []
     for f in options.declared():
         flag = f.metadata.get("pytest")
         if flag:
-            kind = f.metadata.get("kind") or str
-            out.append((flag, f.name, kind))
-    return out
+            out.append((fj_flag(flag), f.name, f.metadata.get("kind") or str,
+                        f.metadata.get("help") or ""))
+    return tuple(out)
 
 
-_OPTIONS = tuple(_declared())
-_SSH_OPTIONS = tuple((f.metadata["pytest"], f.name) for f in dataclasses.fields(SshOptions)
-                     if f.metadata.get("pytest"))
+@functools.cache
+def declared_ssh_options() -> tuple[tuple[str, str, str], ...]:
+    """(pytest flag, SSH setting, help) for the SSH settings declared with a pytest flag."""
+    import dataclasses
+
+    from flink_jepsen.nodes.remotes import SshOptions
+
+    return tuple((fj_flag(f.metadata["pytest"]), f.name, f.metadata.get("help") or "")
+                 for f in dataclasses.fields(SshOptions) if f.metadata.get("pytest"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("flink-jepsen", "Flink fault-injection tests (flink-jepsen)")
-    for opt, param, kind in _OPTIONS:
-        g.addoption(opt, dest=f"fj_{param}", type=kind, default=None,
-                    help=f"default {param} of every flink-jepsen run")
-    for opt, param in _SSH_OPTIONS:
-        g.addoption(opt, dest=f"fj_ssh_{param}", default=None,
-                    help=f"SSH {param} for --nodes")
+    for flag, param, kind, text in declared_options():
+        g.addoption(flag, dest=f"fj_{param}", type=kind, default=None,
+                    help=f"default {param} of every flink-jepsen run: {text}")
+        parser.addini(ini_name(flag), f"default {param} of every flink-jepsen run (the "
+                                      f"command line's {flag} beats it)", default="")
+    for flag, param, text in declared_ssh_options():
+        g.addoption(flag, dest=f"fj_ssh_{param}", default=None,
+                    help=f"SSH {param} for --fj-nodes: {text}")
+        parser.addini(ini_name(flag), f"SSH {param} for --fj-nodes (the command line's "
+                                      f"{flag} beats it)", default="")
+    g.addoption("--fj-subnet", dest="fj_subnet", default=None,
+                help="IPv4 network of the local nodes the runs bring up (default: the "
+                     "harness's, 10.213.7.0/24); under pytest-xdist each worker's is derived "
+                     "from it")
+    parser.addini("fj_subnet", "IPv4 network of the local nodes (the command line's "
+                               "--fj-subnet beats it)", default="")
+
+
+_PARAMS = pytest.StashKey[dict]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "flink_jepsen: a test that runs real Flink clusters")
+    config.stash[_PARAMS] = base_params(config)  # a bad value in the ini file ends it here
+
+
+def _setting(config: pytest.Config, dest: str, flag: str) -> Any:
+    """The command line's value, else the ini file's, else None."""
+    value = config.getoption(dest)
+    if value is not None:
+        return value
+    ini = config.getini(ini_name(flag))
+    if isinstance(ini, str):
+        ini = ini.strip()
+    return ini if ini not in ("", None, []) else None
+
+
+def _typed(value: Any, kind: type, flag: str) -> Any:
+    if kind in (int, float) and not isinstance(value, kind):
+        try:
+            return kind(value)
+        except (TypeError, ValueError) as e:
+            raise pytest.UsageError(f"{flag} (or {ini_name(flag)} in the ini file): not "
+                                    f"{'an integer' if kind is int else 'a number'}: "
+                                    f"{value!r}") from e
+    return value if kind in (int, float) else str(value)
 
 
 def base_params(config: pytest.Config) -> dict:
-    """The test parameters the command line set."""
+    """The test parameters the command line and the ini file set (the command line wins)."""
     params: dict = {}
-    for _, param, _ in _OPTIONS:
-        value = config.getoption(f"fj_{param}")
+    for flag, param, kind, _ in declared_options():
+        value = _setting(config, f"fj_{param}", flag)
         if value is not None:
-            params[param] = value
-    ssh = {p: config.getoption(f"fj_ssh_{p}") for _, p in _SSH_OPTIONS}
-    ssh = {k: v for k, v in ssh.items() if v is not None}
+            params[param] = _typed(value, kind, flag)
+    ssh = {}
+    for flag, param, _ in declared_ssh_options():
+        value = _setting(config, f"fj_ssh_{param}", flag)
+        if value is not None:
+            ssh[param] = str(value)
     if params.get("nodes"):
         params["remote"] = "ssh"
         if ssh:
@@ -69,16 +147,65 @@ def base_params(config: pytest.Config) -> dict:
     return params
 
 
+# ---- pytest-xdist: a node prefix and a subnet per worker -------------------------------------
+def worker_number(worker_id: str) -> int | None:
+    """gw0 -> 0, gw12 -> 12; None outside xdist ("master", "")."""
+    m = re.fullmatch(r"gw(\d+)", worker_id or "")
+    return int(m.group(1)) if m else None
+
+
+def worker_nodes(worker_id: str, prefix: str = DEFAULT_PREFIX,
+                 subnet: str = DEFAULT_SUBNET) -> tuple[str, str]:
+    """The node prefix and subnet of xdist worker `worker_id` (gw0, gw1, ...), from the ones
+    the session would use (FLINK_JEPSEN_PREFIX, --fj-subnet): the prefix gets `w<N>` (cut to
+    FLINK_JEPSEN_PREFIX's 5 characters; a prefix that already ends so is kept), the subnet is
+    the network of the same size 16 x (N + 1) networks further on (10.213.7.0/24: gw0
+    10.213.23.0/24, gw1 10.213.39.0/24), so workers neither share nodes nor routes, with each
+    other or with the base. Outside xdist, the base ones."""
+    n = worker_number(worker_id)
+    if n is None:
+        return prefix, subnet
+    tag = f"w{n}"
+    if not prefix.endswith(tag):
+        prefix = prefix[:max(1, 5 - len(tag))] + tag
+    if len(prefix) > 5:
+        raise pytest.UsageError(f"pytest-xdist worker {worker_id}: too many workers for a "
+                                f"node prefix of at most 5 characters ({prefix})")
+    net = ipaddress.IPv4Network(subnet, strict=False)
+    start = int(net.network_address) + WORKER_STRIDE * (n + 1) * net.num_addresses
+    try:
+        mine = ipaddress.IPv4Network((start, net.prefixlen))
+    except ValueError as e:
+        raise pytest.UsageError(f"pytest-xdist worker {worker_id}: no subnet left after "
+                                f"{subnet}") from e
+    if not mine.is_private:
+        raise pytest.UsageError(f"pytest-xdist worker {worker_id}: its subnet {mine} (from "
+                                f"{subnet}) is not a private network: use a smaller "
+                                f"--fj-subnet or fewer workers")
+    return prefix, str(mine)
+
+
+def _worker_id(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput:
+        return str(workerinput.get("workerid", ""))
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 class FlinkJepsen:
     """What a test gets: builds tests from the templates with the session's defaults, runs
     them, and fails the test with the anomalies when a run is not valid."""
 
-    def __init__(self, request: pytest.FixtureRequest, defaults: dict) -> None:
+    def __init__(self, request: pytest.FixtureRequest, defaults: dict,
+                 subnet: str | None = None) -> None:
         self.request = request
         self.defaults = defaults
+        self.subnet = subnet  # the local nodes' subnet, when this session chooses it
         self.results: list[api.RunResult] = []
 
     def test(self, template: str = "standalone-session", **params) -> api.Test:
+        from flink_jepsen import api
+
         if template not in api.TEMPLATES:
             raise pytest.UsageError(f"unknown flink-jepsen template {template!r}; known: "
                                     f"{', '.join(api.TEMPLATES)}")
@@ -91,20 +218,60 @@ class FlinkJepsen:
         test = self.test(template, **params)
         if test.options.remote == "netns" and os.geteuid() != 0:
             pytest.skip("flink-jepsen's local nodes need root (network namespaces, iptables)")
-        result = test.run()
+        made = self._nodes_up(test)
+        try:
+            result = test.run()
+        finally:
+            if made is not None and not test.options.leave_running:
+                made.down()
         self.results.append(result)
         self.request.node.user_properties.append(("flink-jepsen-store", str(result.store)))
         if check and result.valid is not True:
             pytest.fail(f"flink-jepsen: {result.describe()}", pytrace=False)
         return result
 
+    def _nodes_up(self, test: api.Test):
+        """With a subnet of the session's (--fj-subnet, a pytest-xdist worker's), the local
+        nodes are brought up in it before the run (which then uses them) and removed after,
+        as the run itself would have done in the harness's default subnet."""
+        if self.subnet is None or test.options.remote != "netns":
+            return None
+        from flink_jepsen.errors import FlinkJepsenError
+        from flink_jepsen.nodes.local import LocalNodes
+
+        local = LocalNodes()
+        if local.is_up():
+            return None
+        try:
+            local.up(test.options.node_count, self.subnet)
+        except FlinkJepsenError as e:
+            pytest.fail(f"flink-jepsen: local nodes in {self.subnet}: {e}", pytrace=False)
+        return local
+
 
 @pytest.fixture(scope="session")
 def flink_jepsen_defaults(request: pytest.FixtureRequest) -> dict:
-    """The run parameters given on pytest's command line."""
-    return base_params(request.config)
+    """The run parameters given on pytest's command line or in its ini file."""
+    return dict(request.config.stash[_PARAMS])
+
+
+@pytest.fixture(scope="session")
+def flink_jepsen_nodes(request: pytest.FixtureRequest) -> tuple[str, str | None]:
+    """The node prefix and subnet of this session's local nodes: a pytest-xdist worker's own
+    (FLINK_JEPSEN_PREFIX is set to its prefix for the session), else the session's. The
+    subnet is None when the harness's default applies."""
+    config = request.config
+    chosen = _setting(config, "fj_subnet", "--fj-subnet")
+    worker = _worker_id(config)
+    prefix = os.environ.get("FLINK_JEPSEN_PREFIX", DEFAULT_PREFIX)
+    if worker_number(worker) is None:
+        return prefix, (str(chosen) if chosen else None)
+    prefix, subnet = worker_nodes(worker, prefix, str(chosen or DEFAULT_SUBNET))
+    os.environ["FLINK_JEPSEN_PREFIX"] = prefix
+    return prefix, subnet
 
 
 @pytest.fixture
-def flink_jepsen(request: pytest.FixtureRequest, flink_jepsen_defaults: dict) -> FlinkJepsen:
-    return FlinkJepsen(request, flink_jepsen_defaults)
+def flink_jepsen(request: pytest.FixtureRequest, flink_jepsen_defaults: dict,
+                 flink_jepsen_nodes: tuple[str, str | None]) -> FlinkJepsen:
+    return FlinkJepsen(request, flink_jepsen_defaults, flink_jepsen_nodes[1])

@@ -9,6 +9,7 @@ verdict from the workload's checkers (checks/). It has no branch on any of them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -18,11 +19,12 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flink_jepsen import __version__, _core, paths, systems, versions, workloads
+from flink_jepsen import log as fjlog
 from flink_jepsen.checks import compose
 from flink_jepsen.checks import verdict as verdicts
 from flink_jepsen.errors import FlinkJepsenError, SetupError, UsageError
@@ -60,6 +62,58 @@ class Result:
     @property
     def verdict_line(self) -> str:
         return verdicts.line(self.valid)
+
+
+class _RunLogHandler(fjlog.CoreHandler):
+    """Python's log lines into the core's logger (the console and the run's jepsen.log), for a
+    run started where nobody installed the core's handler (the API, pytest). The package's
+    logger is lowered to debug for the run (jepsen.log gets everything); a record reaches the
+    caller's own handlers only at the level they would have seen it anyway."""
+
+    def __init__(self, logger: logging.Logger, passthrough: int) -> None:
+        super().__init__()
+        self.logger = logger
+        self.passthrough = passthrough
+
+    def emit(self, record: logging.LogRecord) -> None:
+        super().emit(record)
+        parent = self.logger.parent
+        if record.levelno >= self.passthrough and parent is not None and self._heard(parent):
+            parent.callHandlers(record)
+
+    @staticmethod
+    def _heard(logger: logging.Logger | None) -> bool:
+        """Has the logger or an ancestor a handler (else logging's last resort would print
+        what the core's console already showed)?"""
+        while logger is not None:
+            if logger.handlers:
+                return True
+            logger = logger.parent if logger.propagate else None
+        return False
+
+
+@contextlib.contextmanager
+def python_log_lines() -> Iterator[None]:
+    """The run owns its jepsen.log: whichever way it was started (the CLI, the API, pytest),
+    Python's log lines reach the core's logger, which writes them into the run's jepsen.log
+    beside the core's own, in one order. The CLI (log.setup) routes the root logger there
+    already; otherwise a handler on the package's logger does it for the run's duration."""
+    root = logging.getLogger()
+    if any(isinstance(h, fjlog.CoreHandler) for h in root.handlers):
+        yield
+        return
+    package = logging.getLogger("flink_jepsen")
+    level, propagate = package.level, package.propagate
+    handler = _RunLogHandler(package, package.getEffectiveLevel())
+    package.addHandler(handler)
+    package.setLevel(logging.DEBUG)
+    package.propagate = False  # the handler passes on what the caller would have seen
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(level)
+        package.propagate = propagate
 
 
 def checkers_for(options: TestOptions, jobs: list[str] | None) -> list:
@@ -182,6 +236,10 @@ class TestRun:
             "jobs": list(self.jobs), "versions": environment_versions(self.dist)})
 
     def run(self) -> Result:
+        with python_log_lines():
+            return self._run()
+
+    def _run(self) -> Result:
         o = self.options
         self.test_name = o.test_name_for(self._mode_for_name())
         try:
