@@ -3,7 +3,10 @@
 # distribution (a tarball URI; without one, the default release from PyPI's official binaries).
 #   bin/run-tests.sh ITERATIONS [TARBALL]
 # FJ_MATRIX selects parts of the matrix (default: "yarn standalone kafka").
-# Each run is its own directory in store/; the script exits non-zero if any run was not valid.
+# Each run is its own directory in store/. The matrix ends with a summary as Jepsen's test-all:
+# the runs that were not valid, by outcome, then the counts of valid, invalid, unknown and
+# crashed runs; it exits with the worst run's status, in the order crashed (255) > unknown (2) >
+# invalid (1) > valid (0). A run that exits 130 (interrupted) ends the matrix at once with 130.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ $# -lt 1 ] || ! [[ "$1" =~ ^[1-9][0-9]*$ ]]; then
@@ -21,10 +24,48 @@ want() { [[ "$matrix" == *" $1 "* ]]; }
 common=()
 [ $# -ge 2 ] && common+=(--tarball "$2")
 specs="$here/test-specs"
-status=0
+valid=(); invalid=(); unknown=(); crashed=()
+summary() {
+  echo
+  local title list
+  for title in Invalid Unknown Crashed; do
+    case "$title" in
+      Invalid) list=("${invalid[@]+"${invalid[@]}"}") ;;
+      Unknown) list=("${unknown[@]+"${unknown[@]}"}") ;;
+      Crashed) list=("${crashed[@]+"${crashed[@]}"}") ;;
+    esac
+    if [ ${#list[@]} -gt 0 ] && [ -n "${list[0]}" ]; then
+      printf '# %s runs\n\n' "$title"
+      printf '%s\n' "${list[@]}"
+      echo
+    fi
+  done
+  echo "${#valid[@]} valid"
+  echo "${#invalid[@]} invalid"
+  echo "${#unknown[@]} unknown"
+  echo "${#crashed[@]} crashed"
+}
+worst() {
+  if [ ${#crashed[@]} -gt 0 ]; then echo 255
+  elif [ ${#unknown[@]} -gt 0 ]; then echo 2
+  elif [ ${#invalid[@]} -gt 0 ]; then echo 1
+  else echo 0; fi
+}
 run() {
   echo "== flink-jepsen test $*" >&2
-  "$here/bin/flink-jepsen" test "${common[@]}" "$@" || status=1
+  local before after rc=0 where
+  before="$(readlink -f store/latest 2>/dev/null || true)"
+  "$here/bin/flink-jepsen" test "${common[@]}" "$@" || rc=$?
+  after="$(readlink -f store/latest 2>/dev/null || true)"
+  where="$after"
+  if [ -z "$after" ] || [ "$after" = "$before" ]; then where="(no run stored) test $*"; fi
+  case "$rc" in
+    0) valid+=("$where") ;;
+    1) invalid+=("$where") ;;
+    2) unknown+=("$where") ;;
+    130) echo "interrupted" >&2; summary; exit 130 ;;
+    *) crashed+=("$where (exit status $rc)") ;;
+  esac
 }
 # Per-job mode exists only in Flink 1.x; with 2.x the application mode takes its place.
 per_job="$specs/yarn-application.edn"
@@ -58,4 +99,5 @@ for i in $(seq 1 "$iterations"); do
     done
   fi
 done
-exit $status
+summary
+exit "$(worst)"

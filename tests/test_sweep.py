@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import cli
+from flink_jepsen.api import sweep
 from flink_jepsen.api.sweep import anomaly_types, parse_grid_arg, plan, run_sweep, summary
 from flink_jepsen.errors import UsageError
 
@@ -68,6 +69,11 @@ def test_the_cli_sweep_prints_a_row_per_run_and_exits_unknown(tmp_path) -> None:
     runs, _, table = r.stdout.partition("\n\n")
     assert runs.count("unknown") == 4
     assert table.splitlines()[0].split()[:4] == ["seed", "runs", "verdict", "recovery_median_s"]
+    # Jepsen's test-all summary ends it: the runs not valid, where they are, then the counts.
+    assert "# Unknown runs" in r.stdout
+    assert all(row["store"] in r.stdout for row in rows)
+    assert r.stdout.rstrip().splitlines()[-4:] == ["0 valid", "0 invalid", "4 unknown",
+                                                   "0 crashed"]
     bad = cli("sweep", "--grid", "nemesis-gen=nope", "--out", str(out))
     assert bad.returncode == 254 and "--nemesis-gen 'nope' is unknown" in bad.stderr
 
@@ -99,3 +105,87 @@ def test_the_summary_is_version_by_nemesis_with_verdict_recovery_and_anomalies()
     assert "false/true 20s 2" in v118 and "true 12s 0" in v118
     assert "unknown - 0" in next(line for line in grid if line.startswith("2.3.0"))
     assert anomaly_types([{"type": "lost"}, {"type": "lost"}, {}]) == "lost x2, anomaly x1"
+
+
+def test_a_matrix_exits_with_its_worst_run_crashed_unknown_invalid_valid() -> None:
+    import pandas as pd
+
+    def frame(*valids, crashed=()):
+        return pd.DataFrame([{"valid": v, "crashed": i in crashed, "store": f"store/t/{i}",
+                              "error": None, "key": str(i)} for i, v in enumerate(valids)])
+
+    assert sweep.exit_status(frame("true", "true")) == 0
+    assert sweep.exit_status(frame("true", "false")) == 1
+    assert sweep.exit_status(frame("false", "unknown", "true")) == 2   # unknown beats invalid
+    assert sweep.exit_status(frame("false", "unknown", "true", crashed={0})) == 255
+    assert sweep.exit_status(pd.DataFrame()) == 0
+    assert sweep.counts(frame("true", "false", "unknown", "true", crashed={3})) == {
+        "valid": 1, "invalid": 1, "unknown": 1, "crashed": 1}
+    text = sweep.outcome_summary(frame("true", "false", "unknown"))
+    assert text.splitlines()[:3] == ["# Invalid runs", "", "store/t/1"]
+    assert "# Unknown runs" in text and "store/t/0" not in text  # valid runs: counted only
+    assert text.splitlines()[-4:] == ["1 valid", "1 invalid", "1 unknown", "0 crashed"]
+    # test --test-count N: the same order over its runs' verdicts
+    assert sweep.worst_exit_status([True, False]) == 1
+    assert sweep.worst_exit_status([False, "unknown"]) == 2
+    assert sweep.worst_exit_status([]) == 0
+
+
+def test_a_run_that_crashes_is_a_crashed_row_and_the_sweep_goes_on(tmp_path,
+                                                                   monkeypatch) -> None:
+    from flink_jepsen.api import Test
+
+    real = Test.run
+
+    def run(self, *a, **k):
+        if self.options.seed == 1:
+            raise RuntimeError("boom")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Test, "run", run)
+    frame = run_sweep({"seed": [1, 2]}, tmp_path / "s.jsonl", base(tmp_path))
+    assert list(frame["seed"]) == [1, 2]
+    assert list(frame["crashed"].fillna(False)) == [True, False]
+    assert frame["error"][0] == "harness crash: RuntimeError: boom"
+    assert sweep.counts(frame) == {"valid": 0, "invalid": 0, "unknown": 1, "crashed": 1}
+    assert sweep.exit_status(frame) == 255
+    assert "# Crashed runs" in sweep.outcome_summary(frame)
+    assert "harness crash: RuntimeError: boom" in sweep.outcome_summary(frame)
+
+
+def test_run_tests_sh_ends_with_test_alls_summary_and_the_worst_status(tmp_path) -> None:
+    """bin/run-tests.sh with a stand-in for bin/flink-jepsen that exits as told."""
+    import shutil
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "bin").mkdir()
+    shutil.copy(repo / "bin" / "run-tests.sh", tmp_path / "bin" / "run-tests.sh")
+    fake = tmp_path / "bin" / "flink-jepsen"
+    fake.write_text("""#!/usr/bin/env bash
+n=$(cat .count 2>/dev/null || echo 0); n=$((n+1)); echo $n > .count
+read -ra st <<< "$FAKE_STATUSES"; rc=${st[$((n-1))]}
+if [ "$rc" != 254 ]; then mkdir -p store/run$n; ln -sfn "$PWD/store/run$n" store/latest; fi
+exit $rc
+""")
+    fake.chmod(0o755)
+
+    def matrix(statuses: str) -> subprocess.CompletedProcess:
+        work = tmp_path / f"w{statuses.replace(' ', '')}"
+        work.mkdir()
+        return subprocess.run(["bash", str(tmp_path / "bin" / "run-tests.sh"), "2"], cwd=work,
+                              env={"PATH": "/usr/bin:/bin", "FJ_MATRIX": "standalone",
+                                   "FAKE_STATUSES": statuses},
+                              capture_output=True, text=True, timeout=60)
+
+    r = matrix("0 1 2 254")
+    assert r.returncode == 255, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[-4:] == ["1 valid", "1 invalid", "1 unknown", "1 crashed"]
+    assert "# Invalid runs" in lines and any(line.endswith("store/run2") for line in lines)
+    assert any("(exit status 254)" in line for line in lines)
+    assert matrix("0 2 1 0").returncode == 2
+    assert matrix("0 0 1 0").returncode == 1
+    assert matrix("0 0 0 0").returncode == 0
+    interrupted = matrix("0 130 1 0")
+    assert interrupted.returncode == 130 and interrupted.stdout.splitlines()[-4] == "1 valid"

@@ -1,7 +1,8 @@
 """The command line: a thin layer that parses, validates and calls the package's API.
 
-Exit statuses follow Jepsen: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 the harness
-itself crashed.
+Exit statuses follow Jepsen (EXIT_STATUSES below, the end of every --help): 0 valid, 1 invalid,
+2 unknown, 130 interrupted, 254 bad arguments, 255 the harness itself crashed; several runs
+exit with the worst of theirs (crashed > unknown > invalid > valid, as Jepsen's test-all).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
-from flink_jepsen import _core, versions
+from flink_jepsen import __version__, _core, versions
 from flink_jepsen import log as fjlog
 from flink_jepsen.checks import verdict
 from flink_jepsen.errors import FlinkJepsenError, UsageError
@@ -28,8 +29,48 @@ from flink_jepsen.web import serve as fjserve
 log = logging.getLogger("flink_jepsen.api.cli")
 
 
+EXIT_STATUSES = """\
+exit status:
+  0    valid (test, analyze; sweep: every run valid); other commands: done
+  1    invalid: a checker found an anomaly; doctor: something is missing; nodes status: a
+       node is unreachable (or none is up); nodes exec: the command failed on a node
+  2    unknown: the run could not be judged (setup failed, bad input in a test spec, the
+       history could not be written; the run is in the store with the reason); other
+       commands: the environment could not be set up or reached (no root, a subnet in use, a
+       node that does not answer); any command refused before it started anything because
+       this machine lacks what it needs (the message names the fix; see doctor)
+  130  interrupted (Ctrl-C, SIGTERM, SIGHUP), after the teardown
+  254  bad arguments or input (nothing was started)
+  255  the harness crashed
+several runs (test --test-count N, sweep): the worst of theirs, in the order
+  crashed (255) > unknown (2) > invalid (1) > valid (0), as Jepsen's test-all"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default (unless the help says it already); the
+    epilog (the exit statuses) keeps its lines."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (not action.option_strings or action.default is argparse.SUPPRESS
+                or "default" in text.lower() or isinstance(action, (
+                    argparse._HelpAction, argparse._VersionAction))):
+            return text
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            return f"{text} (default: off)"
+        if action.default is None or action.default == "" or action.default == []:
+            return f"{text} (default: none)"
+        return f"{text} (default: %(default)s)"
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse, but bad arguments are a UsageError (exit 254), as in Jepsen."""
+    """argparse, but bad arguments are a UsageError (exit 254), as in Jepsen; every command's
+    --help shows the defaults and ends with the exit statuses."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        kwargs.setdefault("epilog", EXIT_STATUSES)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
@@ -56,66 +97,105 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def package_version() -> str:
+    """The installed distribution's version; in a source checkout that is not installed, the
+    package's own __version__, saying so."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("flink-jepsen")
+    except metadata.PackageNotFoundError:
+        return f"{__version__} (source checkout, not installed)"
+
+
+LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
+
+
+def _log_level(p: argparse.ArgumentParser, top: bool = False) -> None:
+    """--log-level before the command (`flink-jepsen --log-level debug test`) or after it
+    (`flink-jepsen test --log-level debug`); after it wins."""
+    if top:
+        p.add_argument("--log-level", default="info", choices=LOG_LEVELS,
+                       help="what the console shows (the run's jepsen.log always gets debug)")
+    else:
+        p.add_argument("--log-level", default=argparse.SUPPRESS, choices=LOG_LEVELS,
+                       help="what the console shows, as before the command (default: info)")
+
+
 def build_parser() -> Parser:
     p = Parser(prog="flink-jepsen", description=__doc__.splitlines()[0])
-    p.add_argument("--log-level", default="info",
-                   choices=["trace", "debug", "info", "warn", "error"],
-                   help="what the console shows (the run's jepsen.log always gets debug)")
+    p.add_argument("--version", action="version", version=f"flink-jepsen {package_version()}",
+                   help="print the version and exit")
+    _log_level(p, top=True)
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    nodes = sub.add_parser("nodes", help="local nodes: network namespaces on this machine")
+    def command(parent, name: str, help: str) -> Parser:
+        c = parent.add_parser(name, help=help, description=help)
+        _log_level(c)
+        return c
+
+    nodes = command(sub, "nodes", "local nodes: network namespaces on this machine")
     nsub = nodes.add_subparsers(dest="nodes_command", required=True, parser_class=Parser)
-    up = nsub.add_parser("up", help="create the nodes (idempotent)")
+    up = command(nsub, "up", "create the nodes (idempotent)")
     up.add_argument("--count", type=_positive_int, default=DEFAULT_COUNT,
-                    help=f"number of nodes, 1-50 (default {DEFAULT_COUNT})")
-    up.add_argument("--subnet", default=DEFAULT_SUBNET,
-                    help=f"IPv4 network for the nodes (default {DEFAULT_SUBNET})")
+                    help="number of nodes, 1-50")
+    up.add_argument("--subnet", default=DEFAULT_SUBNET, help="IPv4 network for the nodes")
     up.add_argument("--sshd", action="store_true", help="run an OpenSSH server on every node")
-    nsub.add_parser("down", help="remove every namespace, link, rule and process the nodes made")
-    st = nsub.add_parser("status", help="show the nodes and their health")
-    st.add_argument("--json", action="store_true")
-    fa = nsub.add_parser("faults", help="which fault kinds the nodes can carry out (packet "
-                                        "loss, duplication, delay; clocks...), asked of them")
-    fa.add_argument("--json", action="store_true")
-    ex = nsub.add_parser("exec", help="run a command on one node, some, or all")
-    ex.add_argument("--remote", choices=["netns", "ssh"], default="netns")
-    ex.add_argument("--timeout", type=_finite_float, default=60.0)
+    command(nsub, "down", "remove every namespace, link, rule and process the nodes made")
+    st = command(nsub, "status", "show the nodes and their health")
+    st.add_argument("--json", action="store_true", help="as JSON")
+    fa = command(nsub, "faults", "which fault kinds the nodes can carry out (packet loss, "
+                                 "duplication, delay; clocks...), asked of them")
+    fa.add_argument("--json", action="store_true", help="as JSON")
+    ex = command(nsub, "exec", "run a command on one node, some, or all")
+    ex.add_argument("--remote", choices=["netns", "ssh"], default="netns",
+                    help="through the node's namespaces, or over SSH to its sshd")
+    ex.add_argument("--timeout", type=_finite_float, default=60.0,
+                    help="seconds the command may take")
     ex.add_argument("target", help="a node name, a comma-separated list, or 'all'")
     ex.add_argument("cmd", nargs=argparse.REMAINDER, help="-- COMMAND...")
 
-    test = sub.add_parser("test", help="run a test (default: the main scenario, a standalone "
-                                       "Flink HA cluster with TaskManager kills)")
+    test = command(sub, "test", "run a test (default: the main scenario, a standalone Flink "
+                                "HA cluster with TaskManager kills)")
     add_test_options(test)
-    sw = sub.add_parser("sweep", help="run every combination of a grid of test parameters, "
-                                      "one row per run in a JSON Lines file (resumable)")
+    sw = command(sub, "sweep", "run every combination of a grid of test parameters, one row "
+                               "per run in a JSON Lines file (resumable); ends with the counts "
+                               "of valid, invalid, unknown and crashed runs")
     sw.add_argument("--grid", action="append", required=True, metavar="NAME=V1,V2",
                     help="a parameter (a test option, e.g. nemesis-gen) and its values; "
-                         "repeat for more parameters")
-    sw.add_argument("--repetitions", type=_positive_int, default=1)
+                         "repeat for more parameters (required)")
+    sw.add_argument("--repetitions", type=_positive_int, default=1,
+                    help="runs of each combination")
     sw.add_argument("--out", required=True, help="the sweep's file (rows already there are "
-                                                 "not run again)")
+                                                 "not run again; required)")
     add_test_options(sw)
-    analyze = sub.add_parser("analyze", help="re-check a stored run")
-    analyze.add_argument("store_dir", help="a run's directory in the store")
-    d = sub.add_parser("dist", help="fetch, check and cache a Flink distribution")
-    d.add_argument("--flink-version", default=versions.FLINK_DEFAULT)
+    analyze = command(sub, "analyze", "re-check a stored run (default: the newest)")
+    analyze.add_argument("store_dir", nargs="?", default=None,
+                         help="a run's directory in the store (default: the store's latest "
+                              "link, the newest run)")
+    analyze.add_argument("--store", default="store",
+                         help="the store whose latest run is analysed when no directory is "
+                              "given")
+    d = command(sub, "dist", "fetch, check and cache a Flink distribution (and its JVM)")
+    d.add_argument("--flink-version", default=versions.FLINK_DEFAULT,
+                   help="the Apache release, from PyPI's official binaries")
     d.add_argument("--tarball", help="file://, http(s):// or a path of a Flink binary tarball")
+    doc = command(sub, "doctor", "what this machine lacks for the harness, each with the "
+                                 "command that installs it (exit 1 if anything is missing)")
+    doc.add_argument("--store", default="store", help="the store whose free space is checked")
 
-    srv = sub.add_parser("serve", help="browse the store in a web browser (127.0.0.1 by "
-                                       "default)")
+    srv = command(sub, "serve", "browse the store in a web browser (127.0.0.1 by default)")
     fjserve.add_arguments(srv)
 
-    smoke = sub.add_parser("smoke", help="nodes smoke scenario: exec over netns and ssh, "
-                                         "partition, heal (a run in the store with a verdict)")
-    smoke.add_argument("--count", type=_positive_int, default=DEFAULT_COUNT)
-    smoke.add_argument("--subnet", default=DEFAULT_SUBNET)
-    smoke.add_argument("--store", default="store")
+    smoke = command(sub, "smoke", "nodes smoke scenario: exec over netns and ssh, partition, "
+                                  "heal (a run in the store with a verdict)")
+    smoke.add_argument("--count", type=_positive_int, default=DEFAULT_COUNT,
+                       help="number of nodes")
+    smoke.add_argument("--subnet", default=DEFAULT_SUBNET, help="IPv4 network for the nodes")
+    smoke.add_argument("--store", default="store", help="where the run is kept")
     smoke.add_argument("--leave-running", action="store_true",
                        help="keep the nodes up afterwards")
     return p
-
-
-
 
 
 def add_test_options(p: argparse.ArgumentParser) -> None:
@@ -162,47 +242,88 @@ def options_from_args(args: argparse.Namespace) -> TestOptions:
     return TestOptions(ssh=ssh, **values)
 
 
+def _preflight(names: tuple[str, ...], what: str, args: argparse.Namespace,
+               store: str = "store") -> None:
+    """The doctor's checks a command needs, before it starts anything: a machine that lacks
+    one is refused (SetupError, exit 2) with the command that installs it."""
+    from flink_jepsen.api import doctor
+
+    doctor.require(names, what, store, getattr(args, "argv", None))
+
+
+def _preflight_run(options: TestOptions, command: str, args: argparse.Namespace) -> None:
+    from flink_jepsen.api import doctor
+
+    _preflight(doctor.needs(command, options.remote, clock=options.clock_faults),
+               f"flink-jepsen {command}", args, options.store)
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from flink_jepsen.api import Test
+    from flink_jepsen.api.sweep import worst_exit_status
 
     test = Test(options_from_args(args), validate=False)
-    statuses = []
+    try:
+        test.validate()  # the input alone: nothing starts
+    except FlinkJepsenError:
+        pass  # bad input is a stored run with verdict unknown (the run records why)
+    else:
+        _preflight_run(test.options, "test", args)
+    outcomes = []
     for i, result in enumerate(test.runs()):
         if test.options.test_count > 1:
             log.info("run %d of %d done", i + 1, test.options.test_count)
-        statuses.append(result.valid)
+        outcomes.append(result.valid)
         print(verdict.line(result.valid), flush=True)
-    return verdict.exit_status(verdict.merge(*statuses))
+    return worst_exit_status(outcomes)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from flink_jepsen.api.sweep import parse_grid_arg, run_sweep
+    from flink_jepsen.api import sweep
 
     base_options = options_from_args(args)
     base = {f.name: getattr(base_options, f.name) for f in dataclasses.fields(TestOptions)}
-    grid = dict(parse_grid_arg(g) for g in args.grid)
-    frame = run_sweep(grid, args.out, base, args.repetitions)
-    from flink_jepsen.api.sweep import summary
-
+    grid = dict(sweep.parse_grid_arg(g) for g in args.grid)
+    runs = sweep.plan(grid, base, args.repetitions)  # every point's input, before any run
+    for opts in {(t.options.remote, t.options.clock_faults): t.options
+                    for _, _, t in runs}.values():
+        _preflight_run(opts, "sweep", args)
+    frame = sweep.run_sweep(grid, args.out, base, args.repetitions)
     columns = [c for c in (*grid, "repetition", "valid", "recovery_median_s", "anomalies",
                            "store") if c in frame]
     print(frame[columns].to_string(index=False))
     print()
-    print(summary(frame, list(grid)))
-    valids = [{"true": True, "false": False}.get(v, "unknown") for v in frame["valid"]]
-    return verdict.exit_status(verdict.merge(*valids))
+    print(sweep.summary(frame, list(grid)))
+    print()
+    print(sweep.outcome_summary(frame))
+    return sweep.exit_status(frame)
+
+
+def _run_dir(args: argparse.Namespace) -> Path:
+    """The run `analyze` re-checks: the one named, else the store's latest (Jepsen's
+    store/latest); a test's directory stands for its latest run."""
+    if args.store_dir is None:
+        latest = Path(args.store) / "latest"
+        if not latest.exists():
+            raise UsageError(f"analyze: no run to analyze: {latest} does not exist (no run has "
+                             f"been stored in {args.store} yet; give a run's directory, or "
+                             f"--store DIR)")
+        return latest.resolve()
+    run_dir = Path(args.store_dir)
+    if not (run_dir / "test.json").is_file() and (run_dir / "latest" / "test.json").is_file():
+        return (run_dir / "latest").resolve()
+    return run_dir
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from flink_jepsen.run.runner import analyze
 
-    run_dir = Path(args.store_dir)
+    run_dir = _run_dir(args)
     test_json = run_dir / "test.json"
     history = run_dir / "history.jsonl"
     if not test_json.is_file() or not history.is_file():
         raise UsageError(f"{run_dir} is not a run directory (no test.json and history.jsonl)")
+    print(f"analyzing {run_dir}", file=sys.stderr)
     test = json.loads(test_json.read_text())
     options = TestOptions.from_json(test["options"])
     results = analyze(history, options, test.get("jobs") or [])
@@ -212,6 +333,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     valid = results.get("valid?", "unknown")
     print(verdict.line(valid if valid in (True, False) else "unknown"))
     return verdict.exit_status(valid if valid in (True, False) else "unknown")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from flink_jepsen.api import doctor
+
+    return doctor.doctor(args.store)
 
 
 def cmd_dist(args: argparse.Namespace) -> int:
@@ -226,6 +353,9 @@ def cmd_dist(args: argparse.Namespace) -> int:
 def cmd_nodes(args: argparse.Namespace) -> int:
     local = LocalNodes()
     if args.nodes_command == "up":
+        from flink_jepsen.api import doctor
+
+        _preflight(doctor.needs("nodes-up", sshd=args.sshd), "flink-jepsen nodes up", args)
         nodes = local.up(args.count, args.subnet, sshd=args.sshd)
         for n in nodes:
             print(f"{n.name}\t{n.address}\t{n.root}")
@@ -279,11 +409,13 @@ def _interrupt(signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
     except UsageError as e:
         print(e, file=sys.stderr)
         return e.exit_status
+    args.argv = argv  # to say how to run it again (as root)
     fjlog.setup(args.log_level)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)   # a closed terminal: stop as on Ctrl-C
@@ -300,13 +432,17 @@ def main(argv: list[str] | None = None) -> int:
             return fjserve.run(args)
         if args.command == "dist":
             return cmd_dist(args)
+        if args.command == "doctor":
+            return cmd_doctor(args)
         if args.command == "smoke":
+            from flink_jepsen.api import doctor
             from flink_jepsen.api.smoke import run_smoke
 
+            _preflight(doctor.needs("smoke"), "flink-jepsen smoke", args, args.store)
             return run_smoke(Path(args.store), args.count, args.subnet, args.leave_running)
         raise UsageError(f"unknown command {args.command}")
     except FlinkJepsenError as e:
-        log.error("%s", e)
+        log.debug("%s", e)  # the console has it below; no run log is open any more
         print(f"error: {e}", file=sys.stderr)
         return e.exit_status
     except (_core.RemoteError, _core.RemoteConnectionError) as e:

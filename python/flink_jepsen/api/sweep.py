@@ -88,6 +88,84 @@ def _drop_torn_tail(path: Path) -> None:
             f.truncate(keep)
 
 
+# A matrix's outcomes, best first, and the exit status of each: a matrix (a sweep, `test
+# --test-count N`, bin/run-tests.sh) exits with the worst of its runs', as Jepsen's test-all:
+# crashed beats unknown beats invalid beats valid.
+OUTCOMES = ("valid", "invalid", "unknown", "crashed")
+EXIT_STATUS = {"valid": 0, "invalid": 1, "unknown": 2, "crashed": 255}
+
+
+def outcome(valid: object, crashed: bool = False) -> str:
+    """valid, invalid, unknown or crashed, from a verdict (True, False, "unknown") or a row's
+    "true"/"false"/"unknown"."""
+    if crashed:
+        return "crashed"
+    if valid is True or valid == "true":
+        return "valid"
+    if valid is False or valid == "false":
+        return "invalid"
+    return "unknown"
+
+
+def worst_exit_status(valids: list) -> int:
+    """The exit status of several runs' verdicts: the worst one's (none: 0)."""
+    outcomes = [outcome(v) for v in valids] or ["valid"]
+    return EXIT_STATUS[max(outcomes, key=OUTCOMES.index)]
+
+
+def _outcomes(frame) -> list[str]:
+    if frame.empty:
+        return []
+    crashed = frame["crashed"] if "crashed" in frame else [False] * len(frame)
+    return [outcome(v, c is True) for v, c in zip(frame["valid"], crashed)]
+
+
+def counts(frame) -> dict[str, int]:
+    """How many runs were valid, invalid, unknown, crashed."""
+    found = _outcomes(frame)
+    return {o: found.count(o) for o in OUTCOMES}
+
+
+def exit_status(frame) -> int:
+    """The sweep's exit status: its worst run's (an empty sweep: 0)."""
+    found = _outcomes(frame) or ["valid"]
+    return EXIT_STATUS[max(found, key=OUTCOMES.index)]
+
+
+def outcome_summary(frame) -> str:
+    """Jepsen's test-all summary: the runs that were not valid, by outcome, with where their
+    evidence is (or why they crashed), then the count of each outcome."""
+    lines: list[str] = []
+    found = _outcomes(frame)
+    for name, title in (("invalid", "Invalid runs"), ("unknown", "Unknown runs"),
+                        ("crashed", "Crashed runs")):
+        rows = [row for o, (_, row) in zip(found, frame.iterrows()) if o == name]
+        if not rows:
+            continue
+        lines += [f"# {title}", ""]
+        for row in rows:
+            where = row.get("store") if isinstance(row.get("store"), str) else None
+            error = row.get("error") if isinstance(row.get("error"), str) else ""
+            lines.append(where or error or row.get("key", "?"))
+            if where and error and name != "invalid":
+                lines.append(f"  {error.splitlines()[0][:200]}")
+        lines.append("")
+    n = counts(frame)
+    lines += [f"{n['valid']} valid", f"{n['invalid']} invalid", f"{n['unknown']} unknown",
+              f"{n['crashed']} crashed"]
+    return "\n".join(lines)
+
+
+def crash_row(point: dict, repetition: int, error: BaseException, duration_s: float) -> dict:
+    """A run whose harness crashed (it raised instead of ending with a verdict): recorded, and
+    the sweep goes on, as Jepsen's test-all does."""
+    return {**point, "repetition": repetition, "key": _key(point, repetition),
+            "valid": "unknown", "crashed": True, "store": None,
+            "error": f"harness crash: {type(error).__name__}: {error}",
+            "duration_s": round(duration_s, 3), "faults": 0, "recovery_median_s": None,
+            "recovery_max_s": None, "anomalies": 0, "anomaly_types": ""}
+
+
 def row_of(point: dict, repetition: int, result, duration_s: float) -> dict:
     recovery = result.recovery
     medians = [r.get("median_s") for r in recovery.values() if r.get("median_s") is not None]
@@ -160,8 +238,11 @@ def run_sweep(grid: dict[str, list], path: str | Path, base: dict | None = None,
     for i, (point, repetition, test) in enumerate(todo, start=1):
         log.info("sweep run %d of %d: %s (repetition %d)", i, len(todo), point, repetition)
         started = time.monotonic()
-        result = test.run()
-        row = row_of(point, repetition, result, time.monotonic() - started)
+        try:
+            row = row_of(point, repetition, test.run(), time.monotonic() - started)
+        except Exception as e:  # noqa: BLE001 - one crash does not end the sweep
+            log.exception("sweep run %d of %d crashed", i, len(todo))
+            row = crash_row(point, repetition, e, time.monotonic() - started)
         with out.open("a") as f:
             f.write(json.dumps(row) + "\n")
             f.flush()

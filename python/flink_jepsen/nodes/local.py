@@ -176,7 +176,8 @@ class LocalNodes:
         require_root()
         for tool in ("ip", "nsenter", "unshare", "iptables"):
             if shutil.which(tool) is None:
-                raise SetupError(f"{tool} is not installed (run bin/install.sh)")
+                raise SetupError(f"{tool} is not installed (`flink-jepsen doctor` names "
+                                 "what is missing and the command that installs it)")
         with self._locked():
             state = self._read_state()
             if state and not state.get("corrupt") and state.get("nodes"):

@@ -44,7 +44,8 @@ class TestOptions:
     __test__ = False  # not a pytest test class, despite its name
     test_spec: str | None = option(None, "EDN, YAML or JSON: :dbs, :jobs, :flink-config "
                                    "(default: the spec of the deployment mode and workload)")
-    tarball: str | None = option(None, "a Flink binary tarball: file://, http(s):// or a path",
+    tarball: str | None = option(None, "a Flink binary tarball: file://, http(s):// or a "
+                                 "path (default: none: --flink-version's release)",
                                  pytest="--tarball")
     tarball_sha512: str | None = option(
         None, "the tarball's SHA-512 (hex), required for a plain http:// tarball unless a "
@@ -61,7 +62,7 @@ class TestOptions:
     nemesis: str | None = option(
         None, "Jepsen's combined nemesis instead of --nemesis-gen: fault packages mixed at "
         "random, comma-separated (kill, pause, partition, packet, clock), one every "
-        "--nemesis-interval s",
+        "--nemesis-interval s (default: none: --nemesis-gen's schedule)",
         pytest="--fj-nemesis")
     faketime: bool = option(
         False, "start every system's processes under libfaketime, so clock faults can move "
@@ -84,7 +85,8 @@ class TestOptions:
     time_limit: float = option(60.0, "seconds of fault injection", kind=float, lo=1e-9,
                                pytest="--fj-time-limit", unit="seconds")
     test_count: int = option(1, "runs, one after another", kind=int, lo=1)
-    nodes: list[str] = option(help="real hosts, comma-separated (with --remote ssh)",
+    nodes: list[str] = option(help="real hosts, comma-separated, with --remote ssh "
+                              "(default: none: local nodes)",
                               factory=list, pytest="--nodes")
     node_count: int = option(5, "local nodes to use", kind=int, lo=3, hi=50,
                              pytest="--node-count")
@@ -98,16 +100,19 @@ class TestOptions:
                                "controls)", flag="--no-supervision")
     poll_rate: float = option(10.0, "availability polls per second per job", kind=float,
                               lo=0.2, hi=100, unit="per second")
-    seed: int | None = option(None, "random seed of the fault schedule", kind=int)
-    name: str | None = option(None, "the test's name in the store")
+    seed: int | None = option(None, "random seed of the fault schedule (default: a random "
+                              "one, recorded in test.json)", kind=int)
+    name: str | None = option(None, "the test's name in the store (default: made of the "
+                              "deployment mode, the schedule and the workload)")
     ready_timeout: float = option(180.0, "seconds each system may take to become ready",
                                   kind=float, lo=10, unit="seconds")
     nemesis_interval: float | None = option(
         None, "mean seconds between faults (default: the schedule's own, e.g. 3 for "
         "TaskManager kills, as the original)", kind=float, lo=0.1, hi=3600, unit="seconds")
     workload: str = option("availability", "availability (the original's: are the jobs "
-                           "running?) or exactly-once (Kafka in and out: did every record "
-                           "arrive once?)", choices=_workloads, refuse_at_parse=True)
+                           "running?), exactly-once (Kafka in and out: did every record "
+                           "arrive once?) or bounded (jobs that end by themselves: did each "
+                           "finish, once?)", choices=_workloads, refuse_at_parse=True)
     producer_rate: float = option(500.0, "exactly-once: records per second written to the "
                                   "input topic", kind=float, lo=1, hi=1_000_000,
                                   unit="records per second")

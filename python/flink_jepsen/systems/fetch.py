@@ -169,7 +169,8 @@ def maven_jars(base: Path, what: str, dependencies: str, check_jar: str,
     if (base / "fetched").exists():
         return lib
     if shutil.which("mvn") is None:
-        raise SetupError(f"Maven (mvn) is needed to fetch {what}'s jars: run bin/install.sh")
+        raise SetupError(f"Maven (mvn) is needed to fetch {what}'s jars: apt-get install -y "
+                         "maven (`flink-jepsen doctor` checks everything a run needs)")
     base.mkdir(parents=True, exist_ok=True)
     (base / "pom.xml").write_text(
         '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
