@@ -200,9 +200,6 @@ def _python(code: str, tmp_path, **env) -> subprocess.CompletedProcess:
                                **env})
 
 
-@pytest.mark.xfail(strict=True, reason="nodes/remotes.py imports flink_jepsen._core at module "
-                   "level, and flink_jepsen.api (the plugin's package, whose __init__ pytest "
-                   "imports first) imports it: import _core inside ssh_remote() there to pass")
 def test_importing_the_plugin_loads_no_cpp(tmp_path) -> None:
     r = _python("""
         import sys

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from flink_jepsen import _core, paths
+from flink_jepsen import paths
 from flink_jepsen.declare import option
 from flink_jepsen.errors import UsageError
 from flink_jepsen.nodes.node import Node
@@ -68,7 +68,11 @@ def known_hosts(options: SshOptions) -> str:
     return options.known_hosts or str(paths.home() / "known_hosts")
 
 
-def ssh_remote(node: Node, options: SshOptions) -> _core.Remote:
+def ssh_remote(node: Node, options: SshOptions):
+    """An SSH remote of the core (imported here: loading this module, which the pytest plugin
+    does, must not load the C++ core)."""
+    from flink_jepsen import _core
+
     return _core.SshRemote(
         node.name,
         node.address,
