@@ -16,11 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from flink_jepsen.api.pytest_plugin import worker_nodes
+
 pytestmark = pytest.mark.integration
 
-# Suites running side by side on one machine choose their own (as FJ_TEST_PREFIX in conftest).
-PREFIX = os.environ.get("FJ_TEARDOWN_PREFIX", "fjk")
-SUBNET = os.environ.get("FJ_TEARDOWN_SUBNET", "10.213.10.0/24")
+# Suites running side by side on one machine choose their own (as FJ_TEST_PREFIX in conftest),
+# and so does each pytest-xdist worker.
+PREFIX, SUBNET = worker_nodes(os.environ.get("PYTEST_XDIST_WORKER", ""),
+                              os.environ.get("FJ_TEARDOWN_PREFIX", "fjd"),
+                              os.environ.get("FJ_TEARDOWN_SUBNET", "10.213.10.0/24"))
 RUN_DIR = Path("/run/flink-jepsen") / PREFIX
 
 
