@@ -246,3 +246,23 @@ def test_without_a_terminal_the_status_is_plain_lines(monkeypatch) -> None:
         lines = text.splitlines()
         assert lines and all(line.startswith("[start] 00:00 faults=1") for line in lines)
         assert "\033" not in text and "\r" not in text
+
+
+def test_a_nodes_file_of_groups_becomes_node_groups(tmp_path) -> None:
+    from flink_jepsen.api.cli import build_parser, options_from_args
+
+    groups = tmp_path / "hosts"
+    groups.write_text("[a]\nh1\nh2\nh3\n[b]\nh4\nh5\nh6\n")
+    args = build_parser().parse_args(["test", "--remote", "ssh", "--nodes-file", str(groups)])
+    o = options_from_args(args)
+    assert o.nodes == [] and o.node_groups == {"a": ["h1", "h2", "h3"], "b": ["h4", "h5", "h6"]}
+    o.validate()
+    one = tmp_path / "one"
+    one.write_text("[only]\nh1\nh2\nh3\n")  # one group: its hosts are the nodes
+    args = build_parser().parse_args(["test", "--remote", "ssh", "--nodes-file", str(one)])
+    assert options_from_args(args).nodes == ["h1", "h2", "h3"]
+    r = cli("test", "--remote", "ssh", "--nodes", "h1", "--nodes-file", str(groups))
+    assert r.returncode == 254 and "either --nodes or a --nodes-file of [group]s" in r.stderr
+    groups.write_text("[a]\nh1\nh2\n[b]\nh1\n")
+    r = cli("test", "--remote", "ssh", "--nodes-file", str(groups))
+    assert r.returncode == 254 and "host h1 is already in group a" in r.stderr

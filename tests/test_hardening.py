@@ -25,6 +25,44 @@ def test_a_test_named_like_the_stores_own_links_is_refused(tmp_path) -> None:
         Run(store, "latest")
 
 
+_OPEN_RUNS = """
+import sys, time
+from pathlib import Path
+from flink_jepsen.store import Run
+store, start = Path(sys.argv[1]), float(sys.argv[2])
+while time.time() < start:
+    pass
+for _ in range(20):
+    run = Run(store, "t")
+    print(run.dir.name)
+    run.close()
+"""
+
+
+def test_runs_side_by_side_each_get_their_own_directory_and_a_whole_latest_link(
+        tmp_path) -> None:
+    # Parallel sweeps and pytest-xdist workers open runs in one store at once: every run gets
+    # a directory of its own (never "exists" nor another's), and the latest links stay whole.
+    import subprocess
+    import sys
+    import time
+
+    store = tmp_path / "store"
+    start = time.time() + 1.5
+    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_RUNS, str(store), str(start)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(6)]
+    names = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        names += out.split()
+    assert len(names) == 120 and len(set(names)) == 120
+    assert (store / "t" / "latest").resolve().name in names
+    assert (store / "latest").resolve().parent.name == "t"
+    assert not [p for p in (store / "t").iterdir() if p.name.endswith(".tmp")]
+
+
 def test_results_are_replaced_whole_or_not_at_all(tmp_path, monkeypatch) -> None:
     run = Run(tmp_path / "store", "t")
     run.write_json("results.json", {"valid?": True})

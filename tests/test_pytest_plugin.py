@@ -135,6 +135,25 @@ def test_a_bad_ini_value_is_a_usage_error_naming_it(pytester) -> None:
     assert "fj_time_limit" in out.stderr.str() and "'soon'" in out.stderr.str()
 
 
+def test_a_hosts_file_of_groups_hands_each_run_a_free_group(pytester) -> None:
+    pytester.makefile("", hosts="[a]\nh1\nh2\nh3\n[b]\nh4\nh5\nh6\n")
+    pytester.makeini("""
+        [pytest]
+        fj_nodes_file = hosts
+        fj_ha_storage_dir = file:///x
+    """)
+    pytester.makepyfile("""
+        def test_groups(flink_jepsen):
+            t = flink_jepsen.test()
+            assert t.options.remote == "ssh" and t.options.nodes == []
+            assert t.options.node_groups == {"a": ["h1", "h2", "h3"], "b": ["h4", "h5", "h6"]}
+            t.options.validate()
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
+    out = pytester.runpytest("--fj-nodes", "h1,h2,h3")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR and "not both" in out.stderr.str()
+
+
 def test_xdist_workers_get_a_node_prefix_and_subnet_of_their_own() -> None:
     assert worker_number("gw0") == 0 and worker_number("gw12") == 12
     assert worker_number("") is None and worker_number("master") is None

@@ -6,6 +6,7 @@ stored run with verdict unknown, which is all a sweep needs to be tested."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,39 @@ exit $rc
     assert matrix("0 0 0 0").returncode == 0
     interrupted = matrix("0 130 1 0")
     assert interrupted.returncode == 130 and interrupted.stdout.splitlines()[-4] == "1 valid"
+
+
+def test_parallel_runs_each_take_a_free_node_group(tmp_path, monkeypatch) -> None:
+    # Two groups of loopback hosts where nothing listens (port 1): each run claims a group,
+    # reaches the nodes phase and fails there, unknown. Two workers at once: the four runs
+    # are spread over both groups, and never two at once on one (the claim's file says who).
+    monkeypatch.setenv("FLINK_JEPSEN_HOME", str(tmp_path / "home"))
+    groups = {"a": ["127.0.0.2", "127.0.0.3", "127.0.0.4"],
+              "b": ["127.0.0.5", "127.0.0.6", "127.0.0.7"]}
+    params = {**base(tmp_path), "nodes": [], "node_groups": groups, "group_wait": 60.0}
+    out = tmp_path / "sweep.jsonl"
+    frame = run_sweep({"seed": [1, 2, 3, 4]}, out, params, parallel=2)
+    assert sorted(frame["seed"]) == [1, 2, 3, 4] and set(frame["valid"]) == {"unknown"}
+    assert all("connect" in (e or "").lower() for e in frame["error"]), list(frame["error"])
+    spans = []  # (start, end, hosts) of each run: its directory's birth, its results' write
+    for store in frame["store"]:
+        test = json.loads((Path(store) / "test.json").read_text())
+        hosts = tuple(test["options"]["nodes"])
+        assert hosts in {tuple(h) for h in groups.values()}, hosts
+        born = datetime.strptime(Path(store).name, "%Y%m%dT%H%M%S.%f").replace(
+            tzinfo=timezone.utc).timestamp()
+        spans.append((born, (Path(store) / "results.json").stat().st_mtime, hosts))
+    overlapping = [(a, b) for i, a in enumerate(spans) for b in spans[i + 1:]
+                   if a[0] < b[1] and b[0] < a[1]]
+    assert overlapping, f"no two runs were under way at once: {spans}"
+    assert all(a[2] != b[2] for a, b in overlapping), "two runs at once on one group"
+    with pytest.raises(UsageError, match="at least 1"):
+        run_sweep({"seed": [1]}, out, params, parallel=0)
+
+
+def test_node_groups_are_refused_without_ssh_or_with_small_groups(tmp_path) -> None:
+    with pytest.raises(UsageError, match="group b has 2 host"):
+        plan({"seed": [1]}, {**base(tmp_path), "nodes": [],
+                             "node_groups": {"a": HOSTS, "b": ["h1", "h2"]}})
+    with pytest.raises(UsageError, match="add --remote ssh"):
+        plan({"seed": [1]}, {"node_groups": {"a": HOSTS}})

@@ -20,6 +20,7 @@ from flink_jepsen import __version__, _core, versions
 from flink_jepsen import log as fjlog
 from flink_jepsen.checks import verdict
 from flink_jepsen.errors import FlinkJepsenError, UsageError
+from flink_jepsen.nodes.groups import read_groups
 from flink_jepsen.nodes.local import DEFAULT_COUNT, DEFAULT_SUBNET, LocalNodes
 from flink_jepsen.nodes.remotes import SshOptions, parse_node_list, select
 from flink_jepsen.run import options
@@ -168,6 +169,13 @@ def build_parser() -> Parser:
                     help="runs of each combination")
     sw.add_argument("--out", required=True, help="the sweep's file (rows already there are "
                                                  "not run again; required)")
+    sw.add_argument("--parallel", type=_positive_int, default=1,
+                    help="runs at once, each in a worker process: on local nodes each worker "
+                         "has nodes of its own (a prefix and subnet derived from the base's); "
+                         "with a --nodes-file of [group]s each run takes a free group")
+    sw.add_argument("--subnet", default=DEFAULT_SUBNET,
+                    help="with --parallel: the local nodes' network the workers' own are "
+                         "derived from")
     add_test_options(sw)
     analyze = command(sub, "analyze", "re-check a stored run (default: the newest)")
     analyze.add_argument("store_dir", nargs="?", default=None,
@@ -222,7 +230,8 @@ def add_test_options(p: argparse.ArgumentParser) -> None:
             elif allowed is not None:
                 kw["help"] = f"{kw['help']}: {', '.join(allowed)}"
         p.add_argument(options.flag(f), **kw)
-    p.add_argument("--nodes-file", help="real hosts, one per line (with --remote ssh)")
+    p.add_argument("--nodes-file", help="real hosts, one per line (with --remote ssh); with "
+                   "[group] lines, several groups: each run takes a free one (default: none)")
     for f in dataclasses.fields(SshOptions):
         if f.metadata.get("cli", True):
             kw = {"default": f.default, "help": f.metadata["help"], "dest": f"ssh_{f.name}"}
@@ -232,11 +241,21 @@ def add_test_options(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace) -> TestOptions:
-    hosts = parse_node_list(args.nodes, args.nodes_file)
-    if hosts and args.remote == "netns":
+    groups = read_groups(args.nodes_file) if args.nodes_file else {}
+    if len(groups) > 1:  # [group] sections: each run claims a free group
+        if args.nodes:
+            raise UsageError("give either --nodes or a --nodes-file of [group]s, not both")
+        hosts: list[str] = []
+    else:  # one group: the file's hosts, after any --nodes
+        hosts = parse_node_list(args.nodes, None) + next(iter(groups.values()), [])
+        if len(set(hosts)) != len(hosts):
+            raise UsageError(f"--nodes names a host twice: {', '.join(hosts)}")
+        groups = {}
+    if (hosts or groups) and args.remote == "netns":
         raise UsageError("--nodes/--nodes-file name real hosts: add --remote ssh")
     values = {f.name: getattr(args, f.name) for f in options.declared()}
     values["nodes"] = hosts
+    values["node_groups"] = groups
     ssh = SshOptions(**{f.name: getattr(args, f"ssh_{f.name}")
                         for f in dataclasses.fields(SshOptions) if f.metadata.get("cli", True)})
     return TestOptions(ssh=ssh, **values)
@@ -288,7 +307,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for opts in {(t.options.remote, t.options.clock_faults): t.options
                     for _, _, t in runs}.values():
         _preflight_run(opts, "sweep", args)
-    frame = sweep.run_sweep(grid, args.out, base, args.repetitions)
+    frame = sweep.run_sweep(grid, args.out, base, args.repetitions, args.parallel,
+                            args.subnet)
     columns = [c for c in (*grid, "repetition", "valid", "recovery_median_s", "anomalies",
                            "store") if c in frame]
     print(frame[columns].to_string(index=False))

@@ -25,7 +25,6 @@ pytest asks for the options and when a test uses the fixture."""
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -96,6 +95,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      "from it")
     parser.addini("fj_subnet", "IPv4 network of the local nodes (the command line's "
                                "--fj-subnet beats it)", default="")
+    g.addoption("--fj-nodes-file", dest="fj_nodes_file", default=None,
+                help="real hosts, one per line, or several [group]s of them: each run (each "
+                     "pytest-xdist worker's too) takes a group no other run holds (default: "
+                     "none: local nodes)")
+    parser.addini("fj_nodes_file", "the hosts file (the command line's --fj-nodes-file beats "
+                                   "it)", default="")
 
 
 _PARAMS = pytest.StashKey[dict]()
@@ -140,7 +145,22 @@ def base_params(config: pytest.Config) -> dict:
         value = _setting(config, f"fj_ssh_{param}", flag)
         if value is not None:
             ssh[param] = str(value)
-    if params.get("nodes"):
+    nodes_file = _setting(config, "fj_nodes_file", "--fj-nodes-file")
+    if nodes_file:
+        from flink_jepsen.errors import UsageError
+        from flink_jepsen.nodes.groups import read_groups
+
+        try:
+            groups = read_groups(str(nodes_file))
+        except UsageError as e:
+            raise pytest.UsageError(str(e)) from e
+        if params.get("nodes"):
+            raise pytest.UsageError("give either --fj-nodes or --fj-nodes-file, not both")
+        if len(groups) > 1:
+            params["node_groups"] = groups
+        else:
+            params["nodes"] = next(iter(groups.values()))
+    if params.get("nodes") or params.get("node_groups"):
         params["remote"] = "ssh"
         if ssh:
             params["ssh"] = ssh
@@ -157,32 +177,18 @@ def worker_number(worker_id: str) -> int | None:
 def worker_nodes(worker_id: str, prefix: str = DEFAULT_PREFIX,
                  subnet: str = DEFAULT_SUBNET) -> tuple[str, str]:
     """The node prefix and subnet of xdist worker `worker_id` (gw0, gw1, ...), from the ones
-    the session would use (FLINK_JEPSEN_PREFIX, --fj-subnet): the prefix gets `w<N>` (cut to
-    FLINK_JEPSEN_PREFIX's 5 characters; a prefix that already ends so is kept), the subnet is
-    the network of the same size 16 x (N + 1) networks further on (10.213.7.0/24: gw0
-    10.213.23.0/24, gw1 10.213.39.0/24), so workers neither share nodes nor routes, with each
-    other or with the base. Outside xdist, the base ones."""
+    the session would use (FLINK_JEPSEN_PREFIX, --fj-subnet), as nodes/workers.py derives
+    them (gw0 of 10.213.7.0/24: 10.213.23.0/24). Outside xdist, the base ones."""
     n = worker_number(worker_id)
     if n is None:
         return prefix, subnet
-    tag = f"w{n}"
-    if not prefix.endswith(tag):
-        prefix = prefix[:max(1, 5 - len(tag))] + tag
-    if len(prefix) > 5:
-        raise pytest.UsageError(f"pytest-xdist worker {worker_id}: too many workers for a "
-                                f"node prefix of at most 5 characters ({prefix})")
-    net = ipaddress.IPv4Network(subnet, strict=False)
-    start = int(net.network_address) + WORKER_STRIDE * (n + 1) * net.num_addresses
+    from flink_jepsen.errors import UsageError
+    from flink_jepsen.nodes import workers
+
     try:
-        mine = ipaddress.IPv4Network((start, net.prefixlen))
-    except ValueError as e:
-        raise pytest.UsageError(f"pytest-xdist worker {worker_id}: no subnet left after "
-                                f"{subnet}") from e
-    if not mine.is_private:
-        raise pytest.UsageError(f"pytest-xdist worker {worker_id}: its subnet {mine} (from "
-                                f"{subnet}) is not a private network: use a smaller "
-                                f"--fj-subnet or fewer workers")
-    return prefix, str(mine)
+        return workers.worker_nodes(n, prefix, subnet)
+    except UsageError as e:
+        raise pytest.UsageError(f"pytest-xdist worker {worker_id}: {e}") from e
 
 
 def _worker_id(config: pytest.Config) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flink_jepsen.api import PARAMETERS, Test, options
 from flink_jepsen.errors import FlinkJepsenError, UsageError
+from flink_jepsen.nodes import workers
 from flink_jepsen.run.options import TestOptions
 
 log = logging.getLogger("flink_jepsen.api.sweep")
@@ -223,10 +224,16 @@ def summary(frame, grid: list[str]) -> str:
 
 
 def run_sweep(grid: dict[str, list], path: str | Path, base: dict | None = None,
-              repetitions: int = 1):
-    """Runs what is not yet in `path` and returns every row as a pandas DataFrame."""
+              repetitions: int = 1, parallel: int = 1, subnet: str | None = None):
+    """Runs what is not yet in `path` and returns every row as a pandas DataFrame. With
+    `parallel` > 1, that many runs at once, each in a worker process: on local nodes every
+    worker drives nodes of its own (nodes/workers.py); on real hosts given as [group]s each run
+    claims a free group (nodes/groups.py). `subnet`: the local nodes' base network the
+    workers' own are derived from (default: the harness's)."""
     import pandas as pd
 
+    if parallel < 1:
+        raise UsageError(f"a sweep's parallel runs must be at least 1, not {parallel}")
     out = Path(path)
     runs = plan(grid, base, repetitions)
     done = {r.get("key") for r in read_rows(out)}
@@ -235,21 +242,91 @@ def run_sweep(grid: dict[str, list], path: str | Path, base: dict | None = None,
              len(todo))
     out.parent.mkdir(parents=True, exist_ok=True)
     _drop_torn_tail(out)
-    for i, (point, repetition, test) in enumerate(todo, start=1):
-        log.info("sweep run %d of %d: %s (repetition %d)", i, len(todo), point, repetition)
-        started = time.monotonic()
-        try:
-            row = row_of(point, repetition, test.run(), time.monotonic() - started)
-        except Exception as e:  # noqa: BLE001 - one crash does not end the sweep
-            log.exception("sweep run %d of %d crashed", i, len(todo))
-            row = crash_row(point, repetition, e, time.monotonic() - started)
-        with out.open("a") as f:
-            f.write(json.dumps(row) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+    if parallel == 1:
+        for i, (point, repetition, test) in enumerate(todo, start=1):
+            log.info("sweep run %d of %d: %s (repetition %d)", i, len(todo), point, repetition)
+            _append(out, _run_one(point, repetition, test))
+    else:
+        _run_parallel(todo, base or {}, parallel, out, subnet or workers.DEFAULT_SUBNET)
     rows = read_rows(out)
     wanted = {_key(p, r) for p, r, _ in runs}
     return pd.DataFrame([r for r in rows if r.get("key") in wanted])
+
+
+def _append(out: Path, row: dict) -> None:
+    """One row, on disk before the next run starts (a killed sweep resumes after it)."""
+    with out.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _run_one(point: dict, repetition: int, test) -> dict:
+    started = time.monotonic()
+    try:
+        return row_of(point, repetition, test.run(), time.monotonic() - started)
+    except Exception as e:  # noqa: BLE001 - one crash does not end the sweep
+        log.exception("sweep run %s (repetition %d) crashed", point, repetition)
+        return crash_row(point, repetition, e, time.monotonic() - started)
+
+
+# ---- parallel runs: worker processes -------------------------------------------------------
+_worker: dict = {}
+
+
+def _worker_init(numbers, subnet: str) -> None:
+    """Each worker takes a number, and with it local nodes of its own; no status line (the
+    workers share the terminal)."""
+    n = numbers.get()
+    prefix, mine = workers.worker_nodes(n, os.environ.get("FLINK_JEPSEN_PREFIX", "fj"), subnet)
+    os.environ["FLINK_JEPSEN_PREFIX"] = prefix
+    os.environ["TERM"] = "dumb"
+    _worker.update(number=n, subnet=mine)
+
+
+def _worker_run(params: dict, point: dict, repetition: int) -> dict:
+    from flink_jepsen.api import Test
+    from flink_jepsen.nodes.local import LocalNodes
+
+    test = Test(options(**params))
+    made = None
+    started = time.monotonic()
+    try:
+        if test.options.remote == "netns":
+            local = LocalNodes()
+            if not local.is_up():
+                local.up(test.options.node_count, _worker["subnet"])
+                made = local
+        log.info("worker %d: %s (repetition %d)", _worker["number"], point, repetition)
+        return _run_one(point, repetition, test)
+    except Exception as e:  # noqa: BLE001 - the nodes could not be made: a crashed run
+        return crash_row(point, repetition, e, time.monotonic() - started)
+    finally:
+        if made is not None and not test.options.leave_running:
+            made.down()
+
+
+def _run_parallel(todo: list, base: dict, parallel: int, out: Path, subnet: str) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = multiprocessing.get_context("spawn")  # no thread or lock of the parent's inherited
+    numbers = ctx.Manager().Queue()
+    for n in range(parallel):
+        numbers.put(n)
+    with ProcessPoolExecutor(max_workers=parallel, mp_context=ctx, initializer=_worker_init,
+                             initargs=(numbers, subnet)) as pool:
+        futures = {pool.submit(_worker_run, {**base, **point}, point, repetition):
+                   (point, repetition) for point, repetition, _ in todo}
+        for i, future in enumerate(as_completed(futures), start=1):
+            point, repetition = futures[future]
+            try:
+                row = future.result()
+            except Exception as e:  # noqa: BLE001 - a worker died (kill -9, out of memory)
+                row = crash_row(point, repetition, e, 0.0)
+            log.info("sweep: %d of %d done: %s (repetition %d): %s", i, len(todo), point,
+                     repetition, row.get("valid"))
+            _append(out, row)
 
 
 def parse_grid_arg(arg: str) -> tuple[str, list]:

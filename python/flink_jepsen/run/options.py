@@ -88,6 +88,10 @@ class TestOptions:
     nodes: list[str] = option(help="real hosts, comma-separated, with --remote ssh "
                               "(default: none: local nodes)",
                               factory=list, pytest="--nodes")
+    node_groups: dict = option(factory=dict, cli=False)  # {group: hosts} of a --nodes-file
+    # with [group] sections: each run claims a free group (nodes/groups.py)
+    group_wait: float = option(3600.0, "with node groups: seconds a run waits for a free group",
+                               kind=float, lo=0, unit="seconds")
     node_count: int = option(5, "local nodes to use", kind=int, lo=3, hi=50,
                              pytest="--node-count")
     remote: str = option("netns", "how the nodes are driven", choices=("netns", "ssh"))
@@ -146,13 +150,22 @@ class TestOptions:
                                  f"one of: {', '.join(PACKAGES)}")
         if self.nemesis is not None and not self.packages:
             raise UsageError("--nemesis names no fault package")
+        if self.node_groups:
+            if self.remote != "ssh":
+                raise UsageError("node groups name real hosts: add --remote ssh")
+            if self.nodes:
+                raise UsageError("give either --nodes or a --nodes-file of [group]s, not both")
+            for name, hosts in self.node_groups.items():
+                if len(hosts) < 3:
+                    raise UsageError(f"--nodes-file: group {name} has {len(hosts)} host(s); a "
+                                     "cluster needs at least 3")
         if self.remote == "ssh":
-            if len(self.nodes) < 3:
+            if len(self.nodes) < 3 and not self.node_groups:
                 raise UsageError("--remote ssh needs at least 3 hosts in --nodes/--nodes-file")
             self.ssh.validate()
             try:
                 check_root(self.node_root, "--node-root")
-                for host in self.nodes:
+                for host in [*self.nodes, *(h for g in self.node_groups.values() for h in g)]:
                     check_name(host, "--nodes: host")
             except ValueError as e:
                 raise UsageError(str(e)) from e

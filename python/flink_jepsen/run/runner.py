@@ -30,6 +30,7 @@ from flink_jepsen.checks import verdict as verdicts
 from flink_jepsen.errors import FlinkJepsenError, SetupError, UsageError
 from flink_jepsen.faults.nemesis import Nemesis
 from flink_jepsen.faults.schedules import NEEDS, Schedule, register_generator
+from flink_jepsen.nodes import groups
 from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.nodes.provision import RunNodes, provision, run_started
 from flink_jepsen.run import interrupts
@@ -181,6 +182,7 @@ class TestRun:
         self.flink: Flink | None = None
         self.cluster: Cluster | None = None
         self.lock: RunLock | None = None
+        self.group: groups.GroupClaim | None = None
         self.nodes: RunNodes | None = None
         self.parts: list[Part] = []
         self.schedule: Schedule | None = None
@@ -336,6 +338,8 @@ class TestRun:
         return " ".join([f"faults={faults}"] + [s for s in (p.status() for p in self.parts) if s])
 
     def setup_nodes(self) -> None:
+        if self.options.node_groups:
+            self._claim_group()
         o = self.options
         self.lock = RunLock(lock_path(paths.home(), o.remote, paths.prefix(), list(o.nodes)))
         self.lock.acquire({"run": str(self.store.dir), "test": self.test_name})
@@ -343,6 +347,21 @@ class TestRun:
         self.cluster = self.nodes.cluster
         self.cluster.faketime = self.options.clock_faults
         self.shared_dir = self.nodes.shared_dir
+
+    def _claim_group(self) -> None:
+        """A free group of the hosts file becomes this run's nodes until its teardown ends
+        (test.json then names them and the group)."""
+        o = self.options
+        home, prefix = paths.home(), paths.prefix()
+        log.info("waiting up to %g s for a free node group among %s", o.group_wait,
+                 ", ".join(o.node_groups))
+        self.group = groups.claim(o.node_groups, home,
+                                  lambda hosts: lock_path(home, "ssh", prefix, hosts),
+                                  {"run": str(self.store.dir), "test": self.test_name},
+                                  wait_s=o.group_wait)
+        log.info("node group %s: %s", self.group.name, ", ".join(self.group.hosts))
+        self.options = dataclasses.replace(o, nodes=list(self.group.hosts))
+        self.write_test_json()
 
     def setup_systems(self) -> None:
         """Every system of the spec's :dbs, in dependency order: installed, started, ready."""
@@ -492,6 +511,7 @@ class TestRun:
             ("remove nodes", self._remove_nodes),
             ("remove staging archives", lambda: self.cluster and self.cluster.close()),
             ("release the nodes", lambda: self.lock and self.lock.release()),
+            ("release the node group", lambda: self.group and self.group.release()),
         ]
         for what, step in steps:
             try:

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import shlex
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -44,7 +45,9 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def _relink(link: Path, target: Path) -> None:
-    tmp = link.with_name(link.name + ".tmp")
+    """Points `link` at `target` atomically. The temporary link's name is this process's own:
+    runs side by side (sweep --parallel, pytest-xdist) relink the same `latest` at once."""
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     tmp.symlink_to(os.path.relpath(target, link.parent))
@@ -58,13 +61,15 @@ class Run:
         check_test_name(test_name)
         self.store = Path(store).resolve()
         self.test_name = test_name
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3]
-        self.dir = self.store / test_name / stamp
-        while self.dir.exists():  # two runs in the same millisecond
-            time.sleep(0.002)
+        (self.store / test_name).mkdir(parents=True, exist_ok=True)
+        while True:  # two runs in the same millisecond: the second takes the next one
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%f")[:-3]
             self.dir = self.store / test_name / stamp
-        self.dir.mkdir(parents=True)
+            try:
+                self.dir.mkdir()
+                break
+            except FileExistsError:
+                time.sleep(0.002)
         _relink(self.store / test_name / "latest", self.dir)
         _relink(self.store / "latest", self.dir)
         self.log_path = self.dir / "jepsen.log"
