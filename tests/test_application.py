@@ -74,13 +74,32 @@ def test_a_finished_job_seen_running_again_is_invalid_and_one_finish_is_valid(tm
 def test_the_application_spec_is_one_bounded_job_and_the_bounded_workload_exists() -> None:
     from flink_jepsen import workloads
 
-    s = testspec.default("standalone-application")
+    s = testspec.default(testspec.default_name("standalone-application", "bounded"))
     assert s.dbs == ("zookeeper", "flink-standalone-application") and len(s.jobs) == 1
     assert "--max-records" in s.jobs[0].args
     part = workloads.get("bounded").parts[0]
     assert part.name == "bounded"
     checkers = part(workloads.Context(None, None, None, ["j1"], {})).checkers()
     assert [c.name for c in checkers] == ["finished-once"] and checkers[0].jobs == ["j1"]
+
+
+@pytest.mark.parametrize(("mode", "workload", "bounded"), [
+    ("standalone-application", "availability", False),
+    ("standalone-application", "bounded", True),
+    ("standalone-session", "availability", False),
+    ("standalone-session", "bounded", True),
+    ("yarn-session", "bounded", False),  # no bounded spec of its own: the mode's
+])
+def test_the_default_spec_fits_the_workload(mode, workload, bounded) -> None:
+    # Found by a hunt: an application cluster judged by the availability workload ran the
+    # bounded spec, and the job's own end was a cluster down at the end.
+    from flink_jepsen.run.options import TestOptions
+    from flink_jepsen.run.runner import TestRun
+
+    run = TestRun(TestOptions(deployment_mode=mode, workload=workload))
+    run.validate()
+    assert run.spec.dbs[-1].endswith(mode.split("-", 1)[1]) or mode.startswith("yarn")
+    assert any("--max-records" in j.args for j in run.spec.jobs) is bounded
 
 
 @pytest.mark.parametrize("jobs", [0, 2])

@@ -202,7 +202,8 @@ class TestRun:
         if o.test_spec:
             self.spec = testspec.load(o.test_spec)
         else:  # the workload's own spec, or the deployment mode's (resources/specs/)
-            self.spec = testspec.default(workload.spec or o.deployment_mode)
+            self.spec = testspec.default(workload.spec or testspec.default_name(
+                o.deployment_mode, o.workload))
         self.mode, self.dbs = deployment_mode(self.spec, o.deployment_mode, bool(o.test_spec))
         systems.check(o, self.dbs)
         for db in workload.requires:

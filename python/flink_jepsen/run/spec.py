@@ -81,6 +81,14 @@ def default(name: str = "standalone-session") -> TestSpec:
     return from_data(edn.loads(ref.read_text()), Path("."), f"default ({name}.edn)")
 
 
+def default_name(mode: str, workload: str) -> str:
+    """The shipped spec for a deployment mode run with a workload: `<mode>-<workload>` where
+    the workload needs a job of another kind (a bounded job ends: judged by the availability
+    workload it would be a job down at the end), else the mode's own."""
+    ref = resources.files("flink_jepsen").joinpath(f"resources/specs/{mode}-{workload}.edn")
+    return f"{mode}-{workload}" if ref.is_file() else mode
+
+
 def from_data(data: object, base: Path, source: str, check_jars: bool = True) -> TestSpec:
     if not isinstance(data, dict):
         raise UsageError(f"test spec {source}: expected a map with :dbs and :jobs")
