@@ -43,11 +43,18 @@ if ! "$py" -c "import $modules" 2>/dev/null; then
     "nbclient>=0.10" "nbformat>=5.9" "ipykernel>=6.29" "selenium>=4.20" >&2
 fi
 
+# The repository's own build: the GoogleTest suite and the benchmarks too (a pip build of the
+# package leaves them out: pyproject.toml), -Werror under CI (.ci/run sets FJ_WERROR=ON), in
+# build/<wheel tag>, kept between builds.
+werror=OFF
+case "${FJ_WERROR:-}" in 1|ON|on|true|yes) werror=ON ;; esac
+build_settings=(-C "build-dir=build/{wheel_tag}" -C cmake.define.FJ_BUILD_TESTS=ON
+                -C cmake.define.FJ_BUILD_BENCHMARKS=ON -C "cmake.define.FJ_WERROR=$werror")
 stamp="$venv/.flink-jepsen-sources"
-sum=$(cd "$here" && find cpp CMakeLists.txt pyproject.toml tests/cpp -type f -print0 \
-        | sort -z | xargs -0 sha256sum | sha256sum)
+sum=$(cd "$here" && { find cpp CMakeLists.txt pyproject.toml tests/cpp -type f -print0 \
+        | sort -z | xargs -0 sha256sum; echo "${build_settings[*]}"; } | sha256sum)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ] || ! "$py" -c "import flink_jepsen._core" 2>/dev/null; then
   say "building and installing flink-jepsen (C++ core and Python package)"
-  (cd "$here" && "$py" -m pip install -q --no-build-isolation -e . >&2)
+  (cd "$here" && "$py" -m pip install -q --no-build-isolation "${build_settings[@]}" -e . >&2)
   echo "$sum" > "$stamp"
 fi

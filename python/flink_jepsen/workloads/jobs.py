@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from flink_jepsen import paths
@@ -18,15 +19,60 @@ log = logging.getLogger("flink_jepsen.workloads.jobs")
 
 
 def jobs_dir() -> Path:
-    """jobs/ of the source tree (FLINK_JEPSEN_JOBS overrides: an installed package has none)."""
+    """The jobs' sources, where Maven may build them: FLINK_JEPSEN_JOBS if it has build.sh;
+    else jobs/ of the source tree this package runs from (a clone, an editable install); else
+    the sources an installed package carries (flink_jepsen/jobs_src, put there by
+    CMakeLists.txt), copied once into the cache, since site-packages may be read-only and Maven
+    writes target/ beside them."""
     env = os.environ.get("FLINK_JEPSEN_JOBS")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[3] / "jobs")
-    for c in candidates:
+    for c in ([Path(env)] if env else []) + [source_tree_jobs_dir()]:
         if (c / "build.sh").exists():
             return c
+    if (packaged_jobs_dir() / "build.sh").exists():
+        return _writable_copy(packaged_jobs_dir())
     raise SetupError("cannot find the project's jobs/ directory (with build.sh): set "
                      "FLINK_JEPSEN_JOBS to it, or give the job's jar in the test spec")
+
+
+def source_tree_jobs_dir() -> Path:
+    """jobs/ beside python/ when the package runs from a clone (or an editable install)."""
+    return Path(__file__).resolve().parents[3] / "jobs"
+
+
+def packaged_jobs_dir() -> Path:
+    """Where an installed package (a wheel) carries the jobs' sources, read-only."""
+    return Path(__file__).resolve().parents[1] / "jobs_src"
+
+
+def _tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(p for p in root.rglob("*")
+                    if p.is_file() and "target" not in p.relative_to(root).parts):
+        h.update(str(f.relative_to(root)).encode() + b"\0")
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _writable_copy(src: Path) -> Path:
+    """src copied to the cache under its content's digest (so a new release, or changed sources,
+    gets a copy of its own), whole or not at all: built jars stay keyed by their sources."""
+    dest = paths.cache() / "jobs-src" / _tree_digest(src)
+    if (dest / "build.sh").exists():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".copy-", dir=dest.parent))
+    try:
+        shutil.copytree(src, tmp / "jobs", ignore=shutil.ignore_patterns("target"))
+        for d in [tmp / "jobs", *(p for p in (tmp / "jobs").rglob("*") if p.is_dir())]:
+            d.chmod(d.stat().st_mode | 0o700)  # Maven writes target/ (site-packages may be 555)
+        try:
+            (tmp / "jobs").rename(dest)
+        except OSError:  # another process copied it first
+            if not (dest / "build.sh").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
 
 
 # Modules every job may depend on (jobs/pom.xml builds them with -am): their sources are part of
