@@ -3,16 +3,26 @@
 # package into a virtualenv (.venv beside this repository, or $FJ_VENV), editable: the Python
 # sources are used in place, the C++ core is rebuilt when its sources change (incrementally: the
 # build directory under build/ is kept). Idempotent and quick when nothing changed.
+# FJ_NO_BROWSER=1 leaves out the browser the web UI's tests drive (chromium, selenium): the
+# control image has no use for it. `install.sh --list-packages` prints the Debian packages and
+# stops.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 venv="${FJ_VENV:-$here/.venv}"
 quiet="${1:-}"
 say() { [ "$quiet" = "--quiet" ] || echo "install: $*" >&2; }
+browser=1
+case "${FJ_NO_BROWSER:-}" in 1|ON|on|true|yes) browser=0 ;; esac
 
 packages=(libfaketime build-essential cmake ninja-build pkg-config python3 python3-venv python3-dev
           libssh-dev libspdlog-dev nlohmann-json3-dev libgtest-dev googletest
           iproute2 iptables openssh-server openssh-client util-linux procps psmisc openssl
-          openjdk-17-jdk-headless maven curl ca-certificates chromium chromium-driver)
+          openjdk-17-jdk-headless maven curl ca-certificates)
+[ "$browser" = 1 ] && packages+=(chromium chromium-driver)
+if [ "$quiet" = "--list-packages" ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -33,14 +43,19 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" >&2
 fi
 py="$venv/bin/python"
-modules="scikit_build_core, pybind11, pytest, yaml, kazoo, confluent_kafka, pandas, matplotlib"
-modules="$modules, nbclient, nbformat, ipykernel, selenium"
+modules="scikit_build_core, pybind11, pytest, xdist, yaml, kazoo, confluent_kafka, pandas"
+modules="$modules, matplotlib, nbclient, nbformat, ipykernel"
+tools=("scikit-build-core>=0.10" "pybind11>=2.12" "pytest>=7" "pytest-xdist>=3" "ruff>=0.5"
+       "PyYAML>=6" "kazoo>=2.9" "confluent-kafka>=2.3" "pandas>=2.0" "matplotlib>=3.7"
+       "nbclient>=0.10" "nbformat>=5.9" "ipykernel>=6.29")
+if [ "$browser" = 1 ]; then
+  modules="$modules, selenium"
+  tools+=("selenium>=4.20")
+fi
 if ! "$py" -c "import $modules" 2>/dev/null; then
   say "installing build and test tools from PyPI"
   "$py" -m pip install -q --upgrade pip >&2
-  "$py" -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "pytest>=7" "ruff>=0.5" \
-    "PyYAML>=6" "kazoo>=2.9" "confluent-kafka>=2.3" "pandas>=2.0" "matplotlib>=3.7" \
-    "nbclient>=0.10" "nbformat>=5.9" "ipykernel>=6.29" "selenium>=4.20" >&2
+  "$py" -m pip install -q "${tools[@]}" >&2
 fi
 
 # The repository's own build: the GoogleTest suite and the benchmarks too (a pip build of the

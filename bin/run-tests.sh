@@ -8,7 +8,7 @@
 # crashed runs; it exits with the worst run's status, in the order crashed (255) > unknown (2) >
 # invalid (1) > valid (0). A run that exits 130 (interrupted) ends the matrix at once with 130.
 set -uo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 if [ $# -lt 1 ] || ! [[ "$1" =~ ^[1-9][0-9]*$ ]]; then
   echo "usage: $0 ITERATIONS [TARBALL]" >&2
   exit 254

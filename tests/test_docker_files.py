@@ -279,3 +279,29 @@ def test_a_linked_script_finds_the_repository_through_its_link(target: str, link
     assert r.returncode == 0, r.stderr
     assert "usage:" in r.stdout
 
+
+
+def test_every_script_that_finds_its_root_resolves_links() -> None:
+    for script in sorted((ROOT / "bin").iterdir()):
+        text = script.read_text() if script.is_file() else ""
+        for line in text.splitlines():
+            if line.startswith("here=") and ("BASH_SOURCE" in line or "$0" in line):
+                assert "readlink -f" in line, f"{script.name}: {line} (a link would move it)"
+
+
+def test_the_control_image_installs_no_browser() -> None:
+    # The web UI's browser tests need chromium; the control image has no use for it.
+    dockerfile = (DOCKER / "Dockerfile.control").read_text()
+    installs = [line for line in dockerfile.splitlines() if "bin/install.sh" in line
+                and line.lstrip().startswith("RUN")]
+    assert installs and all("FJ_NO_BROWSER=1" in line for line in installs), installs
+    env = dict(os.environ, FJ_NO_BROWSER="1")
+    lean = subprocess.run(["bash", str(ROOT / "bin" / "install.sh"), "--list-packages"],
+                          capture_output=True, text=True, env=env, timeout=30)
+    assert lean.returncode == 0, lean.stderr
+    assert "maven" in lean.stdout.split() and not [p for p in lean.stdout.split()
+                                                    if "chrom" in p]
+    env.pop("FJ_NO_BROWSER")
+    full = subprocess.run(["bash", str(ROOT / "bin" / "install.sh"), "--list-packages"],
+                          capture_output=True, text=True, env=env, timeout=30)
+    assert "chromium" in full.stdout.split()
