@@ -292,7 +292,16 @@ def combined(s: Schedule) -> None:
                 log.info("combined: %s has no node right now; skipped", spec)
                 continue
             if package == "kill":
-                s.nemesis.kill(f"kill-{spec.replace(':', '-')}", process, nodes)
+                kind = f"kill-{spec.replace(':', '-')}"
+                p = s.nemesis.processes[process]
+                if p.restarts or p.start is None:
+                    s.nemesis.kill(kind, process, nodes)
+                    continue
+                # Jepsen's kill package: what no supervisor restarts is started again after the
+                # hold (ZooKeeper, the NameNode, Kafka brokers), else one kill ends the run.
+                s.nemesis.kill_until_restart(kind, process, nodes)
+                s.sleep(hold)
+                s.nemesis.restart_process(kind)
                 continue
             kind = f"pause-{spec.replace(':', '-')}"
             s.nemesis.pause(kind, process, nodes)

@@ -29,6 +29,9 @@ class Process:
     stop: Callable[[list[Node]], object] | None = None
     start: Callable[[list[Node]], object] | None = None
     system: str = ""  # the system that runs it (its clock file's name); set by the registry
+    # Does a killed process come back by itself (a supervisor, YARN, Flink's resource manager)?
+    # One that does not is started again by the fault that killed it (`start`), or stays dead.
+    restarts: bool = False
 
 
 @dataclass(frozen=True)

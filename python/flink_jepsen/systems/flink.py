@@ -45,8 +45,14 @@ class Flink(System):
         return self.client.leader_from_zookeeper() if self.client else None
 
     def processes(self) -> dict[str, Process]:
-        return {"job-manager": Process(self.job_manager_nodes, JOB_MANAGER_PATTERNS),
-                "task-manager": Process(self.task_manager_nodes, TASK_MANAGER_PATTERNS)}
+        """JobManagers and TaskManagers come back by themselves (YARN and Flink's resource
+        manager start containers again; standalone processes are supervised unless
+        --no-supervision)."""
+        again = getattr(self, "supervise", True)
+        return {"job-manager": Process(self.job_manager_nodes, JOB_MANAGER_PATTERNS,
+                                       restarts=again),
+                "task-manager": Process(self.task_manager_nodes, TASK_MANAGER_PATTERNS,
+                                        restarts=again)}
 
     def leader_nodes(self) -> list[Node]:
         """The leading JobManager's node (none while there is no leader)."""

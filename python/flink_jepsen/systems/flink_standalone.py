@@ -67,7 +67,8 @@ class FlinkStandalone(Flink):
         tm = out["task-manager"]
         out["task-manager"] = Process(tm.nodes, tm.patterns,
                                       stop=lambda _n: self.stop_task_managers(),
-                                      start=lambda _n: self.start_task_managers())
+                                      start=lambda _n: self.start_task_managers(),
+                                      restarts=tm.restarts)
         return out
 
     def submit(self, jobs: list[tuple[object, Path, list[str]]], timeout: float) -> list[str]:
