@@ -52,8 +52,9 @@ done
 
 "$py" - "$out/hunt.jsonl" <<'EOF'
 import sys
+from pathlib import Path
 import pandas as pd
 from flink_jepsen.api.sweep import read_rows, summary
-rows = pd.DataFrame(read_rows(sys.argv[1]))
+rows = pd.DataFrame(read_rows(Path(sys.argv[1])))
 print(summary(rows, ["flink_version", "deployment_mode"]) if not rows.empty else "no runs")
 EOF
