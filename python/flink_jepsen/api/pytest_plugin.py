@@ -228,7 +228,7 @@ class FlinkJepsen:
         try:
             result = test.run()
         finally:
-            if made is not None and not test.options.leave_running:
+            if made is not None:
                 made.down()
         self.results.append(result)
         self.request.node.user_properties.append(("flink-jepsen-store", str(result.store)))
@@ -240,19 +240,15 @@ class FlinkJepsen:
         """With a subnet of the session's (--fj-subnet, a pytest-xdist worker's), the local
         nodes are brought up in it before the run (which then uses them) and removed after,
         as the run itself would have done in the harness's default subnet."""
-        if self.subnet is None or test.options.remote != "netns":
+        if self.subnet is None:
             return None
         from flink_jepsen.errors import FlinkJepsenError
-        from flink_jepsen.nodes.local import LocalNodes
+        from flink_jepsen.nodes import workers
 
-        local = LocalNodes()
-        if local.is_up():
-            return None
         try:
-            local.up(test.options.node_count, self.subnet)
+            return workers.up_for_run(test.options, self.subnet)
         except FlinkJepsenError as e:
             pytest.fail(f"flink-jepsen: local nodes in {self.subnet}: {e}", pytrace=False)
-        return local
 
 
 @pytest.fixture(scope="session")

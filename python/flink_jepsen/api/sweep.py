@@ -286,23 +286,18 @@ def _worker_init(numbers, subnet: str) -> None:
 
 def _worker_run(params: dict, point: dict, repetition: int) -> dict:
     from flink_jepsen.api import Test
-    from flink_jepsen.nodes.local import LocalNodes
 
     test = Test(options(**params))
     made = None
     started = time.monotonic()
     try:
-        if test.options.remote == "netns":
-            local = LocalNodes()
-            if not local.is_up():
-                local.up(test.options.node_count, _worker["subnet"])
-                made = local
+        made = workers.up_for_run(test.options, _worker["subnet"])
         log.info("worker %d: %s (repetition %d)", _worker["number"], point, repetition)
         return _run_one(point, repetition, test)
     except Exception as e:  # noqa: BLE001 - the nodes could not be made: a crashed run
         return crash_row(point, repetition, e, time.monotonic() - started)
     finally:
-        if made is not None and not test.options.leave_running:
+        if made is not None:
             made.down()
 
 

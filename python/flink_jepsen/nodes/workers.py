@@ -1,11 +1,12 @@
 """Local nodes for parallel runners: runs side by side on one machine (pytest-xdist workers,
 `sweep --parallel` workers) each drive local nodes of their own, a node prefix and a subnet
-derived from the session's, so they neither share namespaces nor routes. Pure arithmetic: no
-namespace is touched here."""
+derived from the session's, so they neither share namespaces nor routes. The derivation is pure
+arithmetic; `up_for_run` brings a run's nodes up in the derived subnet."""
 
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from flink_jepsen.errors import UsageError
 
@@ -36,3 +37,19 @@ def worker_nodes(n: int, prefix: str = DEFAULT_PREFIX,
         raise UsageError(f"worker {n}: its subnet {mine} (from {subnet}) is not a private "
                          "network: use a smaller subnet or fewer workers")
     return prefix, str(mine)
+
+
+
+def up_for_run(options: Any, subnet: str):
+    """Brings up, in `subnet` (which a run cannot choose itself), the local nodes a run on
+    `options` will use, when none are up. Returns what to take down after the run (`.down()`),
+    or None: real hosts, nodes already up, or --leave-running keeping them."""
+    if options.remote != "netns":
+        return None
+    from flink_jepsen.nodes.local import LocalNodes
+
+    local = LocalNodes()
+    if local.is_up():
+        return None
+    local.up(options.node_count, subnet)
+    return None if options.leave_running else local
