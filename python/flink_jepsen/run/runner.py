@@ -351,7 +351,7 @@ class TestRun:
 
     def _claim_group(self) -> None:
         """A free group of the hosts file becomes this run's nodes until its teardown ends
-        (test.json then names them and the group)."""
+        (test.json is written again with them; the log names the group)."""
         o = self.options
         home, prefix = paths.home(), paths.prefix()
         log.info("waiting up to %g s for a free node group among %s", o.group_wait,
