@@ -7,7 +7,8 @@
 #
 # usage: bin/hunt.sh OUT_DIR [HOURS]     (default 1 hour; rows already in OUT_DIR/hunt.jsonl stay)
 # env:   HUNT_VERSIONS  (default "2.3.0 1.20.5")
-#        HUNT_MODES     (default "standalone-session standalone-application yarn-application")
+#        HUNT_MODES     (default "standalone-session standalone-application yarn-application";
+#                        yarn-session and yarn-job too; yarn-job is skipped on Flink 2)
 #        HUNT_NEMESIS   (default kill,pause,partition,packet,clock)
 #        HUNT_TIME_LIMIT seconds of faults per run (default 600)
 # Every invalid run is kept in OUT_DIR/store with its history and logs; triage starts from its
@@ -39,6 +40,8 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
   for v in "${versions[@]}"; do
     for m in "${modes[@]}"; do
       [ "$(date +%s)" -lt "$deadline" ] || break 3
+      # Flink 2 has no per-job mode; the harness refuses it, so the hunt does not ask.
+      if [ "$m" = yarn-job ] && [ "${v%%.*}" -ge 2 ]; then continue; fi
       # --repetitions N runs only what the file lacks: this point's repetition N (and any
       # earlier one a stopped hunt left out).
       flock /tmp/fj-cluster.lock "$py" -m flink_jepsen sweep \
