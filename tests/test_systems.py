@@ -112,3 +112,68 @@ def test_a_system_registered_from_outside_is_composed_with_the_others(toy, tmp_p
     assert systems.processes([built])["toy"].patterns == ("toy-server",)
     with pytest.raises(UsageError, match="two systems declare processes named 'toy'"):
         systems.processes([built, built])
+
+
+def test_a_system_waits_only_for_what_it_cannot_start_beside() -> None:
+    # Flink's JVMs take far longer to reach ZooKeeper than ZooKeeper takes to be ready, so
+    # they start side by side; Flink on YARN submits to YARN and needs Hadoop ready first.
+    dbs = ["zookeeper", "kafka", "flink-standalone-session"]
+    assert systems.ready_before("flink-standalone-session", dbs) == ()
+    assert systems.ready_before("kafka", dbs) == ()
+    yarn = ["zookeeper", "hadoop", "kafka", "flink-yarn-session"]
+    assert systems.ready_before("flink-yarn-session", yarn) == ("hadoop",)
+    dfs = ["zookeeper", "hadoop", "flink-standalone-session"]
+    assert systems.ready_before("flink-standalone-session", dfs) == ("hadoop",)
+
+
+class Recording(System):
+    """A system that writes what happens to it into a shared list."""
+
+    def __init__(self, cluster, name: str, events: list[str]) -> None:
+        super().__init__(cluster)
+        self.name, self.events = name, events
+
+    def nodes(self) -> list[Node]:
+        return self.cluster.nodes
+
+    def install(self) -> None:
+        self.events.append(f"install {self.name}")
+
+    def start(self) -> None:
+        self.events.append(f"start {self.name}")
+
+    def wait_ready(self, timeout: float) -> None:
+        self.events.append(f"ready {self.name}")
+
+
+def test_setup_starts_independent_systems_before_waiting_for_them(tmp_path, monkeypatch
+                                                                   ) -> None:
+    from flink_jepsen.systems.flink import Flink
+
+    class RecordingFlink(Recording, Flink):
+        job_manager_nodes = task_manager_nodes = Recording.nodes
+
+        def submit(self, jobs, timeout: float) -> list[str]:
+            return []
+
+    events: list[str] = []
+    for db, cls, after, overlaps in (("sys-a", Recording, (), ()),
+                                     ("sys-b", Recording, ("sys-a",), ("sys-a",)),
+                                     ("sys-c", RecordingFlink, ("sys-a", "sys-b"), ("sys-b",))):
+        monkeypatch.setitem(systems.REGISTRY, db, systems.Registration(
+            db, (lambda c, n: lambda d: c(d.cluster, n, events))(cls, db), db, after=after,
+            overlaps=overlaps, flink=cls is RecordingFlink))
+    monkeypatch.setattr(systems, "stop_leftover_supervisors", lambda cluster: [])
+    monkeypatch.setattr(systems, "stop_leftovers", lambda system: [])
+
+    class Cluster:
+        nodes = [Node("n1", "10.0.0.1", "/x/n1")]
+    run = TestRun(TestOptions())
+    run.cluster, run.spec, run.dist = Cluster(), object(), object()  # type: ignore[assignment]
+    run.dbs = ("sys-c", "sys-b", "sys-a")
+    run.setup_systems()
+    # b starts while a comes up; c waits for a (not an overlap) but not for b.
+    assert events == ["install sys-a", "start sys-a", "install sys-b", "start sys-b",
+                      "ready sys-a", "install sys-c", "start sys-c", "ready sys-b",
+                      "ready sys-c"]
+    assert run.flink is run.systems[-1]

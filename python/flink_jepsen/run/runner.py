@@ -365,7 +365,9 @@ class TestRun:
         self.write_test_json()
 
     def setup_systems(self) -> None:
-        """Every system of the spec's :dbs, in dependency order: installed, started, ready."""
+        """Every system of the spec's :dbs, in dependency order: installed and started, each
+        as soon as what it needs is ready (independent systems come up side by side), then
+        every one ready."""
         o = self.options
         assert self.cluster is not None and self.spec is not None
         assert self.dist is not None
@@ -373,13 +375,23 @@ class TestRun:
                                      self.dist)
         for left in systems.stop_leftover_supervisors(self.cluster):
             log.warning("stopped a supervisor an earlier run left: %s", left)
-        for system in systems.compose(self.dbs, self.deployment):
+        ready: set[str] = set()
+
+        def wait_ready(db: str) -> None:
+            if db not in ready:
+                self.deployment.systems[db].wait_ready(o.ready_timeout)
+                ready.add(db)
+
+        for system, needs in systems.compose(self.dbs, self.deployment):
             self.systems.append(system)  # stopped in teardown even if its start fails
+            for db in needs:
+                wait_ready(db)
             for left in systems.stop_leftovers(system):
                 log.warning("stopped a process an earlier run left: %s", left)
             system.install()
             system.start()
-            system.wait_ready(o.ready_timeout)
+        for db in self.deployment.systems:
+            wait_ready(db)
         self.flink = next(s for s in self.systems if isinstance(s, Flink))
 
     def job_args(self, job: testspec.JobSpec) -> list[str]:

@@ -28,6 +28,9 @@ class Registration:
     provides: tuple[str, ...] = ()     # ${NAME}s job arguments may use (System.provides())
     mode: str | None = None            # a Flink deployment's --deployment-mode name
     check: Callable[[object, tuple[str, ...]], None] | None = None  # (options, dbs), at validate
+    # dbs of requires/after this one may start beside: it starts once they have started and
+    # they come up while it does (its clients retry). Any other dependency is ready first.
+    overlaps: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, Registration] = {}
@@ -43,13 +46,13 @@ REFUSED: dict[str, str] = {
 def register(name: str, description: str, requires: tuple[str, ...] = (),
              after: tuple[str, ...] = (), flink: bool = False, provides: tuple[str, ...] = (),
              mode: str | None = None,
-             check: Callable[[object, tuple[str, ...]], None] | None = None
-             ) -> Callable[[Factory], Factory]:
+             check: Callable[[object, tuple[str, ...]], None] | None = None,
+             overlaps: tuple[str, ...] = ()) -> Callable[[Factory], Factory]:
     """Decorator: `@register("kafka", "Kafka brokers", after=("zookeeper",))` on a factory
     `def make(d: Deployment) -> System`."""
     def add(factory: Factory) -> Factory:
         REGISTRY[name] = Registration(name, factory, description, requires, after, flink,
-                                      provides, mode, check)
+                                      provides, mode, check, overlaps)
         return factory
     return add
 
@@ -94,13 +97,22 @@ def order(dbs: tuple[str, ...] | list[str]) -> list[str]:
     return out
 
 
-def compose(dbs: tuple[str, ...] | list[str], deployment: Deployment) -> Iterator[System]:
+def compose(dbs: tuple[str, ...] | list[str], deployment: Deployment
+            ) -> Iterator[tuple[System, tuple[str, ...]]]:
     """The run's systems, built one at a time in start order (the caller starts each before
-    the next is built); each factory sees the ones built before it in `deployment.systems`."""
+    the next is built), each with the dbs that must be ready before it starts; each factory
+    sees the ones built before it in `deployment.systems`."""
     for db in order(dbs):
         system = REGISTRY[db].factory(deployment)
         deployment.systems[db] = system
-        yield system
+        yield system, ready_before(db, dbs)
+
+
+def ready_before(db: str, dbs: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """What `db` waits to be ready before it starts: its dependencies in the spec, less those it
+    may start beside (`overlaps`)."""
+    reg = REGISTRY[db]
+    return tuple(d for d in (*reg.requires, *reg.after) if d in dbs and d not in reg.overlaps)
 
 
 def flink_db(dbs: tuple[str, ...] | list[str]) -> str:

@@ -90,7 +90,7 @@ class FlinkApplication(FlinkStandalone):
     def start_process(self, node: Node, role: str) -> None:
         if self.app is None:
             return  # before submit there is no application to run
-        self.daemon(node, role, self.command(node, role), env=self.env(node),
+        self.daemon(node, role, self.command(node, role), env=self.process_env(node, role),
                     supervise=self.supervise, on_failure=role == "jobmanager")
 
     def wait_ready(self, timeout: float = 180) -> None:
@@ -125,7 +125,7 @@ class FlinkApplication(FlinkStandalone):
 @register("flink-standalone-application", "Flink standalone application cluster with ZooKeeper "
           "HA (each JobManager started with the job; the cluster ends with it)",
           requires=("zookeeper",), after=("hadoop", "kafka"), flink=True,
-          mode="standalone-application", check=_check)
+          mode="standalone-application", check=_check, overlaps=("zookeeper", "kafka"))
 def make(d: Deployment) -> FlinkStandalone:
     app = build(d, FlinkApplication)
     app.shared_dir = d.shared_dir

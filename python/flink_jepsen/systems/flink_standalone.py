@@ -15,6 +15,7 @@ from flink_jepsen.errors import SetupError, UsageError
 from flink_jepsen.nodes.node import Node
 from flink_jepsen.systems import flink_config, java, register
 from flink_jepsen.systems.base import Deployment, Process
+from flink_jepsen.systems.cds import ClassArchives
 from flink_jepsen.systems.dist import Distribution
 from flink_jepsen.systems.flink import Flink
 
@@ -33,7 +34,7 @@ class FlinkStandalone(Flink):
                  ha_storage_dir: str, checkpoint_dir: str, overrides: dict[str, object],
                  supervise: bool = True, jm_memory: str = "1024m", tm_memory: str = "1536m",
                  slots: int = 3, job_managers: int = 2,
-                 env: Callable[[Node], dict[str, str]] = lambda _: {}) -> None:
+                 env: Callable[[Node], dict[str, str]] = lambda _: {}, cds: bool = True) -> None:
         """env: what other systems add to every Flink process's environment (HDFS's client)."""
         super().__init__(cluster)
         self.extra_env = env
@@ -50,6 +51,8 @@ class FlinkStandalone(Flink):
         self.n_jm = min(job_managers, max(1, len(cluster.nodes) - 1))
         # The JVM for this release (systems/java.py), resolved at install.
         self.java_home = str(java.SYSTEM_JAVA_HOME)
+        self.use_cds = cds
+        self.archives: ClassArchives | None = None
 
     # layout ------------------------------------------------------------------------------
     def job_managers(self) -> list[Node]:
@@ -144,6 +147,9 @@ class FlinkStandalone(Flink):
     def install(self) -> None:
         name = self.config_file()
         self.java_home = str(java.java_home(java.java_for(self.dist.major_minor)))
+        self.archives = ClassArchives(self.java_home, f"{self.dist.version} {self.dist.checksum}",
+                                      type(self).__name__,
+                                      enabled=self.use_cds and self.cluster.shared_fs)
 
         def install_on(node: Node) -> None:
             self.cluster.stage_dir(node, self.dist.home, self.home(node), copy=("conf", "log"))
@@ -151,9 +157,12 @@ class FlinkStandalone(Flink):
             self.cluster.remote(node).check(
                 f"rm -f {self.conf_dir(node)}/config.yaml {self.conf_dir(node)}/flink-conf.yaml")
             self.cluster.write_file(node, f"{self.conf_dir(node)}/{name}", self.config_text(node))
+            # An earlier run's unharvested dumps must not pass for this release's.
             self.cluster.remote(node).check(
                 f"mkdir -p {self.log_dir(node)} {node.path('tmp', 'flink')} "
-                f"{node.path('tmp', 'flink-web-upload')}")
+                f"{node.path('tmp', 'flink-web-upload')} && rm -f "
+                + " ".join(shlex.quote(ClassArchives.recording(node, r))
+                           for r in ("jobmanager", "taskmanager")))
 
         self.cluster.each(self.nodes(), install_on)
         # Made where the processes look for them: on the nodes (a node-local path is one
@@ -167,6 +176,23 @@ class FlinkStandalone(Flink):
         return {**self.extra_env(node), "JAVA_HOME": self.java_home,
                 "FLINK_CONF_DIR": self.conf_dir(node),
                 "FLINK_LOG_DIR": self.log_dir(node), "FLINK_PID_DIR": node.path("run")}
+
+    def process_env(self, node: Node, role: str) -> dict[str, str]:
+        """A process's environment: the node's, and its role's class-data archive (JVM_ARGS
+        reaches only the Flink JVM itself, not the scripts' helper JVMs)."""
+        extra = self.archives.jvm_args(node, role) if self.archives else ""
+        return {**self.env(node), **({"JVM_ARGS": extra} if extra else {})}
+
+    def stop(self) -> None:
+        """Stops every process; then a recording run keeps its class-data archives."""
+        super().stop()
+        if self.archives is None:
+            return
+        for role, nodes in (("jobmanager", self.job_managers()),
+                            ("taskmanager", self.task_managers())):
+            for node in nodes:
+                if self.archives.harvest(self.cluster.remote(node), node, role):
+                    break
 
     def command(self, node: Node, role: str) -> str:
         script = "jobmanager.sh" if role == "jobmanager" else "taskmanager.sh"
@@ -183,7 +209,7 @@ class FlinkStandalone(Flink):
             self.start_process(node, "taskmanager")
 
     def start_process(self, node: Node, role: str) -> None:
-        self.daemon(node, role, self.command(node, role), env=self.env(node),
+        self.daemon(node, role, self.command(node, role), env=self.process_env(node, role),
                     supervise=self.supervise)
 
     def start_task_managers(self) -> None:
@@ -244,7 +270,8 @@ def _check(options, dbs: tuple[str, ...]) -> None:
 @register("flink-standalone-session", "Flink standalone session cluster with ZooKeeper HA "
           "(JobManagers on the first two nodes, TaskManagers on the others)",
           requires=("zookeeper",), after=("hadoop", "kafka"), flink=True,
-          mode="standalone-session", check=_check)
+          mode="standalone-session", check=_check,
+          overlaps=("zookeeper", "kafka"))
 def make(d: Deployment) -> FlinkStandalone:
     return build(d, FlinkStandalone)
 
@@ -272,4 +299,4 @@ def build(d: Deployment, cls: type[FlinkStandalone]) -> FlinkStandalone:
         return out
 
     return cls(d.cluster, d.dist, d.system("zookeeper").quorum(), d.run_id, ha, checkpoints,
-               dict(d.spec.flink_config), supervise=o.supervision, env=env)
+               dict(d.spec.flink_config), supervise=o.supervision, env=env, cds=o.cds)

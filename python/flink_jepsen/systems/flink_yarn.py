@@ -330,4 +330,4 @@ for _db, _mode, _what in (("flink-yarn-session", "yarn-session", "Flink session 
                           ("flink-yarn-application", "yarn-application",
                            "Flink application cluster on YARN")):
     register(_db, _what, requires=("hadoop", "zookeeper"), after=("kafka",), flink=True,
-             mode=_mode)(_make(_mode))
+             mode=_mode, overlaps=("zookeeper", "kafka"))(_make(_mode))

@@ -199,6 +199,6 @@ class Kafka(System):
 
 
 @register("kafka", "Kafka brokers (KRaft, three brokers and controllers)", after=("zookeeper",),
-          provides=("KAFKA_BOOTSTRAP",))
+          provides=("KAFKA_BOOTSTRAP",), overlaps=("zookeeper",))
 def make(d: Deployment) -> Kafka:
     return Kafka(d.cluster)
