@@ -190,9 +190,8 @@ class FlinkStandalone(Flink):
             return
         for role, nodes in (("jobmanager", self.job_managers()),
                             ("taskmanager", self.task_managers())):
-            for node in nodes:
-                if self.archives.harvest(self.cluster.remote(node), node, role):
-                    break
+            for node in nodes:  # the first whole dump is kept; the others are removed
+                self.archives.harvest(self.cluster.remote(node), node, role)
 
     def command(self, node: Node, role: str) -> str:
         script = "jobmanager.sh" if role == "jobmanager" else "taskmanager.sh"
@@ -239,7 +238,7 @@ class FlinkStandalone(Flink):
             return False
 
         self.wait_for(f"Flink ({want} TaskManagers registered with the leading JobManager)",
-                      probe, timeout, jm, f"{self.log_dir(jm)}/jobmanager.out", interval=1.0)
+                      probe, timeout, jm, f"{self.log_dir(jm)}/jobmanager.out", interval=0.25)
         self.log.info("Flink %s ready: JobManagers on %s, %d TaskManagers", self.dist.version,
                       ", ".join(n.name for n in self.job_managers()), want)
 
