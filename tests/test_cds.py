@@ -3,6 +3,9 @@ reaches the cache (only whole, only once, never from an earlier run's leftovers)
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,8 +39,8 @@ def test_a_first_run_records_and_a_later_run_maps(tmp_path) -> None:
     node = Node("n1", "10.0.0.1", str(tmp_path / "n1"))
     archives = ClassArchives(jdk(tmp_path, "17.0.15"), "2.3.0 abc", "FlinkStandalone",
                              cache=tmp_path / "cache")
-    args = archives.jvm_args(node, "jobmanager")
-    assert args == f"-XX:ArchiveClassesAtExit={tmp_path}/n1/tmp/cds-jobmanager.jsa"
+    assert archives.wanted("jobmanager")
+    assert "-XX:+RecordDynamicDumpInfo" in archives.jvm_args("jobmanager")
 
     dumped = Path(ClassArchives.recording(node, "jobmanager"))
     dumped.parent.mkdir(parents=True)
@@ -46,10 +49,10 @@ def test_a_first_run_records_and_a_later_run_maps(tmp_path) -> None:
     assert not dumped.exists()
     kept = archives.archive("jobmanager")
     assert kept.stat().st_size == MIN_ARCHIVE_BYTES
-    assert archives.jvm_args(node, "jobmanager") == \
-        f"-Xshare:auto -XX:SharedArchiveFile={kept}"
+    assert not archives.wanted("jobmanager")
+    assert archives.jvm_args("jobmanager") == f"-Xshare:auto -XX:SharedArchiveFile={kept}"
     # the other role records its own
-    assert "ArchiveClassesAtExit" in archives.jvm_args(node, "taskmanager")
+    assert "RecordDynamicDumpInfo" in archives.jvm_args("taskmanager")
 
 
 def test_a_torn_dump_or_a_second_one_is_not_kept(tmp_path) -> None:
@@ -86,8 +89,41 @@ def test_java_11_and_off_mean_no_options_and_nothing_kept(tmp_path) -> None:
                                    cache=tmp_path / "c"),
                      ClassArchives(jdk(tmp_path, "17.0.15"), "2.3.0 x", "FlinkStandalone",
                                    enabled=False, cache=tmp_path / "c")):
-        assert archives.jvm_args(node, "jobmanager") == ""
+        assert archives.jvm_args("jobmanager") == "" and not archives.wanted("jobmanager")
         dumped = Path(ClassArchives.recording(node, "jobmanager"))
         dumped.parent.mkdir(parents=True, exist_ok=True)
         dumped.write_bytes(b"\0" * MIN_ARCHIVE_BYTES)
         assert not archives.harvest(HostPaths(), node, "jobmanager")
+
+
+SYSTEM_JAVA = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+
+
+@pytest.mark.skipif(not (SYSTEM_JAVA / "bin" / "jcmd").exists(), reason="needs the JDK 17")
+def test_a_live_jvm_dumps_an_archive_a_later_jvm_maps(tmp_path) -> None:
+    """The recording path end to end on a real JVM: started with the recording options in its
+    own process group (as a daemon is), asked through the pidfile to dump, the dump kept, and a
+    new JVM that insists on sharing (-Xshare:on) starts from it."""
+    node = Node("n1", "10.0.0.1", str(tmp_path / "n1"))
+    (tmp_path / "n1" / "tmp").mkdir(parents=True)
+    archives = ClassArchives(str(SYSTEM_JAVA), "test", "Sleeper", cache=tmp_path / "cache")
+    src = tmp_path / "Sleep.java"
+    src.write_text("public class Sleep { public static void main(String[] a) throws Exception "
+                   "{ System.out.println(\"up\"); Thread.sleep(60000); } }")
+    java = str(SYSTEM_JAVA / "bin" / "java")
+    proc = subprocess.Popen([java, *archives.jvm_args("role").split(), str(src)],
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+        pidfile = tmp_path / "role.pid"
+        pidfile.write_text(f"{proc.pid}\n")
+        subprocess.run(["bash", "-c", archives.dump_command(node, "role", str(pidfile))],
+                       check=True, timeout=120)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert archives.harvest(HostPaths(), node, "role")
+    mapped = subprocess.run([java, *archives.jvm_args("role").split(), "-Xshare:on",
+                             "-version"], capture_output=True, text=True)
+    assert mapped.returncode == 0, mapped.stderr
+    assert "sharing" in mapped.stderr

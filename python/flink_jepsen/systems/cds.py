@@ -5,11 +5,13 @@ five Flink JVMs starting at once that is most of the setup phase. Java 13 and la
 classes a JVM loaded into an archive when it exits (-XX:ArchiveClassesAtExit) and map that
 archive into the next JVM (-XX:SharedArchiveFile), which then skips parsing and verifying them.
 
-So the first run of a (JVM, release, deployment, role) records: its processes dump an archive
-into their node's tmp/ when teardown stops them (SIGTERM; the supervisor waits for the JVM), and
-the first complete one is moved into the cache. Every later run maps it. An archive the JVM
-cannot use (another classpath, a damaged file) is ignored by the JVM (-Xshare:auto), so the cost
-of a wrong archive is a slower start, never a failed one.
+So the first run of a (JVM, release, deployment, role) records: its JVMs start with
+-XX:+RecordDynamicDumpInfo, and before teardown stops them, one live JVM of each role is asked
+to dump what it has loaded (`jcmd PID VM.cds dynamic_dump`; a dump at exit would be simpler,
+but a TaskManager ends by halting the JVM, which writes nothing). The dump goes to the node's
+tmp/ and the first whole one is moved into the cache. Every later run maps it. An archive the
+JVM cannot use (another classpath, a damaged file) is ignored by the JVM (-Xshare:auto), so the
+cost of a wrong archive is a slower start, never a failed one.
 
 Only where the nodes share the control machine's disk (local nodes): there the cache is one
 path every node sees. Java 11 (Flink before 1.18 here) has no dynamic archives: nothing is done.
@@ -68,15 +70,29 @@ class ClassArchives:
         """Where a recording JVM on this node dumps its archive (the node's own path)."""
         return node.path("tmp", f"cds-{role}.jsa")
 
-    def jvm_args(self, node: Node, role: str) -> str:
-        """The JVM options for one process: map the archive when the cache has it, record one
-        when it does not, nothing when class-data sharing is off or impossible."""
+    def jvm_args(self, role: str) -> str:
+        """The JVM options for one process: map the archive when the cache has it, get ready to
+        record one when it does not, nothing when class-data sharing is off or impossible."""
         if not self.enabled:
             return ""
         archive = self.archive(role)
         if archive.is_file():
             return f"-Xshare:auto -XX:SharedArchiveFile={shlex.quote(str(archive))}"
-        return f"-XX:ArchiveClassesAtExit={shlex.quote(self.recording(node, role))}"
+        # the dump warns of every class it skips, into the process's log: silenced
+        return "-XX:+RecordDynamicDumpInfo -Xlog:cds=off"
+
+    def wanted(self, role: str) -> bool:
+        """Whether this run records the role's archive (on, and the cache has none)."""
+        return self.enabled and not self.archive(role).is_file()
+
+    def dump_command(self, node: Node, role: str, pidfile: str) -> str:
+        """Shell, run on the node: asks the role's live JVM (in the process group the pidfile
+        names) to dump its loaded classes to the node's recording path."""
+        out = shlex.quote(self.recording(node, role))
+        jcmd = shlex.quote(f"{self.java_home}/bin/jcmd")
+        return (f"g=$(cat {shlex.quote(pidfile)} 2>/dev/null) && [ -n \"$g\" ] && "
+                f"p=$(pgrep -g \"$g\" -x java | head -n 1) && [ -n \"$p\" ] && "
+                f"rm -f {out} && {jcmd} \"$p\" VM.cds dynamic_dump {out} >/dev/null")
 
     def harvest(self, remote: _core.Remote, node: Node, role: str) -> bool:
         """After the role's process on the node has stopped: keeps its dump as the cached

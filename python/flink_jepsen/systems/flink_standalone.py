@@ -180,18 +180,28 @@ class FlinkStandalone(Flink):
     def process_env(self, node: Node, role: str) -> dict[str, str]:
         """A process's environment: the node's, and its role's class-data archive (JVM_ARGS
         reaches only the Flink JVM itself, not the scripts' helper JVMs)."""
-        extra = self.archives.jvm_args(node, role) if self.archives else ""
+        extra = self.archives.jvm_args(role) if self.archives else ""
         return {**self.env(node), **({"JVM_ARGS": extra} if extra else {})}
 
     def stop(self) -> None:
-        """Stops every process; then a recording run keeps its class-data archives."""
+        """Stops every process; a recording run first has one JVM of each role dump its
+        class-data archive (systems/cds.py) and keeps it."""
+        if self.archives is not None:
+            for role, nodes in (("jobmanager", self.job_managers()),
+                                ("taskmanager", self.task_managers())):
+                if self.archives.wanted(role):
+                    self.record_archive(role, nodes)
         super().stop()
-        if self.archives is None:
-            return
-        for role, nodes in (("jobmanager", self.job_managers()),
-                            ("taskmanager", self.task_managers())):
-            for node in nodes:  # the first whole dump is kept; the others are removed
-                self.archives.harvest(self.cluster.remote(node), node, role)
+
+    def record_archive(self, role: str, nodes: list[Node]) -> None:
+        """The first node whose JVM of that role is alive and dumps a whole archive gives it."""
+        assert self.archives is not None
+        for node in nodes:
+            remote = self.cluster.remote(node)
+            pidfile = node.path("run", f"{self.name}-{role}.pid")
+            remote.exec(self.archives.dump_command(node, role, pidfile), timeout=120)
+            if self.archives.harvest(remote, node, role):
+                return
 
     def command(self, node: Node, role: str) -> str:
         script = "jobmanager.sh" if role == "jobmanager" else "taskmanager.sh"
