@@ -19,7 +19,18 @@ from flink_jepsen.nodes.cluster import Cluster
 from flink_jepsen.systems.kafka import Kafka
 from flink_jepsen.workloads.kafka_producer import sequenced_producer
 
-pytestmark = pytest.mark.integration
+
+def test_a_bad_producer_setting_is_named(tmp_path: Path) -> None:
+    history = _core.HistoryRecorder(str(tmp_path / "h.jsonl"))
+    with pytest.raises(ValueError, match="keys must be at least 1, got 0"):
+        _core.KafkaProducer("127.0.0.1:1", "fj-input", history, keys=0)
+    with pytest.raises(ValueError, match="topic 'a b' has ' '"):
+        _core.KafkaProducer("127.0.0.1:1", "a b", history)
+    with pytest.raises(ValueError, match="property 'acks' is the producer's own"):
+        _core.KafkaProducer("127.0.0.1:1", "fj-input", history, properties={"acks": "1"})
+    with pytest.raises(ValueError, match="unknown Kafka producer 'java'"):
+        sequenced_producer("java", "127.0.0.1:1", "fj-input", history, keys=1, rate=1)
+    history.close()
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +90,7 @@ def topic_records(bootstrap: str, topic: str) -> list[list[int]]:
         c.close()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("kind", ["core", "python"])
 def test_every_record_sent_has_one_outcome_and_the_acknowledged_are_in_the_topic(
         kafka, tmp_path: Path, kind: str) -> None:
@@ -108,6 +120,7 @@ def test_every_record_sent_has_one_outcome_and_the_acknowledged_are_in_the_topic
     assert all(seqs == list(range(len(seqs))) for seqs in by_key.values())
 
 
+@pytest.mark.integration
 def test_records_that_cannot_be_written_end_unacknowledged(kafka, tmp_path: Path) -> None:
     # The brokers do not create topics on demand: nothing sent here can be written, and every
     # record must still end in the history, as fail (never sent) or info.
