@@ -9,7 +9,7 @@ record sent has exactly one completion, and the ok records are as many as the to
 
 Needs root: it brings up 3 local nodes under --prefix in --subnet and removes them afterwards.
 
-    .venv/bin/python bin/bench-producer.py [--seconds 15] [--rate 400000] [--rounds 3]
+    .venv/bin/python bin/bench-producer.py [--seconds 15] [--rate 400000] [--rounds 3] [--warmup 10]
         [--prefix fjb --subnet 10.213.17.0/24]                          (after bin/install.sh)
 """
 
@@ -99,11 +99,14 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=400_000.0, help="records/s asked of each")
     ap.add_argument("--keys", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--warmup", type=float, default=10.0,
+                    help="seconds of both producers before the rounds, not counted: the "
+                         "brokers' JVMs compile their hot paths in the first seconds")
     ap.add_argument("--prefix", default="fjb", help="the local nodes' name prefix")
     ap.add_argument("--subnet", default="10.213.17.0/24", help="the local nodes' subnet")
     args = ap.parse_args()
-    if args.seconds <= 0 or args.rate <= 0 or args.keys < 1 or args.rounds < 1:
-        ap.error("--seconds, --rate, --keys and --rounds must be positive")
+    if args.seconds <= 0 or args.rate <= 0 or args.keys < 1 or args.rounds < 1 or args.warmup < 0:
+        ap.error("--seconds, --rate, --keys and --rounds must be positive, --warmup not negative")
     home = Path(tempfile.mkdtemp(prefix="fj-bench-"))
     os.environ.update({"FLINK_JEPSEN_HOME": str(home), "FLINK_JEPSEN_PREFIX": args.prefix})
     os.environ.setdefault("FLINK_JEPSEN_CACHE", "/var/lib/flink-jepsen/cache")
@@ -125,6 +128,10 @@ def main() -> None:
         kafka.install()
         kafka.start()
         kafka.wait_ready(180)
+        if args.warmup > 0:
+            for kind in KINDS:
+                run_one(kind, f"warmup-{kind}", kafka, home,
+                        argparse.Namespace(**{**vars(args), "seconds": args.warmup / 2}))
         for round_ in range(args.rounds):
             for kind in KINDS if round_ % 2 == 0 else reversed(KINDS):
                 r = run_one(kind, f"bench-{kind}-{round_}", kafka, home, args)
