@@ -15,7 +15,7 @@ browser=1
 case "${FJ_NO_BROWSER:-}" in 1|ON|on|true|yes) browser=0 ;; esac
 
 packages=(libfaketime build-essential cmake ninja-build pkg-config python3 python3-venv python3-dev
-          libssh-dev libspdlog-dev nlohmann-json3-dev libgtest-dev googletest
+          libssh-dev librdkafka-dev libspdlog-dev nlohmann-json3-dev libgtest-dev googletest
           iproute2 iptables openssh-server openssh-client util-linux procps psmisc openssl
           openjdk-17-jdk-headless maven curl ca-certificates)
 [ "$browser" = 1 ] && packages+=(chromium chromium-driver)

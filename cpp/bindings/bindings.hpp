@@ -17,6 +17,8 @@ void bind_history(pybind11::module_& m);
 void bind_nemesis(pybind11::module_& m);
 /// HTTP client and availability poller (cpp/poll).
 void bind_poll(pybind11::module_& m);
+/// The exactly-once workload's Kafka producer (cpp/kafka).
+void bind_kafka(pybind11::module_& m);
 /// Availability and exactly-once checkers, the live availability monitor (cpp/check).
 void bind_check(pybind11::module_& m);
 

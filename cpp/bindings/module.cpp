@@ -47,5 +47,6 @@ PYBIND11_MODULE(_core, m) {
   fj::bindings::bind_history(m);
   fj::bindings::bind_nemesis(m);
   fj::bindings::bind_poll(m);
+  fj::bindings::bind_kafka(m);
   fj::bindings::bind_check(m);
 }

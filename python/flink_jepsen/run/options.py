@@ -124,6 +124,9 @@ class TestOptions:
                                   "input topic", kind=float, lo=1, hi=1_000_000,
                                   unit="records per second")
     keys: int = option(16, "exactly-once: distinct record keys", kind=int, lo=1, hi=1_000_000)
+    producer: str = option("core", "exactly-once: the producer of the input records, core "
+                           "(the C++ core's librdkafka client) or python (confluent-kafka)",
+                           choices=("core", "python"))
 
     @property
     def healthy_duration(self) -> float:

@@ -25,11 +25,11 @@ class KafkaRecords(Part):
         return self.ctx.systems["kafka"].bootstrap_servers()
 
     def start(self) -> None:
-        from flink_jepsen.workloads.kafka_client import SequencedProducer
+        from flink_jepsen.workloads.kafka_producer import sequenced_producer
 
         o = self.ctx.options
-        self.producer = SequencedProducer(self.bootstrap(), INPUT_TOPIC, self.ctx.history,
-                                          keys=o.keys, rate=o.producer_rate)
+        self.producer = sequenced_producer(o.producer, self.bootstrap(), INPUT_TOPIC,
+                                           self.ctx.history, keys=o.keys, rate=o.producer_rate)
         self.producer.start()
 
     def stop(self) -> None:

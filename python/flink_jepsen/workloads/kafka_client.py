@@ -57,6 +57,25 @@ def create_topics(bootstrap: str, topics: list[str], partitions: int, replicatio
             raise SetupError(f"creating Kafka topic {topic} at {bootstrap} failed: {e}") from e
 
 
+def topic_size(bootstrap: str, topic: str, timeout: float = 30.0) -> int:
+    """How many records the topic's partitions hold (high minus low watermark, summed): for a
+    topic only a non-transactional producer wrote, the records it got acknowledged."""
+    consumer = Consumer(_quiet({"bootstrap.servers": bootstrap,
+                                "group.id": f"flink-jepsen-size-{time.time_ns()}"}))
+    try:
+        md = consumer.list_topics(topic, timeout=timeout)
+        if topic not in md.topics or md.topics[topic].error is not None:
+            raise SetupError(f"no Kafka topic {topic} at {bootstrap}: "
+                             f"{md.topics.get(topic) and md.topics[topic].error}")
+        total = 0
+        for p in md.topics[topic].partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+            total += high - low
+        return total
+    finally:
+        consumer.close()
+
+
 @dataclass
 class _Batch:
     process: int
