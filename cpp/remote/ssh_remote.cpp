@@ -1000,75 +1000,99 @@ SftpPtr open_sftp(const std::string& node, SshConnection& conn, const std::strin
 
 }  // namespace
 
-void SshRemote::upload(const std::string& local_path, const std::string& remote_path) {
-  const std::string transfer = "upload " + local_path + " to " + node_ + ":" + remote_path;
+SshRemote::Upload SshRemote::prepare_upload(const FileCopy& file) const {
+  Upload u{"upload " + file.local_path + " to " + node_ + ":" + file.remote_path, file.local_path,
+           file.remote_path, 0};
   struct stat st {};
-  if (::stat(local_path.c_str(), &st) != 0) {
-    throw ConnectionError(node_, transfer + ": cannot read local file: " + errno_text(errno));
+  if (::stat(file.local_path.c_str(), &st) != 0) {
+    throw ConnectionError(node_, u.transfer + ": cannot read local file: " + errno_text(errno));
   }
   if (!S_ISREG(st.st_mode)) {
-    throw ConnectionError(node_, transfer + ": local path is not a regular file");
+    throw ConnectionError(node_, u.transfer + ": local path is not a regular file");
   }
-  const auto mode = static_cast<unsigned>(st.st_mode & 07777);
-  const std::string parent = std::filesystem::path(remote_path).parent_path().string();
-  if (!parent.empty() && parent != "/") {
-    // Idempotent, so unlike other commands it is run again if the session dies under it.
-    ExecOptions mkdir_options;
-    mkdir_options.timeout_s = 60;
-    for (int attempt = 0;; ++attempt) {
-      ExecResult res = exec("mkdir -p " + shell_quote(parent), mkdir_options);
-      if (res.ok()) break;
-      const bool session_lost = res.exit_status == -1 && !res.timed_out;
-      if (!session_lost || attempt >= cfg_.retries) throw RemoteError(std::move(res));
-      std::this_thread::sleep_for(backoff());
-    }
-  }
-  const auto start = Clock::now();
-  spdlog::debug("[{}] ssh: {} ({} bytes)", node_, transfer, static_cast<long long>(st.st_size));
-  with_retries("upload",
-               [&](const ConnPtr& c) { upload_once(c, transfer, local_path, remote_path, mode); });
-  spdlog::debug("[{}] ssh: uploaded {} in {:.3f} s", node_, remote_path, seconds_since(start));
+  u.mode = static_cast<unsigned>(st.st_mode & 07777);
+  return u;
 }
 
-void SshRemote::upload_once(const ConnPtr& conn, const std::string& transfer,
-                            const std::string& local_path, const std::string& remote_path,
-                            unsigned mode) {
-  SlotGuard slot(channel_slots_);
-  std::ifstream in(local_path, std::ios::binary);
-  if (!in) {
-    throw ConnectionError(node_, transfer + ": cannot open local file: " + errno_text(errno));
-  }
-  SftpPtr sftp = open_sftp(node_, *conn, transfer);
-  SftpFilePtr file(nullptr, SftpFileDeleter{conn.get()});
-  {
-    Lock lock(conn->mu);
-    file.reset(sftp_open(sftp.get(), remote_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                         static_cast<mode_t>(mode)));
-    if (!file) sftp_failure(node_, *conn, sftp.get(), transfer, "opening the remote file");
-  }
-  std::vector<char> buf(kIoChunk);
-  while (true) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const auto n = static_cast<std::size_t>(in.gcount());
-    if (n > 0) {
-      Lock lock(conn->mu);
-      const ssize_t written = sftp_write(file.get(), buf.data(), n);
-      if (written < 0 || static_cast<std::size_t>(written) != n) {
-        sftp_failure(node_, *conn, sftp.get(), transfer, "writing the remote file");
-      }
+void SshRemote::make_parents(const std::vector<Upload>& uploads) {
+  std::vector<std::string> parents;
+  for (const auto& u : uploads) {
+    const std::string parent = std::filesystem::path(u.remote_path).parent_path().string();
+    if (!parent.empty() && parent != "/" &&
+        std::find(parents.begin(), parents.end(), parent) == parents.end()) {
+      parents.push_back(parent);
     }
-    if (!in) break;
   }
-  if (in.bad()) {
-    throw ConnectionError(node_, transfer + ": reading the local file failed");
+  if (parents.empty()) return;
+  std::string command = "mkdir -p";
+  for (const auto& p : parents) command += " " + shell_quote(p);
+  // Idempotent, so unlike other commands it is run again if the session dies under it.
+  ExecOptions mkdir_options;
+  mkdir_options.timeout_s = 60;
+  for (int attempt = 0;; ++attempt) {
+    ExecResult res = exec(command, mkdir_options);
+    if (res.ok()) return;
+    const bool session_lost = res.exit_status == -1 && !res.timed_out;
+    if (!session_lost || attempt >= cfg_.retries) throw RemoteError(std::move(res));
+    std::this_thread::sleep_for(backoff());
   }
-  Lock lock(conn->mu);
-  if (sftp_close(file.release()) != SSH_OK) {
-    sftp_failure(node_, *conn, sftp.get(), transfer, "closing the remote file");
-  }
-  // The open mode is filtered by the server's umask and ignored for existing files.
-  if (sftp_chmod(sftp.get(), remote_path.c_str(), static_cast<mode_t>(mode)) != 0) {
-    sftp_failure(node_, *conn, sftp.get(), transfer, "setting the file mode");
+}
+
+void SshRemote::upload(const std::string& local_path, const std::string& remote_path) {
+  upload_files({FileCopy{local_path, remote_path}});
+}
+
+void SshRemote::upload_files(const std::vector<FileCopy>& files) {
+  if (files.empty()) return;
+  std::vector<Upload> uploads;
+  uploads.reserve(files.size());
+  for (const auto& f : files) uploads.push_back(prepare_upload(f));
+  make_parents(uploads);
+  const auto start = Clock::now();
+  spdlog::debug("[{}] ssh: uploading {} file(s), the first {}", node_, uploads.size(),
+                uploads.front().transfer);
+  with_retries("upload", [&](const ConnPtr& c) { upload_over(c, uploads); });
+  spdlog::debug("[{}] ssh: uploaded {} file(s) in {:.3f} s", node_, uploads.size(),
+                seconds_since(start));
+}
+
+void SshRemote::upload_over(const ConnPtr& conn, const std::vector<Upload>& uploads) {
+  SlotGuard slot(channel_slots_);
+  SftpPtr sftp = open_sftp(node_, *conn, uploads.front().transfer);
+  std::vector<char> buf(kIoChunk);
+  for (const Upload& u : uploads) {
+    std::ifstream in(u.local_path, std::ios::binary);
+    if (!in) {
+      throw ConnectionError(node_, u.transfer + ": cannot open local file: " + errno_text(errno));
+    }
+    SftpFilePtr file(nullptr, SftpFileDeleter{conn.get()});
+    {
+      Lock lock(conn->mu);
+      file.reset(sftp_open(sftp.get(), u.remote_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                           static_cast<mode_t>(u.mode)));
+      if (!file) sftp_failure(node_, *conn, sftp.get(), u.transfer, "opening the remote file");
+    }
+    while (true) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      const auto n = static_cast<std::size_t>(in.gcount());
+      if (n > 0) {
+        Lock lock(conn->mu);
+        const ssize_t written = sftp_write(file.get(), buf.data(), n);
+        if (written < 0 || static_cast<std::size_t>(written) != n) {
+          sftp_failure(node_, *conn, sftp.get(), u.transfer, "writing the remote file");
+        }
+      }
+      if (!in) break;
+    }
+    if (in.bad()) throw ConnectionError(node_, u.transfer + ": reading the local file failed");
+    Lock lock(conn->mu);
+    if (sftp_close(file.release()) != SSH_OK) {
+      sftp_failure(node_, *conn, sftp.get(), u.transfer, "closing the remote file");
+    }
+    // The open mode is filtered by the server's umask and ignored for existing files.
+    if (sftp_chmod(sftp.get(), u.remote_path.c_str(), static_cast<mode_t>(u.mode)) != 0) {
+      sftp_failure(node_, *conn, sftp.get(), u.transfer, "setting the file mode");
+    }
   }
 }
 

@@ -77,6 +77,11 @@ class SshRemote : public Remote {
   /// other Remotes), RemoteError when the remote `mkdir -p` fails.
   void upload(const std::string& local_path, const std::string& remote_path) override;
 
+  /// Several uploads sharing their work: one `mkdir -p` for every parent directory and one SFTP
+  /// session for all the files (a single upload pays for both each time). Retried whole on a
+  /// lost session; errors as upload().
+  void upload_files(const std::vector<FileCopy>& files) override;
+
   /// SFTP download, streamed (pipelined reads); creates local parent directories and writes
   /// through a temporary file renamed into place, so a failed download leaves no partial file.
   void download(const std::string& remote_path, const std::string& local_path) override;
@@ -105,8 +110,15 @@ class SshRemote : public Remote {
   std::string endpoint() const;  // host:port
   template <class F>
   auto with_retries(const std::string& what, F&& attempt);
-  void upload_once(const ConnPtr& conn, const std::string& transfer, const std::string& local_path,
-                   const std::string& remote_path, unsigned mode);
+  struct Upload {
+    std::string transfer;  // "upload L to node:R", for messages
+    std::string local_path;
+    std::string remote_path;
+    unsigned mode;
+  };
+  Upload prepare_upload(const FileCopy& file) const;  // checks the local file
+  void make_parents(const std::vector<Upload>& uploads);
+  void upload_over(const ConnPtr& conn, const std::vector<Upload>& uploads);
   void download_once(const ConnPtr& conn, const std::string& transfer,
                      const std::string& remote_path, const std::string& tmp_path);
 
