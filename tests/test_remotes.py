@@ -3,10 +3,13 @@ give the same answers; SSH failures are clear errors."""
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import os
 
 import pytest
 
+from conftest import TEST_SUBNET
 from flink_jepsen import _core
 
 pytestmark = pytest.mark.integration
@@ -55,6 +58,30 @@ def test_upload_and_download_round_trip_over_both_remotes(local_nodes, tmp_path)
         assert back.read_bytes() == payload
 
 
+def test_upload_to_all_copies_every_file_to_every_node_over_both_remotes(local_nodes,
+                                                                         tmp_path) -> None:
+    files = []
+    for i in range(5):
+        f = tmp_path / f"f{i}.bin"
+        f.write_bytes(os.urandom(1000 * i + 1))
+        f.chmod(0o640 if i % 2 else 0o755)
+        files.append(f)
+    nodes = local_nodes.nodes()
+    for kind in ("netns", "ssh"):
+        remotes = [local_nodes.remotes(kind)[n.name] for n in nodes]
+        dest = f"/tmp/upload-to-all-{kind}"
+        pairs = [(str(f), f"{dest}/d{i % 2}/{f.name}") for i, f in enumerate(files)]
+        _core.upload_to_all(remotes, pairs)
+        want = sorted(f"{hashlib.sha256(f.read_bytes()).hexdigest()} {f.stat().st_mode & 0o777:o}"
+                      for f in files)
+        for r in _core.fan_out_check(
+                remotes, f"for f in {dest}/d*/*; do echo $(sha256sum < $f | cut -c1-64) "
+                         f"$(stat -c %a $f); done"):
+            assert sorted(r.out.splitlines()) == want, (kind, r.node)
+        with pytest.raises(_core.RemoteConnectionError, match="no-such-file"):
+            _core.upload_to_all(remotes, [*pairs, (str(tmp_path / "no-such-file"), f"{dest}/x")])
+
+
 def test_ssh_exec_timeout_is_reported_and_killed(local_nodes) -> None:
     remote = local_nodes.remotes("ssh")["n1"]
     r = remote.exec("sleep 77.25", timeout=1)
@@ -77,9 +104,10 @@ def test_the_right_password_logs_in(local_nodes) -> None:
 
 
 def test_unreachable_ssh_host_is_a_connection_error_naming_it(local_nodes) -> None:
-    # An address in the nodes' subnet where no node lives.
-    remote = _core.SshRemote("ghost", "10.213.9.250", connect_timeout=2, retries=1)
-    with pytest.raises(_core.RemoteConnectionError, match="10.213.9.250"):
+    # An address in the nodes' subnet (the suite's own: FJ_TEST_SUBNET) where no node lives.
+    ghost = str(ipaddress.ip_network(TEST_SUBNET)[250])
+    remote = _core.SshRemote("ghost", ghost, connect_timeout=2, retries=1)
+    with pytest.raises(_core.RemoteConnectionError, match=ghost.replace(".", "[.]")):
         remote.exec("true", timeout=10)
 
 

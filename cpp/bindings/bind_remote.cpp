@@ -28,6 +28,14 @@ fj::ExecOptions make_options(double timeout, const std::map<std::string, std::st
   return o;
 }
 
+std::vector<fj::FileCopy> file_copies(
+    const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::vector<fj::FileCopy> files;
+  files.reserve(pairs.size());
+  for (const auto& [local, remote] : pairs) files.push_back({local, remote});
+  return files;
+}
+
 #define FJ_EXEC_ARGS                                                                \
   "timeout"_a = 60.0, "env"_a = std::map<std::string, std::string>{}, "cwd"_a = "", \
   "stdin"_a = std::nullopt, "sudo"_a = false
@@ -79,6 +87,14 @@ void bind_remote(py::module_& m) {
           "command"_a, FJ_EXEC_ARGS, "Like exec, but raises RemoteError unless it exits 0 in time.")
       .def("upload", &fj::Remote::upload, "local_path"_a, "remote_path"_a,
            py::call_guard<py::gil_scoped_release>())
+      .def(
+          "upload_files",
+          [](fj::Remote& r, const std::vector<std::pair<std::string, std::string>>& files) {
+            auto copies = file_copies(files);
+            py::gil_scoped_release release;
+            r.upload_files(copies);
+          },
+          "files"_a, "Copies (local_path, remote_path) pairs to the node, as upload does each.")
       .def("download", &fj::Remote::download, "remote_path"_a, "local_path"_a,
            py::call_guard<py::gil_scoped_release>())
       .def("disconnect", &fj::Remote::disconnect, py::call_guard<py::gil_scoped_release>())
@@ -155,6 +171,18 @@ void bind_remote(py::module_& m) {
       },
       "remotes"_a, "command"_a, FJ_EXEC_ARGS,
       "Like fan_out, but raises RemoteError naming the first node that failed.");
+
+  m.def(
+      "upload_to_all",
+      [](const std::vector<fj::RemotePtr>& remotes,
+         const std::vector<std::pair<std::string, std::string>>& files) {
+        auto copies = file_copies(files);
+        py::gil_scoped_release release;
+        fj::upload_to_all(remotes, copies);
+      },
+      "remotes"_a, "files"_a,
+      "Copies (local_path, remote_path) pairs to every remote concurrently; raises the first "
+      "node's error (node order).");
 
   // ---- daemons ------------------------------------------------------------------------------
   m.def(

@@ -47,8 +47,8 @@ bool signal_daemon(Remote& remote, const std::string& pidfile, const std::string
 void stop_daemon(Remote& remote, const std::string& pidfile, double grace_s) {
   const std::string q = shell_quote(pidfile);
   std::string script = kAlive + ("if " + alive_test(pidfile) + "; then\n p=$(cat " + q + ")\n") +
-                       " kill -TERM -- -$p 2>/dev/null || kill -TERM $p\n" +
-                       " for i in $(seq " + std::to_string(static_cast<int>(grace_s * 10)) +
+                       " kill -TERM -- -$p 2>/dev/null || kill -TERM $p\n" + " for i in $(seq " +
+                       std::to_string(static_cast<int>(grace_s * 10)) +
                        "); do fj_alive $p || break; sleep 0.1; done\n" +
                        " kill -KILL -- -$p 2>/dev/null; kill -KILL $p 2>/dev/null\nfi\n" +
                        "rm -f " + q + "\n";

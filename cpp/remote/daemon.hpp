@@ -9,10 +9,10 @@
 namespace fj {
 
 struct DaemonSpec {
-  std::string command;   ///< bash command line; `exec` is prepended so the pid is the program's
-  std::string pidfile;   ///< absolute path on the node
-  std::string logfile;   ///< stdout and stderr go here (appended)
-  ExecOptions options;   ///< cwd and env of the daemon
+  std::string command;  ///< bash command line; `exec` is prepended so the pid is the program's
+  std::string pidfile;  ///< absolute path on the node
+  std::string logfile;  ///< stdout and stderr go here (appended)
+  ExecOptions options;  ///< cwd and env of the daemon
 };
 
 /// Starts the daemon unless its pidfile names a live process. Returns true if it started it.

@@ -55,4 +55,8 @@ std::vector<ExecResult> fan_out_check(const std::vector<RemotePtr>& remotes,
   return results;
 }
 
+void upload_to_all(const std::vector<RemotePtr>& remotes, const std::vector<FileCopy>& files) {
+  for_each_node(remotes, [&](Remote& remote) { remote.upload_files(files); });
+}
+
 }  // namespace fj

@@ -18,6 +18,10 @@ std::vector<ExecResult> fan_out(const std::vector<RemotePtr>& remotes, const std
 std::vector<ExecResult> fan_out_check(const std::vector<RemotePtr>& remotes,
                                       const std::string& command, const ExecOptions& options);
 
+/// Copies the same files to every remote concurrently (Remote::upload_files on each); rethrows
+/// the first failure (node order) once all are done.
+void upload_to_all(const std::vector<RemotePtr>& remotes, const std::vector<FileCopy>& files);
+
 /// Runs an arbitrary action per remote concurrently; rethrows the first exception (node order).
 void for_each_node(const std::vector<RemotePtr>& remotes,
                    const std::function<void(Remote&)>& action);

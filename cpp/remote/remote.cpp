@@ -30,6 +30,10 @@ ExecResult Remote::check(const std::string& command, const ExecOptions& options)
   return r;
 }
 
+void Remote::upload_files(const std::vector<FileCopy>& files) {
+  for (const auto& f : files) upload(f.local_path, f.remote_path);
+}
+
 std::vector<int> Remote::signal_matching(const std::vector<std::string>& patterns, int signal) {
   return signal_by_snippet(*this, PatternSet(patterns), signal);
 }

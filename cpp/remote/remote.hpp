@@ -33,6 +33,12 @@ struct ExecResult {
   bool ok() const { return exit_status == 0 && !timed_out; }
 };
 
+/// One file to copy to a node.
+struct FileCopy {
+  std::string local_path;
+  std::string remote_path;
+};
+
 /// A command failed on a node: carries node, command, exit status and the tail of stderr.
 class RemoteError : public std::runtime_error {
  public:
@@ -64,6 +70,10 @@ class Remote {
   virtual ExecResult exec(const std::string& command, const ExecOptions& options) = 0;
   /// Copies a local file to the node (parent directories are created).
   virtual void upload(const std::string& local_path, const std::string& remote_path) = 0;
+  /// Copies several local files to the node, each as upload() would; transports that can
+  /// share the work between files (one directory pass, one transfer session) override it.
+  /// Throws as upload() for the first file that fails.
+  virtual void upload_files(const std::vector<FileCopy>& files);
   /// Copies a file from the node to the control machine (parent directories are created).
   virtual void download(const std::string& remote_path, const std::string& local_path) = 0;
   /// Drops any cached connection; the next call connects again.

@@ -27,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+#include "remote/shell_frames.hpp"
+
 namespace fj {
 namespace detail {
 
@@ -38,6 +40,16 @@ struct SessionDeleter {
 };
 using SessionPtr = std::unique_ptr<ssh_session_struct, SessionDeleter>;
 
+struct SshConnection;
+
+/// Frees a channel under its session's mutex (and unhooks its callbacks first).
+struct ChannelDeleter {
+  SshConnection* conn = nullptr;
+  ssh_channel_callbacks callbacks = nullptr;  // removed before the channel goes
+  void operator()(ssh_channel ch) const noexcept;
+};
+using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelDeleter>;
+
 /// One SSH session. Every libssh call on it or on any of its channels holds `mu` (libssh
 /// sessions are not thread-safe); the mutex is recursive so RAII handles can be released while
 /// it is held.
@@ -46,6 +58,8 @@ struct SshConnection {
   SessionPtr session;
   std::atomic<bool> broken{false};  ///< found dead: the pool replaces it on the next acquire
   std::string label;                ///< user@host:port
+  /// Persistent shells waiting for their next command (under mu); freed before the session.
+  std::vector<ChannelPtr> idle_shells;
 
   /// Under mu.
   bool dead() const {
@@ -58,6 +72,12 @@ struct SshConnection {
     return e != nullptr && *e != '\0' ? e : "unknown error";
   }
 };
+
+void ChannelDeleter::operator()(ssh_channel ch) const noexcept {
+  std::lock_guard<std::recursive_mutex> lock(conn->mu);
+  if (callbacks != nullptr) ssh_remove_channel_callbacks(ch, callbacks);
+  ssh_channel_free(ch);  // sends a close if the channel is still open
+}
 
 }  // namespace detail
 
@@ -106,16 +126,8 @@ struct SshStringDeleter {
 };
 using SshCharPtr = std::unique_ptr<char, SshStringDeleter>;
 
-struct ChannelDeleter {
-  SshConnection* conn = nullptr;
-  ssh_channel_callbacks callbacks = nullptr;  // removed before the channel goes
-  void operator()(ssh_channel ch) const noexcept {
-    Lock lock(conn->mu);
-    if (callbacks != nullptr) ssh_remove_channel_callbacks(ch, callbacks);
-    ssh_channel_free(ch);  // sends a close if the channel is still open
-  }
-};
-using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelDeleter>;
+using detail::ChannelDeleter;
+using detail::ChannelPtr;
 
 struct SftpDeleter {
   SshConnection* conn = nullptr;
@@ -516,7 +528,65 @@ namespace {
 
 }  // namespace
 
+SshRemote::Counters SshRemote::counters() const {
+  Counters c;
+  c.shell_commands = shell_commands_.load();
+  c.channel_commands = channel_commands_.load();
+  c.shells_started = shells_started_.load();
+  return c;
+}
+
+namespace {
+
+/// Bash cannot read a NUL into a variable, and a script read byte by byte gets slow: longer
+/// scripts go on an exec channel.
+constexpr std::size_t kMaxShellScript = 16 * 1024;
+
+/// An idle persistent shell fit to take a command: open, not at end of file, nothing unread
+/// (output after its last frame would mean a writer it missed). Under conn.mu.
+ChannelPtr take_idle_shell(SshConnection& conn) {
+  while (!conn.idle_shells.empty()) {
+    ChannelPtr ch = std::move(conn.idle_shells.back());
+    conn.idle_shells.pop_back();
+    if (ssh_channel_is_open(ch.get()) != 0 && ssh_channel_is_eof(ch.get()) == 0 &&
+        ssh_channel_poll(ch.get(), 0) == 0 && ssh_channel_poll(ch.get(), 1) == 0) {
+      return ch;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 ExecResult SshRemote::exec(const std::string& command, const ExecOptions& options) {
+  if (!options.stdin_data) {
+    std::string script = wrap_command(command, options);
+    if (script.size() <= kMaxShellScript && script.find('\0') == std::string::npos) {
+      return exec_on_shell(command, options, script);
+    }
+  }
+  return exec_on_channel(command, options, true);
+}
+
+void SshRemote::signal_shell(int shell_pid, const char* signal) {
+  if (shell_pid <= 0) return;
+  ExecOptions options;
+  options.timeout_s = 10;
+  const std::string command = "kill -s " + std::string(signal) + " " + std::to_string(shell_pid);
+  try {
+    // Without a channel slot: the commands holding them may be the ones timing out.
+    const ExecResult res = exec_on_channel(command, options, false);
+    if (!res.ok()) {
+      spdlog::debug("[{}] ssh: `{}` failed: {}", node_, command, tail_lines(res.err, 3));
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("[{}] ssh: `{}` failed: {}", node_, command, e.what());
+  }
+}
+
+ExecResult SshRemote::exec_on_channel(const std::string& command, const ExecOptions& options,
+                                      bool take_slot) {
+  ++channel_commands_;
   const auto start = Clock::now();
   ExecResult result;
   result.node = node_;
@@ -527,7 +597,8 @@ ExecResult SshRemote::exec(const std::string& command, const ExecOptions& option
   if (timed) remote = "timeout --kill-after=2 " + timeout_arg(options.timeout_s) + " " + remote;
   spdlog::debug("[{}] exec: {}", node_, command);
 
-  SlotGuard slot(channel_slots_);
+  std::optional<SlotGuard> slot;
+  if (take_slot) slot.emplace(channel_slots_);
   // Both outlive the channel: the callbacks are registered on it until it is freed.
   ExitState exit_state;
   ssh_channel_callbacks_struct callbacks{};
@@ -702,6 +773,184 @@ ExecResult SshRemote::exec(const std::string& command, const ExecOptions& option
   return result;
 }
 
+ExecResult SshRemote::exec_on_shell(const std::string& command, const ExecOptions& options,
+                                    const std::string& script) {
+  ++shell_commands_;
+  const auto start = Clock::now();
+  ExecResult result;
+  result.node = node_;
+  result.command = command;
+  const bool timed = options.timeout_s > 0;
+  auto after = [&](double seconds) {
+    return start + std::chrono::duration_cast<Clock::duration>(
+                       std::chrono::duration<double>(options.timeout_s + seconds));
+  };
+  const auto term_at = after(0);   // TERM to the command's process group, as GNU timeout
+  const auto kill_at = after(2);   // ... and KILL (--kill-after=2)
+  const auto deadline = after(5);  // the client gives up, as on an exec channel
+  spdlog::debug("[{}] exec: {}", node_, command);
+
+  SlotGuard slot(channel_slots_);
+  struct Outcome {
+    explicit Outcome(const std::string& marker) : out(marker, false), err(marker, true) {}
+    FramedStream out;
+    FramedStream err;
+    bool out_eof = false;
+    bool err_eof = false;
+    int signals_sent = 0;  // 1: TERM asked for, 2: KILL too
+    bool client_timeout = false;
+    std::string lost;  // why the session failed while the command ran
+    std::string conn_label;
+  };
+
+  // One attempt: a shell (idle or new), the request, then its output up to the frames. A session
+  // lost before the shell acknowledged the command is Transient: the command never started.
+  auto attempt = [&](const ConnPtr& conn) {
+    const std::string marker = new_frame_marker();
+    Outcome o(marker);
+    o.conn_label = conn->label;
+    ChannelPtr channel;
+    {
+      Lock lock(conn->mu);
+      channel = take_idle_shell(*conn);
+      if (!channel) {
+        channel =
+            ChannelPtr(ssh_channel_new(conn->session.get()), ChannelDeleter{conn.get(), nullptr});
+        if (!channel) channel_failure(*conn, "cannot create a channel", SSH_ERROR);
+        int rc = ssh_channel_open_session(channel.get());
+        if (rc != SSH_OK) channel_failure(*conn, "cannot open a channel", rc);
+        rc = ssh_channel_request_exec(channel.get(), persistent_shell_command().c_str());
+        if (rc != SSH_OK) channel_failure(*conn, "the shell's exec request was refused", rc);
+        ++shells_started_;
+      }
+      const std::string request = frame_request(marker, script);
+      const int rc =
+          ssh_channel_write(channel.get(), request.data(), static_cast<uint32_t>(request.size()));
+      if (rc != static_cast<int>(request.size())) {
+        channel_failure(*conn, "cannot send the command to the shell", SSH_ERROR);
+      }
+    }
+    ssh_channel ch = channel.get();
+    ssh_session s = conn->session.get();
+    std::vector<char> buf(kIoChunk);
+    auto idle_wait = kMinIdleWait;
+    auto done = [&] {
+      const bool framed = o.out.framed() && o.err.framed();
+      if (framed && !o.out.retiring()) return true;
+      if (o.out_eof && o.err_eof) return true;  // retired, or the shell ended early
+      return (o.out_eof && !o.out.framed()) || (o.err_eof && !o.err.framed());
+    };
+    while (true) {
+      bool progress = false;
+      socket_t fd = SSH_INVALID_SOCKET;
+      {
+        Lock lock(conn->mu);
+        for (int is_stderr = 0; is_stderr < 2 && o.lost.empty(); ++is_stderr) {
+          bool& eof = is_stderr != 0 ? o.err_eof : o.out_eof;
+          FramedStream& sink = is_stderr != 0 ? o.err : o.out;
+          for (int k = 0; k < 16 && !eof; ++k) {
+            const int rc = ssh_channel_read_nonblocking(
+                ch, buf.data(), static_cast<uint32_t>(buf.size()), is_stderr);
+            if (rc > 0) {
+              sink.append(buf.data(), static_cast<std::size_t>(rc));
+              progress = true;
+              continue;
+            }
+            if (rc == SSH_EOF || (rc < 0 && !conn->dead() && ssh_channel_is_closed(ch) != 0)) {
+              eof = true;
+            } else if (rc < 0) {
+              o.lost = "reading output: " + conn->error();
+            }
+            break;
+          }
+        }
+        if (!o.lost.empty()) conn->broken = true;
+        fd = ssh_get_fd(s);
+      }
+      if (!o.lost.empty() && !o.out.acknowledged()) {
+        throw Transient("the session to " + conn->label + " was lost before the command started (" +
+                        o.lost + ")");
+      }
+      if ((o.out_eof || o.err_eof) && !o.out.acknowledged()) {
+        // The shell went away before it read the command (killed while idle): not started.
+        throw Transient("the shell on " + conn->label + " ended before it took the command");
+      }
+      if (done() || !o.lost.empty()) break;
+      const auto now = Clock::now();
+      if (timed && !o.out.framed() && o.signals_sent < 2 &&
+          now >= (o.signals_sent == 0 ? term_at : kill_at)) {
+        ++o.signals_sent;
+        signal_shell(o.out.shell_pid(), o.signals_sent == 1 ? kShellTermSignal : kShellKillSignal);
+      }
+      if (timed && now >= deadline) {
+        o.client_timeout = true;
+        break;
+      }
+      if (progress) {
+        idle_wait = kMinIdleWait;
+        continue;
+      }
+      auto wait = idle_wait;
+      if (timed) {
+        const auto next = o.out.framed() || o.signals_sent >= 2 ? deadline
+                          : o.signals_sent == 0                 ? term_at
+                                                                : kill_at;
+        wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(next - now));
+      }
+      wait_readable(fd, wait);
+      idle_wait = std::min(idle_wait * 2, kMaxIdleWait);
+    }
+    // A shell is used again only if it is known idle: it framed the command, was not told to
+    // kill it (a late signal must not hit the next command) and sent nothing after the frame.
+    const bool reusable = o.lost.empty() && !o.client_timeout && o.signals_sent == 0 &&
+                          o.out.framed() && o.err.framed() && !o.out.retiring() && !o.out_eof &&
+                          !o.err_eof && o.out.trailing() == 0 && o.err.trailing() == 0;
+    Lock lock(conn->mu);
+    if (o.client_timeout) ssh_channel_close(ch);
+    if (reusable && !conn->broken && conn->idle_shells.size() < kIdleShells) {
+      conn->idle_shells.push_back(std::move(channel));
+    }
+    channel.reset();
+    return o;
+  };
+  Outcome o = with_retries("exec", attempt);
+
+  result.out = std::move(o.out.text());
+  result.err = std::move(o.err.text());
+  result.seconds = seconds_since(start);
+  auto note = [&](const std::string& text) {
+    if (!result.err.empty() && result.err.back() != '\n') result.err += '\n';
+    result.err += text;
+  };
+  if (!o.lost.empty()) {
+    result.exit_status = -1;
+    note("fj: SSH session to " + o.conn_label + " lost while the command ran (" + o.lost +
+         "); its outcome is unknown\n");
+    spdlog::warn("[{}] ssh: session lost while running `{}`: {}", node_, command, o.lost);
+  } else if (o.client_timeout) {
+    result.timed_out = true;
+    result.exit_status = -1;
+  } else if (!o.out.framed() || !o.err.framed() || o.out.status() < 0) {
+    result.exit_status = -1;
+    note("fj: the shell on " + o.conn_label +
+         " ended without the command's exit status (was it killed?); the command's outcome is "
+         "unknown\n");
+    spdlog::warn("[{}] ssh: no exit status for `{}`", node_, command);
+  } else if (o.signals_sent > 0) {
+    result.timed_out = true;  // as GNU timeout's 124/137 on an exec channel
+    result.exit_status = -1;
+  } else {
+    result.exit_status = o.out.status();
+  }
+  if (result.timed_out) {
+    spdlog::debug("[{}] exec timed out after {:.3f} s: {}", node_, result.seconds, command);
+  } else {
+    spdlog::debug("[{}] exec exited {} after {:.3f} s: {}", node_, result.exit_status,
+                  result.seconds, command);
+  }
+  return result;
+}
+
 // ---- SFTP --------------------------------------------------------------------------------------
 
 namespace {
@@ -751,75 +1000,99 @@ SftpPtr open_sftp(const std::string& node, SshConnection& conn, const std::strin
 
 }  // namespace
 
-void SshRemote::upload(const std::string& local_path, const std::string& remote_path) {
-  const std::string transfer = "upload " + local_path + " to " + node_ + ":" + remote_path;
+SshRemote::Upload SshRemote::prepare_upload(const FileCopy& file) const {
+  Upload u{"upload " + file.local_path + " to " + node_ + ":" + file.remote_path, file.local_path,
+           file.remote_path, 0};
   struct stat st {};
-  if (::stat(local_path.c_str(), &st) != 0) {
-    throw ConnectionError(node_, transfer + ": cannot read local file: " + errno_text(errno));
+  if (::stat(file.local_path.c_str(), &st) != 0) {
+    throw ConnectionError(node_, u.transfer + ": cannot read local file: " + errno_text(errno));
   }
   if (!S_ISREG(st.st_mode)) {
-    throw ConnectionError(node_, transfer + ": local path is not a regular file");
+    throw ConnectionError(node_, u.transfer + ": local path is not a regular file");
   }
-  const auto mode = static_cast<unsigned>(st.st_mode & 07777);
-  const std::string parent = std::filesystem::path(remote_path).parent_path().string();
-  if (!parent.empty() && parent != "/") {
-    // Idempotent, so unlike other commands it is run again if the session dies under it.
-    ExecOptions mkdir_options;
-    mkdir_options.timeout_s = 60;
-    for (int attempt = 0;; ++attempt) {
-      ExecResult res = exec("mkdir -p " + shell_quote(parent), mkdir_options);
-      if (res.ok()) break;
-      const bool session_lost = res.exit_status == -1 && !res.timed_out;
-      if (!session_lost || attempt >= cfg_.retries) throw RemoteError(std::move(res));
-      std::this_thread::sleep_for(backoff());
-    }
-  }
-  const auto start = Clock::now();
-  spdlog::debug("[{}] ssh: {} ({} bytes)", node_, transfer, static_cast<long long>(st.st_size));
-  with_retries("upload",
-               [&](const ConnPtr& c) { upload_once(c, transfer, local_path, remote_path, mode); });
-  spdlog::debug("[{}] ssh: uploaded {} in {:.3f} s", node_, remote_path, seconds_since(start));
+  u.mode = static_cast<unsigned>(st.st_mode & 07777);
+  return u;
 }
 
-void SshRemote::upload_once(const ConnPtr& conn, const std::string& transfer,
-                            const std::string& local_path, const std::string& remote_path,
-                            unsigned mode) {
-  SlotGuard slot(channel_slots_);
-  std::ifstream in(local_path, std::ios::binary);
-  if (!in) {
-    throw ConnectionError(node_, transfer + ": cannot open local file: " + errno_text(errno));
-  }
-  SftpPtr sftp = open_sftp(node_, *conn, transfer);
-  SftpFilePtr file(nullptr, SftpFileDeleter{conn.get()});
-  {
-    Lock lock(conn->mu);
-    file.reset(sftp_open(sftp.get(), remote_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                         static_cast<mode_t>(mode)));
-    if (!file) sftp_failure(node_, *conn, sftp.get(), transfer, "opening the remote file");
-  }
-  std::vector<char> buf(kIoChunk);
-  while (true) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const auto n = static_cast<std::size_t>(in.gcount());
-    if (n > 0) {
-      Lock lock(conn->mu);
-      const ssize_t written = sftp_write(file.get(), buf.data(), n);
-      if (written < 0 || static_cast<std::size_t>(written) != n) {
-        sftp_failure(node_, *conn, sftp.get(), transfer, "writing the remote file");
-      }
+void SshRemote::make_parents(const std::vector<Upload>& uploads) {
+  std::vector<std::string> parents;
+  for (const auto& u : uploads) {
+    const std::string parent = std::filesystem::path(u.remote_path).parent_path().string();
+    if (!parent.empty() && parent != "/" &&
+        std::find(parents.begin(), parents.end(), parent) == parents.end()) {
+      parents.push_back(parent);
     }
-    if (!in) break;
   }
-  if (in.bad()) {
-    throw ConnectionError(node_, transfer + ": reading the local file failed");
+  if (parents.empty()) return;
+  std::string command = "mkdir -p";
+  for (const auto& p : parents) command += " " + shell_quote(p);
+  // Idempotent, so unlike other commands it is run again if the session dies under it.
+  ExecOptions mkdir_options;
+  mkdir_options.timeout_s = 60;
+  for (int attempt = 0;; ++attempt) {
+    ExecResult res = exec(command, mkdir_options);
+    if (res.ok()) return;
+    const bool session_lost = res.exit_status == -1 && !res.timed_out;
+    if (!session_lost || attempt >= cfg_.retries) throw RemoteError(std::move(res));
+    std::this_thread::sleep_for(backoff());
   }
-  Lock lock(conn->mu);
-  if (sftp_close(file.release()) != SSH_OK) {
-    sftp_failure(node_, *conn, sftp.get(), transfer, "closing the remote file");
-  }
-  // The open mode is filtered by the server's umask and ignored for existing files.
-  if (sftp_chmod(sftp.get(), remote_path.c_str(), static_cast<mode_t>(mode)) != 0) {
-    sftp_failure(node_, *conn, sftp.get(), transfer, "setting the file mode");
+}
+
+void SshRemote::upload(const std::string& local_path, const std::string& remote_path) {
+  upload_files({FileCopy{local_path, remote_path}});
+}
+
+void SshRemote::upload_files(const std::vector<FileCopy>& files) {
+  if (files.empty()) return;
+  std::vector<Upload> uploads;
+  uploads.reserve(files.size());
+  for (const auto& f : files) uploads.push_back(prepare_upload(f));
+  make_parents(uploads);
+  const auto start = Clock::now();
+  spdlog::debug("[{}] ssh: uploading {} file(s), the first {}", node_, uploads.size(),
+                uploads.front().transfer);
+  with_retries("upload", [&](const ConnPtr& c) { upload_over(c, uploads); });
+  spdlog::debug("[{}] ssh: uploaded {} file(s) in {:.3f} s", node_, uploads.size(),
+                seconds_since(start));
+}
+
+void SshRemote::upload_over(const ConnPtr& conn, const std::vector<Upload>& uploads) {
+  SlotGuard slot(channel_slots_);
+  SftpPtr sftp = open_sftp(node_, *conn, uploads.front().transfer);
+  std::vector<char> buf(kIoChunk);
+  for (const Upload& u : uploads) {
+    std::ifstream in(u.local_path, std::ios::binary);
+    if (!in) {
+      throw ConnectionError(node_, u.transfer + ": cannot open local file: " + errno_text(errno));
+    }
+    SftpFilePtr file(nullptr, SftpFileDeleter{conn.get()});
+    {
+      Lock lock(conn->mu);
+      file.reset(sftp_open(sftp.get(), u.remote_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                           static_cast<mode_t>(u.mode)));
+      if (!file) sftp_failure(node_, *conn, sftp.get(), u.transfer, "opening the remote file");
+    }
+    while (true) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      const auto n = static_cast<std::size_t>(in.gcount());
+      if (n > 0) {
+        Lock lock(conn->mu);
+        const ssize_t written = sftp_write(file.get(), buf.data(), n);
+        if (written < 0 || static_cast<std::size_t>(written) != n) {
+          sftp_failure(node_, *conn, sftp.get(), u.transfer, "writing the remote file");
+        }
+      }
+      if (!in) break;
+    }
+    if (in.bad()) throw ConnectionError(node_, u.transfer + ": reading the local file failed");
+    Lock lock(conn->mu);
+    if (sftp_close(file.release()) != SSH_OK) {
+      sftp_failure(node_, *conn, sftp.get(), u.transfer, "closing the remote file");
+    }
+    // The open mode is filtered by the server's umask and ignored for existing files.
+    if (sftp_chmod(sftp.get(), u.remote_path.c_str(), static_cast<mode_t>(u.mode)) != 0) {
+      sftp_failure(node_, *conn, sftp.get(), u.transfer, "setting the file mode");
+    }
   }
 }
 

@@ -2,6 +2,8 @@
 // channels, files over SFTP.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <semaphore>
@@ -32,13 +34,24 @@ struct SshConnection;
 }
 
 /// Remote over SSH. Thread-safe: every call may come from any thread. All threads share one
-/// session per node; each command gets its own channel, and every libssh call on the session is
-/// serialized by the session's mutex, so several commands on one node can run at the same time
-/// (at most kMaxChannels at once, below OpenSSH's default MaxSessions of 10).
+/// session per node; every libssh call on the session is serialized by the session's mutex, so
+/// several commands on one node can run at the same time (at most kMaxChannels channels at once,
+/// plus kIdleShells idle ones: OpenSSH's default MaxSessions is 10). A command without standard
+/// input runs in a persistent shell (shell_frames.hpp) kept open on its own channel between
+/// commands; one with standard input, and every transfer, gets a channel of its own.
 class SshRemote : public Remote {
  public:
   /// Concurrent channels (exec or SFTP) per node; further callers wait for a free slot.
   static constexpr int kMaxChannels = 8;
+  /// Persistent shells kept open per session while no command runs in them.
+  static constexpr std::size_t kIdleShells = 2;
+
+  /// How the commands so far were carried (tests and benchmarks look).
+  struct Counters {
+    std::uint64_t shell_commands = 0;    ///< run in a persistent shell
+    std::uint64_t channel_commands = 0;  ///< run on an exec channel of their own
+    std::uint64_t shells_started = 0;    ///< persistent shells opened
+  };
 
   /// Does not connect; the session is opened by the first call that needs it.
   /// Throws std::invalid_argument for an unknown host_key_policy or an empty host.
@@ -50,11 +63,12 @@ class SshRemote : public Remote {
   const std::string& node() const override { return node_; }
   const SshConfig& config() const { return cfg_; }
 
-  /// Runs `bash -c <wrap_command(command, options)>` on the node (inside
-  /// `timeout --kill-after=2 T` when options.timeout_s > 0). Never throws for a non-zero exit or
-  /// a timeout. If the session is lost before the command could start it reconnects and retries
-  /// (cfg.retries times); throws ConnectionError when it cannot get a working session.
-  /// A session lost while the command runs gives exit_status -1 and a note in `err`.
+  /// Runs `bash -c <wrap_command(command, options)>` on the node; when options.timeout_s > 0 its
+  /// process group gets a TERM after T seconds and a KILL 2 s later (as from
+  /// `timeout --kill-after=2 T`), and the client gives up at T + 5 s. Never throws for a non-zero
+  /// exit or a timeout. If the session is lost before the command could start it reconnects and
+  /// retries (cfg.retries times); throws ConnectionError when it cannot get a working session. A
+  /// session lost while the command runs gives exit_status -1 and a note in `err`.
   ExecResult exec(const std::string& command, const ExecOptions& options) override;
 
   /// SFTP upload, streamed; creates remote parent directories (`mkdir -p`) and gives the remote
@@ -62,6 +76,11 @@ class SshRemote : public Remote {
   /// Throws ConnectionError naming the node and both paths when the transfer fails (like the
   /// other Remotes), RemoteError when the remote `mkdir -p` fails.
   void upload(const std::string& local_path, const std::string& remote_path) override;
+
+  /// Several uploads sharing their work: one `mkdir -p` for every parent directory and one SFTP
+  /// session for all the files (a single upload pays for both each time). Retried whole on a
+  /// lost session; errors as upload().
+  void upload_files(const std::vector<FileCopy>& files) override;
 
   /// SFTP download, streamed (pipelined reads); creates local parent directories and writes
   /// through a temporary file renamed into place, so a failed download leaves no partial file.
@@ -74,9 +93,16 @@ class SshRemote : public Remote {
   /// True if a session is pooled and was not found broken (it does not probe the network).
   bool connected() const;
 
+  Counters counters() const;
+
  private:
   using ConnPtr = std::shared_ptr<detail::SshConnection>;
 
+  ExecResult exec_on_shell(const std::string& command, const ExecOptions& options,
+                           const std::string& script);
+  ExecResult exec_on_channel(const std::string& command, const ExecOptions& options,
+                             bool take_slot);
+  void signal_shell(int shell_pid, const char* signal);  // a timeout's USR1 or USR2
   ConnPtr acquire();      // the pooled session, connecting if there is none (or it broke)
   ConnPtr connect_new();  // opens, verifies and authenticates a fresh session
   void verify_host_key(detail::SshConnection& conn);
@@ -84,8 +110,15 @@ class SshRemote : public Remote {
   std::string endpoint() const;  // host:port
   template <class F>
   auto with_retries(const std::string& what, F&& attempt);
-  void upload_once(const ConnPtr& conn, const std::string& transfer, const std::string& local_path,
-                   const std::string& remote_path, unsigned mode);
+  struct Upload {
+    std::string transfer;  // "upload L to node:R", for messages
+    std::string local_path;
+    std::string remote_path;
+    unsigned mode;
+  };
+  Upload prepare_upload(const FileCopy& file) const;  // checks the local file
+  void make_parents(const std::vector<Upload>& uploads);
+  void upload_over(const ConnPtr& conn, const std::vector<Upload>& uploads);
   void download_once(const ConnPtr& conn, const std::string& transfer,
                      const std::string& remote_path, const std::string& tmp_path);
 
@@ -95,6 +128,9 @@ class SshRemote : public Remote {
   ConnPtr conn_;
   bool ever_connected_ = false;
   std::counting_semaphore<kMaxChannels> channel_slots_{kMaxChannels};
+  std::atomic<std::uint64_t> shell_commands_{0};
+  std::atomic<std::uint64_t> channel_commands_{0};
+  std::atomic<std::uint64_t> shells_started_{0};
 };
 
 }  // namespace fj

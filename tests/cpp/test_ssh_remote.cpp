@@ -676,6 +676,218 @@ TEST_F(SshRemoteTest, SshHostKeyPolicies) {
   EXPECT_TRUE(r.exec("true", with_timeout(10)).ok());
 }
 
+// ---- the persistent shell ----------------------------------------------------------------------
+// Commands without stdin run in a persistent shell whose output is framed; each test checks that
+// the command really went through it (counters) and that what it did is exactly what an exec
+// channel would give.
+
+/// Runs `command` on an exec channel of its own (an empty stdin sends it there).
+fj::ExecResult on_channel(fj::SshRemote& r, const std::string& command) {
+  fj::ExecOptions o = with_timeout(20);
+  o.stdin_data = std::string();
+  return r.exec(command, o);
+}
+
+TEST_F(SshRemoteTest, ShellExitStatusesAndSeparateStreams) {
+  fj::SshRemote r("n1", config());
+  auto ok = r.exec("echo out; echo err >&2", with_timeout(10));
+  EXPECT_EQ(ok.exit_status, 0);
+  EXPECT_EQ(ok.out, "out\n");
+  EXPECT_EQ(ok.err, "err\n");
+  auto one = r.exec("echo to-err >&2; false", with_timeout(10));
+  EXPECT_EQ(one.exit_status, 1);
+  EXPECT_EQ(one.out, "");
+  EXPECT_EQ(one.err, "to-err\n");
+  auto missing = r.exec("no-such-command-" + random_token(), with_timeout(10));
+  EXPECT_EQ(missing.exit_status, 127);
+  EXPECT_TRUE(contains(missing.err, "command not found")) << missing.err;
+  EXPECT_EQ(missing.out, "");
+  const auto c = r.counters();
+  EXPECT_EQ(c.shell_commands, 3u);
+  EXPECT_EQ(c.channel_commands, 0u);
+  EXPECT_EQ(c.shells_started, 1u);  // one shell ran all three
+}
+
+TEST_F(SshRemoteTest, ShellKeepsOutputWithoutTrailingNewlineExactly) {
+  fj::SshRemote r("n1", config());
+  EXPECT_EQ(r.exec("printf abc", with_timeout(10)).out, "abc");
+  EXPECT_EQ(r.exec("printf 'a\\n\\n'", with_timeout(10)).out, "a\n\n");
+  EXPECT_EQ(r.exec("printf '\\n'", with_timeout(10)).out, "\n");
+  EXPECT_EQ(r.exec("true", with_timeout(10)).out, "");
+  auto err = r.exec("printf xyz >&2; printf uvw", with_timeout(10));
+  EXPECT_EQ(err.err, "xyz");
+  EXPECT_EQ(err.out, "uvw");
+  EXPECT_EQ(r.counters().shells_started, 1u);
+}
+
+TEST_F(SshRemoteTest, ShellCarriesLargeBinaryOutputOnBothStreams) {
+  fj::SshRemote r("n1", config());
+  std::string data(3 * 1024 * 1024 + 5, '\0');
+  std::mt19937_64 rng{std::random_device{}()};
+  for (auto& ch : data) ch = static_cast<char>(rng() & 0xff);
+  data += "\n" + std::string("fj") + "0 0 k\n";  // ends like a frame, with a wrong marker
+  const fs::path file = work_ / "blob.bin";
+  write_file(file, data);
+  auto res = r.exec("cat " + file.string() + "; cat " + file.string() + " >&2", with_timeout(60));
+  EXPECT_EQ(res.exit_status, 0);
+  EXPECT_EQ(res.out.size(), data.size());
+  EXPECT_TRUE(res.out == data) << "stdout differs";
+  EXPECT_TRUE(res.err == data) << "stderr differs";
+  EXPECT_EQ(r.counters().shell_commands, 1u);
+}
+
+TEST_F(SshRemoteTest, ShellCommandReadingStdinSeesEndOfInput) {
+  fj::SshRemote r("n1", config());
+  auto res = r.exec("cat; echo \"cat=$?\"; read -r x; echo \"read=$?\"; wc -c </dev/stdin",
+                    with_timeout(10));
+  EXPECT_EQ(res.exit_status, 0) << res.err;
+  EXPECT_EQ(res.out, "cat=0\nread=1\n0\n");
+  // The command did not eat the shell's input: the next command runs normally.
+  EXPECT_EQ(r.exec("echo next", with_timeout(10)).out, "next\n");
+  EXPECT_EQ(r.counters().shells_started, 1u);
+}
+
+TEST_F(SshRemoteTest, ShellExitCdAndEnvDoNotLeakIntoTheNextCommand) {
+  fj::SshRemote r("n1", config());
+  const std::string before = r.exec("pwd; umask; echo \"${FJ_LEAK-unset}\"", with_timeout(10)).out;
+  EXPECT_EQ(r.exec("exit 3", with_timeout(10)).exit_status, 3);
+  EXPECT_EQ(r.exec("echo alive", with_timeout(10)).out, "alive\n");
+  EXPECT_EQ(r.exec("cd /tmp && export FJ_LEAK=1 && umask 077 && set -e && trap 'echo t' EXIT",
+                   with_timeout(10))
+                .exit_status,
+            0);
+  EXPECT_EQ(r.exec("pwd; umask; echo \"${FJ_LEAK-unset}\"", with_timeout(10)).out, before);
+  EXPECT_TRUE(contains(before, "unset")) << before;
+  EXPECT_FALSE(contains(before, "/tmp\n")) << before;
+  EXPECT_EQ(r.counters().shells_started, 1u);
+  EXPECT_EQ(r.counters().shell_commands, 5u);
+}
+
+TEST_F(SshRemoteTest, ShellTimeoutDoesNotPoisonTheNextCommand) {
+  fj::SshRemote r("n1", config());
+  ASSERT_TRUE(r.exec("true", with_timeout(10)).ok());
+  const std::string token = random_token();
+  const auto start = Clock::now();
+  auto res = r.exec("echo begun; sleep 40." + token + "; echo never", with_timeout(1));
+  EXPECT_TRUE(res.timed_out);
+  EXPECT_EQ(res.exit_status, -1);
+  EXPECT_EQ(res.out, "begun\n");
+  EXPECT_LT(seconds_since(start), 5.0);
+  auto next = r.exec("echo next; exit 4", with_timeout(10));
+  EXPECT_EQ(next.out, "next\n");
+  EXPECT_EQ(next.exit_status, 4);
+  EXPECT_FALSE(next.timed_out);
+  EXPECT_EQ(r.counters().shells_started, 2u);  // the timed-out shell was dropped
+  std::string left = local_output("pgrep -f '[s]leep 40[.]" + token + "'");
+  for (int i = 0; i < 30 && !left.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    left = local_output("pgrep -f '[s]leep 40[.]" + token + "'");
+  }
+  EXPECT_EQ(left, "") << "the command survived its timeout";
+}
+
+TEST_F(SshRemoteTest, ShellIsNotConfusedByMarkerLikeOutput) {
+  fj::SshRemote r("n1", config());
+  // Frames as the shell writes them, with markers of the right form: only the command's own
+  // (random, never on a command line) marker counts.
+  const std::string fake = "fj0123456789abcdef0123456789abcdef";
+  const std::string script = "printf '%s+1\\n\\n%s 0 k\\n\\n%s 9 r\\n' " + fake + " " + fake + " " +
+                             fake + "; printf '\\n%s 0 k\\n' " + fake + " >&2; exit 5";
+  auto res = r.exec(script, with_timeout(10));
+  EXPECT_EQ(res.exit_status, 5);
+  EXPECT_EQ(res.out, fake + "+1\n\n" + fake + " 0 k\n\n" + fake + " 9 r\n");
+  EXPECT_EQ(res.err, "\n" + fake + " 0 k\n");
+  // A listing of every process's command line shows no marker either.
+  auto ps = r.exec("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '", with_timeout(10));
+  EXPECT_EQ(ps.exit_status, 0);
+  EXPECT_EQ(r.exec("echo fine", with_timeout(10)).out, "fine\n");
+  EXPECT_EQ(r.counters().shells_started, 1u);
+}
+
+TEST_F(SshRemoteTest, ShellWaitsForWritersLeftBehindLikeAnExecChannel) {
+  fj::SshRemote r("n1", config());
+  // A background writer in the command's process group, and one that left it (setsid): the
+  // output ends when they close it, not when the command exits.
+  for (const std::string launcher : {"", "setsid "}) {
+    const auto start = Clock::now();
+    auto res = r.exec(launcher + "bash -c 'sleep 1; echo late; echo late-err >&2' & echo now",
+                      with_timeout(20));
+    EXPECT_EQ(res.exit_status, 0) << launcher;
+    EXPECT_EQ(res.out, "now\nlate\n") << launcher;
+    EXPECT_EQ(res.err, "late-err\n") << launcher;
+    EXPECT_GE(seconds_since(start), 0.9) << launcher;
+    auto next = r.exec("echo next", with_timeout(10));
+    EXPECT_EQ(next.out, "next\n") << launcher;
+    EXPECT_EQ(next.err, "") << launcher;
+  }
+  // A writer that redirected its output does not hold the command up.
+  const auto start = Clock::now();
+  auto quick = r.exec("setsid sleep 3 >/dev/null 2>&1 </dev/null & echo q", with_timeout(20));
+  EXPECT_EQ(quick.out, "q\n");
+  EXPECT_LT(seconds_since(start), 2.5);
+  EXPECT_EQ(r.counters().channel_commands, 0u);
+}
+
+TEST_F(SshRemoteTest, ShellGivesWhatAnExecChannelGives) {
+  fj::SshRemote r("n1", config());
+  const std::string probe =
+      "env | grep -v -e '^_=' | sort; echo \"0=$0 flags=$- args=$# shlvl=$SHLVL\"; "
+      "grep -E '^(SigIgn|SigBlk|NoNewPrivs)' /proc/self/status; umask; ulimit -a; pwd; "
+      "ls -l /proc/self/fd/ | awk 'NR > 1 && $9 + 0 <= 2 { print $9 }'; ls /proc/self/fd | wc -l";
+  auto shell = r.exec(probe, with_timeout(10));
+  auto channel = on_channel(r, probe);
+  ASSERT_EQ(shell.exit_status, 0) << shell.err;
+  ASSERT_EQ(channel.exit_status, 0) << channel.err;
+  EXPECT_EQ(shell.out, channel.out);
+  EXPECT_EQ(shell.err, channel.err);
+  EXPECT_EQ(r.counters().shell_commands, 1u);
+  EXPECT_EQ(r.counters().channel_commands, 1u);
+}
+
+TEST_F(SshRemoteTest, ShellKilledWhileIdleIsReplaced) {
+  fj::SshRemote r("n1", config());
+  auto first = r.exec("echo $PPID", with_timeout(10));
+  ASSERT_EQ(first.exit_status, 0);
+  const std::string shell_pid = first.out.substr(0, first.out.find('\n'));
+  run_local("kill -9 " + shell_pid);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto next = r.exec("echo again", with_timeout(10));
+  EXPECT_EQ(next.exit_status, 0) << next.err;
+  EXPECT_EQ(next.out, "again\n");
+  EXPECT_EQ(r.counters().shells_started, 2u);
+}
+
+TEST_F(SshRemoteTest, SshUploadFilesSharesOneSessionAndKeepsModes) {
+  fj::SshRemote r("n1", config());
+  std::vector<fj::FileCopy> files;
+  std::vector<std::string> contents;
+  for (int i = 0; i < 6; ++i) {
+    const fs::path local = work_ / ("in-" + std::to_string(i));
+    contents.push_back(std::string(static_cast<std::size_t>(i) * 1000 + 1, 'a' + i));
+    write_file(local, contents.back());
+    ::chmod(local.c_str(), i % 2 == 0 ? 0640 : 0755);
+    files.push_back(
+        {local.string(),
+         (work_ / "up" / ("d" + std::to_string(i % 3)) / ("f" + std::to_string(i))).string()});
+  }
+  r.upload_files(files);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(read_file(files[i].remote_path), contents[i]) << i;
+    struct stat st {};
+    ASSERT_EQ(::stat(files[i].remote_path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, i % 2 == 0 ? 0640u : 0755u) << i;
+  }
+  // A missing local file is named, and nothing is half-done before the check.
+  files.push_back({(work_ / "no-such-file").string(), (work_ / "up" / "x").string()});
+  try {
+    r.upload_files(files);
+    FAIL() << "no error";
+  } catch (const fj::ConnectionError& e) {
+    EXPECT_TRUE(contains(e.what(), "no-such-file")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "n1")) << e.what();
+  }
+}
+
 TEST(SshRemoteConfig, SshRejectsBadConfig) {
   fj::SshConfig c;
   c.host = "10.0.0.1";

@@ -1,0 +1,128 @@
+#include "remote/shell_frames.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <random>
+
+#include "remote/remote.hpp"
+
+namespace fj {
+
+namespace {
+
+// The persistent shell. It acknowledges each command (marker, "+", its own pid, on stdout) before
+// starting it, so a session lost before the acknowledgement means the command never ran and may
+// be retried, and the client knows which process to send a timeout's USR1 and USR2. Its
+// own stdout and stderr go to /dev/null (job notices of `set -m`); the channel's are kept on fds 3
+// and 4 and given to each command as 1 and 2, with /dev/null as stdin. `set -m` puts every command
+// in its own process group, which the USR1/USR2 traps signal (TERM then CONT, and KILL) when the
+// client's timeout fires. After a command ends the shell looks for processes still holding the
+// channel's output: its process group, and any process started since it began (a `setsid` escapes
+// the group) that has fd 3 or 4 of the shell open. If it finds one (or cannot tell) it retires:
+// frames, then exits, so the channel's end of file comes when the last holder closes, exactly as an
+// exec channel's would.
+constexpr const char* kShellScript = R"SH(exec 3>&1 4>&2 >/dev/null 2>&1
+set -m
+_fj_j=0
+_fj_t=0
+trap '_fj_t=1; [ "$_fj_j" -gt 0 ] && { kill -TERM -- "-$_fj_j"; kill -CONT -- "-$_fj_j"; }' USR1
+trap '_fj_t=1; [ "$_fj_j" -gt 0 ] && kill -KILL -- "-$_fj_j"' USR2
+while IFS= read -r _fj_m && IFS= read -r -d '' _fj_c; do
+  printf '%s+%d\n' "$_fj_m" "$$" >&3
+  _fj_t=0
+  bash -c "$_fj_c" </dev/null >&3 2>&4 3>&- 4>&- &
+  _fj_j=$!
+  wait "$_fj_j"; _fj_s=$?
+  while [ "$_fj_t" = 1 ]; do _fj_t=0; wait "$_fj_j"; _fj_s=$?; done
+  _fj_r=k
+  if kill -0 -- "-$_fj_j" 2>/dev/null; then _fj_r=r
+  elif ! read -r _fj_l </proc/sys/kernel/ns_last_pid || [ "$_fj_l" -lt "$_fj_j" ] ||
+       [ $((_fj_l - _fj_j)) -gt 4096 ]; then _fj_r=r
+  else
+    _fj_p=$_fj_j
+    while [ "$_fj_r" = k ] && [ "$_fj_p" -lt "$_fj_l" ]; do
+      _fj_p=$((_fj_p + 1))
+      [ -e "/proc/$_fj_p" ] || continue
+      if [ ! -r "/proc/$_fj_p/fd" ]; then _fj_r=r; break; fi
+      for _fj_f in "/proc/$_fj_p/fd/"*; do
+        if [ "$_fj_f" -ef /proc/$$/fd/3 ] || [ "$_fj_f" -ef /proc/$$/fd/4 ]; then _fj_r=r; break; fi
+      done
+    done
+  fi
+  printf '\n%s %d %s\n' "$_fj_m" "$_fj_s" "$_fj_r" >&3
+  printf '\n%s %d %s\n' "$_fj_m" "$_fj_s" "$_fj_r" >&4
+  [ "$_fj_r" = k ] || exit 0
+done
+)SH";
+
+}  // namespace
+
+const std::string& persistent_shell_command() {
+  static const std::string command = "exec bash --noprofile --norc -c " + shell_quote(kShellScript);
+  return command;
+}
+
+std::string new_frame_marker() {
+  thread_local std::random_device entropy;
+  std::string marker = "fj";
+  char hex[9];
+  for (int i = 0; i < 4; ++i) {
+    std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(entropy()));
+    marker += hex;
+  }
+  return marker;
+}
+
+std::string frame_request(const std::string& marker, const std::string& script) {
+  std::string request;
+  request.reserve(marker.size() + script.size() + 2);
+  request += marker;
+  request += '\n';
+  request += script;
+  request += '\0';
+  return request;
+}
+
+FramedStream::FramedStream(const std::string& marker, bool acknowledged)
+    : key_("\n" + marker + " "), ack_key_(marker + "+"), acknowledged_(acknowledged) {}
+
+void FramedStream::append(const char* data, std::size_t n) {
+  text_.append(data, n);
+  if (framed()) return;
+  if (!acknowledged_) {
+    const std::size_t ack = text_.find(ack_key_);
+    if (ack == std::string::npos) return;
+    const std::size_t end = text_.find('\n', ack + ack_key_.size());
+    if (end == std::string::npos) return;
+    const char* first = text_.data() + ack + ack_key_.size();
+    const auto parsed = std::from_chars(first, text_.data() + end, shell_pid_);
+    if (parsed.ec != std::errc() || parsed.ptr != text_.data() + end) shell_pid_ = 0;
+    text_.erase(ack, end + 1 - ack);
+    acknowledged_ = true;
+    scan_from_ = ack;
+  }
+  const std::size_t at = text_.find(key_, scan_from_);
+  if (at == std::string::npos) {
+    // The key may begin in the last bytes: look there again once more arrive.
+    scan_from_ = text_.size() >= key_.size() ? text_.size() - key_.size() + 1 : 0;
+    return;
+  }
+  const std::size_t end = text_.find('\n', at + key_.size());
+  if (end == std::string::npos) {
+    scan_from_ = at;  // the frame's line is still arriving
+    return;
+  }
+  // "<status> <k|r>": the shell prints nothing else after the key.
+  const char* first = text_.data() + at + key_.size();
+  const char* last = text_.data() + end;
+  int status = -1;
+  const auto parsed = std::from_chars(first, last, status);
+  const bool well_formed = parsed.ec == std::errc() && last - parsed.ptr == 2 &&
+                           parsed.ptr[0] == ' ' && (parsed.ptr[1] == 'k' || parsed.ptr[1] == 'r');
+  retiring_ = !well_formed || parsed.ptr[1] == 'r';
+  status_ = well_formed ? status : -1;
+  text_.erase(at, end + 1 - at);
+  frame_at_ = at;
+}
+
+}  // namespace fj
