@@ -95,11 +95,20 @@ def _read_json(path: Path, what: str) -> dict:
     return data
 
 
-def _categorical(texts: list[str]) -> pd.Categorical:
-    """A categorical column from texts that repeat (the reader hands out one str per distinct
-    text, so hashing them is cheap)."""
-    codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+def _categorical(column: tuple[np.ndarray, list[str]]) -> pd.Categorical:
+    """A text column of the reader (codes, distinct texts) as a categorical, without a Python
+    object per row."""
+    codes, texts = column
+    return pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object))
+
+
+def _texts(column: tuple[np.ndarray, list[str]]) -> np.ndarray:
+    """A text column of the reader as an object array of its texts (code -1: None). Each row
+    refers to one str per distinct text: nothing is made per row."""
+    codes, texts = column
+    distinct = np.empty(len(texts) + 1, dtype=object)
+    distinct[:-1] = texts
+    return distinct[codes]   # -1 picks the None at the end
 
 
 def empty_history() -> pd.DataFrame:
@@ -123,16 +132,16 @@ def read_history_frame(path: str | os.PathLike) -> tuple[pd.DataFrame, list[tupl
     if n == 0:
         frame = empty_history()
     else:
-        time_ns = np.fromiter(cols["time"], dtype=np.int64, count=n)
+        time_ns = cols["time"]
         frame = pd.DataFrame({
-            "index": np.fromiter(cols["index"], dtype=np.int64, count=n),
+            "index": cols["index"],
             "time": time_ns,
             "time_s": time_ns / 1e9,
             "process": _categorical(cols["process"]),
             "type": _categorical(cols["type"]),
             "f": _categorical(cols["f"]),
-            "value": pd.Series(cols["value"], dtype=object),
-            "error": pd.Series(cols["error"], dtype=object),
+            "value": pd.Series(_texts(cols["value"]), dtype=object, copy=False),
+            "error": pd.Series(_texts(cols["error"]), dtype=object, copy=False),
         })
         if not frame["index"].is_monotonic_increasing:
             frame = frame.sort_values("index", kind="stable", ignore_index=True)
