@@ -21,6 +21,11 @@ namespace {
 class Dictionary {
  public:
   int32_t code(std::string_view text) {
+    // A handful of texts (type, f, process): comparing beats hashing.
+    if (order_.size() <= kLinear) {
+      for (size_t i = 0; i < order_.size(); ++i)
+        if (order_[i] == text) return static_cast<int32_t>(i);
+    }
     auto [it, added] = codes_.try_emplace(text, static_cast<int32_t>(order_.size()));
     if (added) {
       if (order_.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max()))
@@ -38,6 +43,7 @@ class Dictionary {
   const std::vector<std::string_view>& texts() const { return order_; }
 
  private:
+  static constexpr size_t kLinear = 8;
   std::unordered_map<std::string_view, int32_t> codes_;
   std::vector<std::string_view> order_;
   std::deque<std::string> owned_;  // a deque: texts never move, the views stay valid
@@ -120,16 +126,64 @@ bool is_op_type(std::string_view t) {
   return t == "invoke" || t == "ok" || t == "fail" || t == "info";
 }
 
-// The texts of one line in the recorder's form; views into the line.
+// The texts of one line in the recorder's form; views into the line (or, for a value that
+// repeats, into the line where it was seen before).
 struct LineTexts {
   int64_t index = 0, time = 0;
   std::string_view text[kColumns];
   bool has_error = false;
+  int32_t value_code = TextColumn::kNone;  ///< known when the value repeats (RepeatedValues)
 };
+
+// The value each (process, type, f) had last: a poller's op mostly repeats its value (a job's
+// id, its state), so a value is first compared with that one and, when the same, neither
+// checked again nor hashed. Only values taken from complete lines are remembered.
+class RepeatedValues {
+ public:
+  struct Entry {
+    std::string_view process, type, f, value;
+    int32_t code = TextColumn::kNone;
+  };
+  /// The remembered value of this op, or null.
+  const Entry* find(const LineTexts& t) const {
+    const Entry& e = slots_[slot(t)];
+    bool same = e.code != TextColumn::kNone && e.process == t.text[kProcess] &&
+                e.type == t.text[kType] && e.f == t.text[kF];
+    return same ? &e : nullptr;
+  }
+  void remember(const LineTexts& t, int32_t code) {
+    slots_[slot(t)] = {t.text[kProcess], t.text[kType], t.text[kF], t.text[kValue], code};
+  }
+
+ private:
+  static size_t slot(const LineTexts& t) {
+    size_t h = 0;
+    for (int k : {kProcess, kType, kF}) {
+      std::string_view v = t.text[k];
+      h = h * 131 + v.size() * 31 + (v.empty() ? 0 : static_cast<unsigned char>(v.back()));
+    }
+    return h % kSlots;
+  }
+  static constexpr size_t kSlots = 256;
+  Entry slots_[kSlots];
+};
+
+// Whether the value at the cursor is the remembered one: the same bytes, then the end of the
+// member (so a number is not the start of a longer one). The cursor moves past it if so.
+bool same_value(JsonCursor& c, const RepeatedValues::Entry& e, const char* end) {
+  std::string_view v = e.value;
+  const char* p = c.pos();
+  if (static_cast<size_t>(end - p) <= v.size() || std::memcmp(p, v.data(), v.size()) != 0)
+    return false;
+  char next = p[v.size()];
+  if (next != ',' && next != '}' && next != ' ' && next != '\t' && next != '\r') return false;
+  c.seek(p + v.size());
+  return true;
+}
 
 // Reads a line in the recorder's form (its fields in any order, each once); false for anything
 // else, which the general reader then takes (and names what is wrong with a bad line).
-bool scan_verbatim(std::string_view line, LineTexts& out) {
+bool scan_verbatim(std::string_view line, const RepeatedValues& repeated, LineTexts& out) {
   JsonCursor c(line);
   enum : unsigned { kIndex = 1, kTime = 2, kProc = 4, kTyp = 8, kFn = 16, kVal = 32, kErr = 64 };
   unsigned seen = 0;
@@ -140,6 +194,7 @@ bool scan_verbatim(std::string_view line, LineTexts& out) {
   };
   out.text[kValue] = "null";
   out.has_error = false;
+  out.value_code = TextColumn::kNone;
   bool ok = c.members([&](std::string_view key) {
     if (key == "index") return once(kIndex) && c.integer(out.index);
     if (key == "time") return once(kTime) && c.integer(out.time);
@@ -152,6 +207,14 @@ bool scan_verbatim(std::string_view line, LineTexts& out) {
     if (key == "f") return once(kFn) && verbatim_string(c, out.text[kF]);
     if (key == "value") {
       if (!once(kVal)) return false;
+      if ((seen & (kProc | kTyp | kFn)) == (kProc | kTyp | kFn)) {
+        const RepeatedValues::Entry* e = repeated.find(out);
+        if (e && same_value(c, *e, line.data() + line.size())) {
+          out.text[kValue] = e->value;
+          out.value_code = e->code;
+          return true;
+        }
+      }
       const char* s = c.pos();
       if (!verbatim_value(c, 0)) return false;
       out.text[kValue] = std::string_view(s, static_cast<size_t>(c.pos() - s));
@@ -182,6 +245,7 @@ void parse_slice(std::string_view data, Slice& s) {
   s.time.reserve(expect);
   for (auto& c : s.codes) c.reserve(expect);
   LineTexts t;
+  RepeatedValues repeated;
   Op op;
   std::string reason, value_text;
   size_t pos = 0;
@@ -192,12 +256,18 @@ void parse_slice(std::string_view data, Slice& s) {
     pos = stop + 1;
     size_t number = ++s.lines;
     if (blank(line)) continue;
-    if (scan_verbatim(line, t)) {
+    if (scan_verbatim(line, repeated, t)) {
       s.index.push_back(t.index);
       s.time.push_back(t.time);
-      for (int k = 0; k < kColumns; ++k)
-        s.codes[k].push_back(k == kError && !t.has_error ? TextColumn::kNone
-                                                         : s.dict[k].code(t.text[k]));
+      for (int k : {kProcess, kType, kF}) s.codes[k].push_back(s.dict[k].code(t.text[k]));
+      int32_t value = t.value_code;
+      if (value == TextColumn::kNone) {
+        value = s.dict[kValue].code(t.text[kValue]);
+        repeated.remember(t, value);
+      }
+      s.codes[kValue].push_back(value);
+      s.codes[kError].push_back(t.has_error ? s.dict[kError].code(t.text[kError])
+                                            : TextColumn::kNone);
       continue;
     }
     if (!parse_op_line(line, nl == std::string_view::npos, op, reason)) {
