@@ -90,12 +90,12 @@ def pandas_history_frame(path: Path) -> pd.DataFrame:
         "process": pd.Categorical(raw["process"].astype(str)),
         "type": pd.Categorical(raw["type"]),
         "f": pd.Categorical(raw["f"]),
-        "value": np.array([json.dumps(None if isinstance(v, float) and v != v else v,
-                                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                           for v in values], dtype=object),
-        "error": np.array([None if e is None or (isinstance(e, float) and e != e) else
-                           e if isinstance(e, str) else json.dumps(e, sort_keys=True)
-                           for e in errors], dtype=object),
+        "value": pd.Series([json.dumps(None if isinstance(v, float) and v != v else v,
+                                       sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                            for v in values], dtype=object),
+        "error": pd.Series([None if e is None or (isinstance(e, float) and e != e) else
+                            e if isinstance(e, str) else json.dumps(e, sort_keys=True)
+                            for e in errors], dtype=object),
     })
     return frame.sort_values("index", kind="stable", ignore_index=True)
 
@@ -105,6 +105,8 @@ def same_frame(ours: pd.DataFrame, peer: pd.DataFrame) -> str:
     if list(ours.columns) != list(peer.columns) or len(ours) != len(peer):
         return f"shape: {list(ours.columns)} x {len(ours)} vs {list(peer.columns)} x {len(peer)}"
     for c in ours.columns:
+        if ours[c].dtype != peer[c].dtype and not isinstance(ours[c].dtype, pd.CategoricalDtype):
+            return f"column {c}: dtype {ours[c].dtype} vs {peer[c].dtype}"
         a, b = ours[c].to_numpy(dtype=object), peer[c].to_numpy(dtype=object)
         if c == "time_s":
             same = np.allclose(a.astype(float), b.astype(float))
