@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "history/columns.hpp"
 #include "history/history.hpp"
 
 namespace {

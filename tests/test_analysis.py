@@ -21,7 +21,7 @@ import pytest
 
 from flink_jepsen import _core
 from flink_jepsen.analysis import exactly_once, load_run, parse_values
-from flink_jepsen.analysis.events import polls_from_history
+from flink_jepsen.analysis.events import STATUSES, polls_from_history
 from flink_jepsen.analysis.html_timeline import timeline_html, write_timeline_html
 from flink_jepsen.analysis.load import NotARunError, read_history_frame
 from flink_jepsen.analysis.plots import plot_recovery, plot_timeline
@@ -304,6 +304,108 @@ def test_job_missing_from_a_completion_comes_from_its_invoke(tmp_path: Path) -> 
     assert polls["status"].tolist() == ["unreachable", "running"]
 
 
+def _python_history_frame(path: Path) -> list[tuple]:
+    """The rows the history frame should hold, read with nothing but json: every line that is
+    an op, its value as compact JSON text with sorted keys, its error as text."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            op = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(op, dict) or not all(k in op for k in ("index", "time", "process",
+                                                                 "type", "f")):
+            continue
+        if op["type"] not in ("invoke", "ok", "fail", "info") or isinstance(op["process"], bool):
+            continue
+        error = op.get("error")
+        rows.append((op["index"], op["time"], str(op["process"]), op["type"], op["f"],
+                     json.dumps(op.get("value"), sort_keys=True, separators=(",", ":"),
+                                ensure_ascii=False),
+                     error if error is None or isinstance(error, str) else
+                     json.dumps(error, sort_keys=True, separators=(",", ":"))))
+    return sorted(rows, key=lambda r: r[0])
+
+
+ODD_OPS = [
+    {"index": 0, "time": 5, "process": 0, "type": "invoke", "f": "job-running?", "value": "j1"},
+    {"index": 1, "time": 6, "process": 0, "type": "ok", "f": "job-running?",
+     "value": {"job": "j1", "running": True, "state": "RUNNING"}},
+    {"f": "job-running?", "type": "ok", "process": 0, "time": 7, "index": 2,      # unsorted
+     "value": {"state": "RUNNING", "running": True, "job": "j1"}},
+    {"index": 3, "time": 8, "process": "nemesis", "type": "info", "f": "kill-node",
+     "value": {"nodes": ["nœud-1", "ü"], "note": "a \"quoted\"\nline"}},            # unicode
+    {"index": 4, "time": 9, "process": "nemesis", "type": "info", "f": "start-clock",
+     "value": {"offset": 2.5, "nodes": ["n1"]}},
+    {"index": 5, "time": 10, "process": 1, "type": "fail", "f": "job-running?",       # no value
+     "error": "connect: connection refused"},
+    {"index": 6, "time": 11, "process": 1, "type": "info", "f": "cancel-job", "value": "j1",
+     "error": {"code": 7, "why": "timeout"}},
+    {"index": 7, "time": 12, "process": 1, "type": "ok", "f": "x", "value": [], "error": None,
+     "node": "n1"},
+    {"index": 9, "time": 14, "process": 2, "type": "ok", "f": "x", "value": {}},
+    {"index": 8, "time": 13, "process": 2, "type": "invoke", "f": "x", "value": None},  # order
+]
+
+
+def test_history_frame_equals_a_plain_json_reading(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    lines = [json.dumps(op, ensure_ascii=False) for op in ODD_OPS]
+    for i in (0, 1, 2, 5, 7, 8):   # compact, as the recorder writes (2: but keys unsorted)
+        lines[i] = json.dumps(ODD_OPS[i], ensure_ascii=False, separators=(",", ":"))
+    lines.insert(4, "   ")                                             # blank
+    lines.insert(6, "{not json")                                       # corrupt
+    lines.insert(7, json.dumps({"index": 99, "time": 1, "process": 0, "type": "ok"}))  # no f
+    lines.append('{"index":10,"time":15,"process":0,"type":"ok","f":"job-run')  # torn last line
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        frame, bad = read_history_frame(path)
+    assert [line for line, _ in bad] == [7, 8, 14]
+    assert "truncated" in bad[-1][1] and "missing field 'f'" in bad[1][1]
+    got = list(zip(frame["index"], frame["time"], frame["process"].astype(object),
+                   frame["type"].astype(object), frame["f"].astype(object), frame["value"],
+                   frame["error"]))
+    assert got == _python_history_frame(path)
+    assert frame["index"].dtype == np.int64 and frame["time"].dtype == np.int64
+    assert frame["value"].dtype == object and frame["error"].dtype == object
+    assert all(isinstance(frame[c].dtype, pd.CategoricalDtype) for c in ("process", "type", "f"))
+    assert np.allclose(frame["time_s"], frame["time"] / 1e9)
+    # Equal value texts are one category of codes, whatever form their lines had.
+    assert frame["value"].iloc[1] == frame["value"].iloc[2]
+
+
+def test_polls_from_the_readers_codes_equal_polls_from_the_texts(tmp_path: Path) -> None:
+    from flink_jepsen.analysis.load import _read_history
+
+    path = tmp_path / "history.jsonl"
+    ops, index = [], 0
+    rng = random.Random(5)
+    for i in range(400):
+        p = i % 3
+        job = f"{p:032x}"
+        invoke = job if i % 17 else {"job": job}
+        done = rng.choice([{"job": job, "running": True, "state": "RUNNING"},
+                           {"job": job, "running": False, "state": "RESTARTING"},
+                           {"endpoint": "n1:8081"},                    # the job from the invoke
+                           {"running": False}])
+        typ = rng.choice(["ok", "ok", "fail", "info"])
+        for t, v in (("invoke", invoke), (typ, done)):
+            ops.append({"index": index, "time": index * 10, "process": p, "type": t,
+                        "f": "job-running?", "value": v})
+            index += 1
+    ops.insert(0, {"index": index, "time": 1, "process": 9, "type": "ok", "f": "job-running?",
+                   "value": {"running": True}})                       # no job anywhere
+    path.write_text("".join(json.dumps(op) + "\n" for op in ops))
+    frame, _, codes = _read_history(path)
+    with_codes, without = polls_from_history(frame, codes), polls_from_history(frame)
+    pd.testing.assert_frame_equal(with_codes, without)
+    assert len(without) == 400 and set(without["status"]) == {"running", "not running",
+                                                              "unreachable"}
+    # The job of a poll whose value does not name it is its invoke's.
+    assert (without["job"] == [f"{p:032x}" for p in without["process"].astype(int)]).all()
+
+
 # ---- plots -----------------------------------------------------------------------------------
 
 def test_segments_merge_runs_of_one_status() -> None:
@@ -314,6 +416,34 @@ def test_segments_merge_runs_of_one_status() -> None:
     assert seg["start_s"].iloc[0] == pytest.approx(run.polls["time_s"].iloc[0])
     assert seg["end_s"].iloc[-1] == pytest.approx(run.polls["time_s"].iloc[-1])
     assert (seg["end_s"].iloc[:-1].to_numpy() == seg["start_s"].iloc[1:].to_numpy()).all()
+
+
+def test_segments_equal_a_per_job_reference() -> None:
+    """segments groups by hand and buckets without ufunc.at: it must equal the plain reading
+    (groupby per job, np.maximum.at per bucket)."""
+    rng = np.random.default_rng(11)
+    n = 20_000
+    polls = pd.DataFrame({"job": rng.choice(["j1", "j2", "j3"], n),
+                          "time_s": np.sort(rng.random(n) * 1000),
+                          "status": pd.Categorical.from_codes(rng.integers(0, 3, n) *
+                                                              (rng.random(n) < 0.2),
+                                                              categories=list(STATUSES))})
+    for max_per_job in (None, 7, 300):
+        seg = segments(polls, max_per_job=max_per_job)
+        for job, g in polls.groupby("job"):
+            mine = seg[seg["job"] == job]
+            t, code = g["time_s"].to_numpy(), g["status"].cat.codes.to_numpy()
+            if max_per_job:
+                width = (t[-1] - t[0]) / max_per_job
+                b = np.minimum(((t - t[0]) / width).astype(np.int64), max_per_job - 1)
+                worst = np.full(max_per_job, -1)
+                np.maximum.at(worst, b, code)
+                present = worst[worst >= 0]
+                runs = present[np.concatenate(([True], np.diff(present) != 0))]
+            else:
+                runs = code[np.concatenate(([True], np.diff(code) != 0))]
+            assert mine["status"].tolist() == [STATUSES[c] for c in runs], (job, max_per_job)
+            assert mine["polls"].sum() == len(g)
 
 
 def test_downsampling_keeps_the_worst_status() -> None:

@@ -1,12 +1,15 @@
 // Bindings of cpp/history: the recorder and the readers (ops as dicts, or columns for data
-// frames). Python values cross as JSON; file I/O runs with the GIL released.
+// frames, as numpy arrays). Python values cross as JSON; file I/O runs with the GIL released.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <unordered_map>
+#include <memory>
+#include <vector>
 
 #include "bindings/bindings.hpp"
 #include "bindings/convert.hpp"
+#include "history/columns.hpp"
 #include "history/history.hpp"
 
 namespace py = pybind11;
@@ -14,16 +17,23 @@ using namespace pybind11::literals;
 
 namespace {
 
-// A column of texts that repeat (type, f, process): one Python str per distinct text.
-py::list interned_column(const std::vector<std::string>& texts) {
-  std::unordered_map<std::string, py::str> seen;
-  py::list l(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i) {
-    auto it = seen.find(texts[i]);
-    if (it == seen.end()) it = seen.emplace(texts[i], py::str(texts[i])).first;
-    l[i] = it->second;
-  }
-  return l;
+// A vector handed to numpy without a copy: the array's base owns it.
+template <class T>
+py::array_t<T> owned_array(std::vector<T>&& v) {
+  auto held = std::make_unique<std::vector<T>>(std::move(v));
+  const std::vector<T>& data = *held;
+  py::capsule owner(held.get(), [](void* p) {
+    std::unique_ptr<std::vector<T>>(static_cast<std::vector<T>*>(p));
+  });
+  held.release();
+  return py::array_t<T>(static_cast<py::ssize_t>(data.size()), data.data(), owner);
+}
+
+// A text column as (codes, texts): an int32 array and one str per distinct text.
+py::tuple text_column(fj::TextColumn&& c) {
+  py::list texts(c.texts.size());
+  for (size_t i = 0; i < c.texts.size(); ++i) texts[i] = py::str(c.texts[i]);
+  return py::make_tuple(owned_array(std::move(c.codes)), texts);
 }
 
 }  // namespace
@@ -88,29 +98,22 @@ void bind_history(py::module_& m) {
           py::gil_scoped_release release;
           c = fj::read_history_columns(p);
         }
-        size_t n = c.index.size();
-        py::list index(n), time(n), value(n), error(n);
-        for (size_t i = 0; i < n; ++i) {
-          index[i] = py::int_(c.index[i]);
-          time[i] = py::int_(c.time[i]);
-          value[i] = py::str(c.value[i]);
-          error[i] = c.has_error[i] ? py::object(py::str(c.error[i])) : py::object(py::none());
-        }
         if (!errors.is_none())
           for (const auto& [line, why] : c.errors) errors.attr("append")(py::make_tuple(line, why));
         py::dict d;
-        d["index"] = index;
-        d["time"] = time;
-        d["process"] = interned_column(c.process);
-        d["type"] = interned_column(c.type);
-        d["f"] = interned_column(c.f);
-        d["value"] = value;
-        d["error"] = error;
+        d["index"] = owned_array(std::move(c.index));
+        d["time"] = owned_array(std::move(c.time));
+        d["process"] = text_column(std::move(c.process));
+        d["type"] = text_column(std::move(c.type));
+        d["f"] = text_column(std::move(c.f));
+        d["value"] = text_column(std::move(c.value));
+        d["error"] = text_column(std::move(c.error));
         return d;
       },
       "path"_a, "errors"_a = py::none(),
-      "Reads a history as columns (index, time, process as str, type, f, value as JSON text, "
-      "error or None), for data frames. Unreadable lines are appended to `errors` if given.");
+      "Reads a history as columns for data frames: index and time as int64 arrays; process (as "
+      "text), type, f, value (JSON text) and error each as (int32 codes, distinct texts), code "
+      "-1 for no error. Unreadable lines are appended to `errors` if given.");
 }
 
 }  // namespace fj::bindings

@@ -25,6 +25,7 @@ class JsonCursor {
   /// The next byte; only when !at_end().
   char peek() const { return *p_; }
   const char* pos() const { return p_; }
+  const char* end() const { return end_; }
   void seek(const char* p) { p_ = p; }
 
   [[gnu::always_inline]] void ws() {

@@ -321,19 +321,7 @@ void parse_range(std::string_view data, size_t first_line, Op* slots, char* fill
     pos = stop + 1;
     size_t slot = line++;
     if (blank(text)) continue;
-    Op& op = slots[slot];
-    if (FastLine(text).parse_op(op)) {
-      filled[slot] = 1;
-      continue;
-    }
-    json j = json::parse(text.begin(), text.end(), nullptr, false);
-    if (j.is_discarded()) {
-      errors.emplace_back(first_line + slot + 1, nl == std::string_view::npos
-                                                     ? "invalid JSON (truncated last line?)"
-                                                     : "invalid JSON");
-      continue;
-    }
-    if (op_from_json(std::move(j), op, reason))
+    if (parse_op_line(text, nl == std::string_view::npos, slots[slot], reason))
       filled[slot] = 1;
     else
       errors.emplace_back(first_line + slot + 1, reason);
@@ -341,6 +329,18 @@ void parse_range(std::string_view data, size_t first_line, Op* slots, char* fill
 }
 
 }  // namespace
+
+bool parse_op_line(std::string_view line, bool last, Op& op, std::string& error) {
+  if (FastLine(line).parse_op(op)) return true;
+  json j = json::parse(line.begin(), line.end(), nullptr, false);
+  if (j.is_discarded()) {
+    error = last ? "invalid JSON (truncated last line?)" : "invalid JSON";
+    return false;
+  }
+  return op_from_json(std::move(j), op, error);
+}
+
+void append_value_json(std::string& out, const json& v) { append_json(out, v); }
 
 json Op::to_json() const {
   json j = json::object();
@@ -685,37 +685,6 @@ ReadResult read_history(const std::string& path) {
   out.ops.resize(kept);
   for (auto& e : errors) std::move(e.begin(), e.end(), std::back_inserter(out.errors));
   return out;
-}
-
-HistoryColumns read_history_columns(const std::string& path) {
-  ReadResult r = read_history(path);
-  HistoryColumns c;
-  size_t n = r.ops.size();
-  c.index.reserve(n);
-  c.time.reserve(n);
-  c.process.reserve(n);
-  c.type.reserve(n);
-  c.f.reserve(n);
-  c.value.reserve(n);
-  c.error.reserve(n);
-  c.has_error.reserve(n);
-  std::string text;
-  for (auto& op : r.ops) {
-    c.index.push_back(op.index);
-    c.time.push_back(op.time);
-    c.process.push_back(op.process.is_string() ? op.process.get<std::string>() : op.process.dump());
-    c.type.push_back(std::move(op.type));
-    c.f.push_back(std::move(op.f));
-    text.clear();
-    append_json(text, op.value);
-    c.value.push_back(text);
-    std::string err = op.error();
-    bool has = op.extra.is_object() && op.extra.contains("error") && !op.extra["error"].is_null();
-    c.error.push_back(std::move(err));
-    c.has_error.push_back(has);
-  }
-  c.errors = std::move(r.errors);
-  return c;
 }
 
 }  // namespace fj

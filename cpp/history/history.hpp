@@ -11,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -43,6 +44,13 @@ bool op_from_json(json&& j, Op& op, std::string& error);
 
 /// Appends one op as a JSON line (without the newline).
 void append_op_line(std::string& out, const Op& op);
+
+/// Reads one line of a history file (no newline) into `op`; false with `error` set when it is
+/// not JSON or not an op (`last`: the file's last line, without its newline: maybe truncated).
+bool parse_op_line(std::string_view line, bool last, Op& op, std::string& error);
+
+/// Appends a value as compact JSON text, as the recorder writes it (object keys sorted).
+void append_value_json(std::string& out, const json& v);
 
 /// Sees ops as they are recorded, in index order, under the recorder's lock: observe() must be
 /// short and must never call back into the recorder.
@@ -133,20 +141,5 @@ struct ReadResult {
 /// Reads a JSON Lines history; a corrupt line is reported and skipped, the rest still loads.
 /// Blank lines are ignored. Throws std::runtime_error if the file cannot be read.
 ReadResult read_history(const std::string& path);
-
-/// The history as columns, for data frames: value is its JSON text, process is text ("0",
-/// "nemesis"), error is the op's `error` field ("" when none, has_error says which).
-struct HistoryColumns {
-  std::vector<int64_t> index;
-  std::vector<int64_t> time;
-  std::vector<std::string> process;
-  std::vector<std::string> type;
-  std::vector<std::string> f;
-  std::vector<std::string> value;
-  std::vector<std::string> error;
-  std::vector<bool> has_error;
-  std::vector<std::pair<size_t, std::string>> errors;  ///< bad lines, as in ReadResult
-};
-HistoryColumns read_history_columns(const std::string& path);
 
 }  // namespace fj

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -545,6 +546,80 @@ TEST(ExactlyOnce, WrongShapesAreBadLines) {
   EXPECT_EQ(r.lost.count, 2u);
   EXPECT_EQ(r.unexpected.count, 0u);
   EXPECT_EQ(r.polls_ok, 1u);
+}
+
+TEST(ExactlyOnce, CompactAndSpacedRecordsReadAlike) {
+  // The recorder's compact lists take a fast path; anything else in the same list (spaces, a
+  // 19-digit id, -0) the general one. Both must give the same records, and an invoke's value,
+  // skipped, must still be JSON but need not have the records' shape.
+  TempFile f("compact");
+  f.write({
+      R"({"index":0,"time":1,"process":0,"type":"invoke","f":"send","value":[[1,10,0],[2,10,1]]})",
+      R"({"index":1,"time":1,"process":0,"type":"ok","f":"send","value":[[1,10,0],[ 2, 10 ,1 ],[-0,-7,0],[1234567890123456789,11,0]]})",
+      // invokes that are JSON but not records: fine; one that is not JSON: a bad line
+      R"({"index":2,"time":1,"process":0,"type":"invoke","f":"send","value":[[3,10,2],[4,2]]})",
+      R"({"index":3,"time":1,"process":0,"type":"invoke","f":"send","value":[[3,10,2],{"a":1.5}]})",
+      R"({"index":4,"time":1,"process":0,"type":"invoke","f":"send","value":[[3,10,2],]})",
+      R"({"index":5,"time":1,"process":0,"type":"invoke","f":"send","value":[[3,10,2])",
+      R"({"index":6,"time":1,"process":0,"type":"ok","f":"send","value":[[3,10,2],[01,1,1]]})",
+      R"({"index":7,"time":1,"process":0,"type":"ok","f":"send","value":[[5,12,0]]})",
+      R"({"index":8,"time":1,"process":1,"type":"ok","f":"poll","value":[[1,10,0,1,-1],[2,10,1,2,0],[0,-7,0,1,-1]]})",
+      R"({"index":9,"time":1,"process":1,"type":"ok","f":"poll","value":[ [1234567890123456789, 11, 0, 1, -1] ,[5,12,0,1,-1],[5,12,0,1,-1]]})",
+  });
+  auto r = fj::check_exactly_once(f.path(), 20);
+  std::vector<std::pair<size_t, std::string>> want = {
+      {5, "invalid JSON"},
+      {6, "invalid JSON"},
+      {7, "invalid JSON"},
+  };
+  ASSERT_EQ(r.bad_lines.size(), want.size()) << json(r).dump(2);
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(r.bad_lines[i].line, want[i].first);
+    EXPECT_EQ(r.bad_lines[i].error, want[i].second) << "line " << want[i].first;
+  }
+  EXPECT_EQ(r.sent.ok, 5u);  // 1, 2, 0 (as -0), 1234567890123456789, 5
+  EXPECT_EQ(r.read, 6u);
+  EXPECT_EQ(r.lost.count, 0u) << json(r).dump(2);
+  EXPECT_EQ(r.unexpected.count, 0u) << json(r).dump(2);
+  EXPECT_EQ(r.duplicated.count, 1u);
+  ASSERT_EQ(r.duplicated.examples.size(), 1u);
+  EXPECT_EQ(r.duplicated.examples[0].id, 5);
+  EXPECT_EQ(r.order.count, 1u);
+  EXPECT_EQ(r.state.count, 1u);
+}
+
+TEST(ExactlyOnce, ALargeCheckFindsWhatWasPlanted) {
+  // Over a million output records: the walk over keys runs beside the join over ids. Planted:
+  // 2 lost (their keys' next records skip), 3 duplicated right after themselves (each also out
+  // of order and a state error), 1 never sent, 1 whose seq differs from what was sent.
+  const int64_t n = 1'200'000, keys = 1000;
+  fj::ExactlyOnceHistory h;
+  std::vector<int64_t> next(keys, 0);
+  for (int64_t id = 0; id < n; ++id) h.ok.push_back({id, id % keys, next[id % keys]++});
+  h.read = job(h.ok);
+  h.polls_ok = 1;
+  for (int64_t id : {600'003, 1'000'001}) {  // lost: the job counted them, nobody read them
+    auto at = std::find_if(h.read.begin(), h.read.end(), [&](auto& o) { return o.id == id; });
+    h.read.erase(at);
+  }
+  for (size_t pos : {10u, 500'000u, 1'100'000u})
+    h.read.insert(h.read.begin() + static_cast<ptrdiff_t>(pos + 1), h.read[pos]);
+  h.read.push_back({n + 5, 7'777, 0, 1, -1});  // never sent, a key of its own
+  h.read[20].seq += 1000;                      // differs from what was sent; its key's order holds
+  auto r = fj::check_exactly_once(h);
+  EXPECT_EQ(r.lost.count, 2u);
+  ASSERT_EQ(r.lost.examples.size(), 2u);
+  EXPECT_EQ(r.lost.examples[0].id, 600'003);
+  EXPECT_EQ(r.duplicated.count, 3u);
+  EXPECT_EQ(r.duplicated.extra_copies, 3u);
+  EXPECT_EQ(r.unexpected.count, 2u);
+  EXPECT_EQ(r.unexpected.never_sent, 1u);
+  EXPECT_EQ(r.unexpected.fields_differ, 1u);
+  EXPECT_EQ(r.order.count, 3u + 1u);  // the copies; and the record after the bumped seq
+  EXPECT_EQ(r.state.count_skips, 2u);
+  EXPECT_EQ(r.state.count, 2u + 3u + 1u);  // lost, copies, the prev_seq after the bumped seq
+  EXPECT_EQ(r.read, static_cast<uint64_t>(n - 2 + 3 + 1));
+  EXPECT_EQ(r.valid, Validity::invalid);
 }
 
 TEST(ExactlyOnce, SparseIdsAndKeysGiveTheSameResult) {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -99,18 +100,25 @@ def empty_polls() -> pd.DataFrame:
         "status": pd.Categorical([], categories=STATUSES)})
 
 
-def polls_from_history(history: pd.DataFrame) -> pd.DataFrame:
+def polls_from_history(history: pd.DataFrame, value_codes: np.ndarray | None = None
+                       ) -> pd.DataFrame:
     """One row per completed ``job-running?`` poll, in time order: the job, whether it was
     ``ok`` (the REST API answered), ``running`` (state and every vertex RUNNING), Flink's job
     ``state``, the ``error`` of a failed poll, and ``status`` (running / not running /
-    unreachable: a failed poll or one whose outcome is unknown)."""
-    is_poll = (history["f"] == POLL).to_numpy()
-    completion = is_poll & (history["type"] != "invoke").to_numpy()
-    if not completion.any():
+    unreachable: a failed poll or one whose outcome is unknown). ``value_codes``, when the
+    reader gave them (one per history row, equal codes for equal value texts), spare hashing
+    every value again."""
+    is_poll = _rows_where(history["f"], lambda f: f == POLL)
+    completion = is_poll & _rows_where(history["type"], lambda t: t != "invoke")
+    rows = np.flatnonzero(completion)
+    if not len(rows):
         return empty_polls()
-    sub = history.loc[completion]
+    values = history["value"].to_numpy(dtype=object)
     # Poll values repeat (a few jobs, endpoints and states): parse each distinct text once.
-    codes, uniques = pd.factorize(sub["value"].to_numpy(dtype=object))
+    if value_codes is not None and len(value_codes) == len(history):
+        codes, uniques = _distinct(value_codes[rows], values, rows)
+    else:
+        codes, uniques = pd.factorize(values[rows])
     parsed = [json.loads(u) for u in uniques]
     job_u = np.array([_job_of(v) for v in parsed], dtype=object)
     running_u = np.array([isinstance(v, dict) and v.get("running") is True for v in parsed])
@@ -119,21 +127,47 @@ def polls_from_history(history: pd.DataFrame) -> pd.DataFrame:
     jobs = job_u[codes]
     if any(j is None for j in job_u):
         jobs = _jobs_from_invokes(history, is_poll, jobs)
-    ok = (sub["type"] == "ok").to_numpy()
+    typ = _texts_of(history["type"], rows)
+    ok = _rows_where(history["type"], lambda t: t == "ok")[rows]
     running = ok & running_u[codes]
     status = np.where(running, 0, np.where(ok, 1, 2))
-    polls = pd.DataFrame({
-        "index": sub["index"].to_numpy(), "time": sub["time"].to_numpy(),
-        "time_s": sub["time_s"].to_numpy(),
-        "process": sub["process"].cat.remove_unused_categories().to_numpy(),
-        "job": jobs, "type": sub["type"].cat.remove_unused_categories().to_numpy(),
-        "ok": ok, "running": running, "state": np.where(ok, state_u[codes], None),
-        "error": np.where(ok, None, sub["error"].to_numpy(dtype=object)),
-        "status": pd.Categorical.from_codes(status, categories=STATUSES)})
-    polls = polls[polls["job"].notna()]
+    state_u = np.append(state_u, None)   # the state of a poll that did not answer: None
+    error = history["error"].to_numpy(dtype=object)[rows]
+    error[ok] = None
+    columns = {
+        "index": history["index"].to_numpy()[rows], "time": history["time"].to_numpy()[rows],
+        "time_s": history["time_s"].to_numpy()[rows],
+        "process": _texts_of(history["process"], rows), "job": jobs, "type": typ,
+        "ok": ok, "running": running, "state": state_u[np.where(ok, codes, len(state_u) - 1)],
+        "error": error, "status": status}
+    if pd.isna(job_u).any():   # polls whose job nothing names are left out
+        keep = np.flatnonzero(pd.notna(jobs))
+        columns = {k: v[keep] for k, v in columns.items()}
+    columns["status"] = pd.Categorical.from_codes(columns["status"], categories=STATUSES)
+    polls = pd.DataFrame(columns)
     if not polls["time"].is_monotonic_increasing:
         polls = polls.sort_values(["time", "index"], kind="stable")
     return polls.reset_index(drop=True)
+
+
+def _distinct(codes: np.ndarray, values: np.ndarray, rows: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The reader's value codes of some rows renumbered 0.. in order of first appearance, and
+    the value text of each: pd.factorize's answer without hashing a text per row."""
+    seen = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
+    first = np.unique(codes, return_index=True)[1]
+    order = np.sort(first)
+    seen[codes[order]] = np.arange(len(order))
+    return seen[codes], values[rows[order]]
+
+
+def _texts_of(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """Some rows of a (categorical) text column as an object array of str."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        texts = np.empty(len(column.cat.categories) + 1, dtype=object)
+        texts[:-1] = [str(t) for t in column.cat.categories]
+        return texts[column.cat.codes.to_numpy()[rows]]
+    return column.to_numpy(dtype=object)[rows]
 
 
 def _jobs_from_invokes(history: pd.DataFrame, is_poll: np.ndarray, jobs: np.ndarray
@@ -169,14 +203,24 @@ def cancels_from_history(history: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["job"].notna()].reset_index(drop=True)
 
 
+def _rows_where(column: pd.Series, keep: Callable[[str], bool]) -> np.ndarray:
+    """Which rows' text satisfies ``keep``, asked once per distinct text of a categorical column
+    (the history's are): a million rows cost what their few texts cost."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        texts = column.cat.categories
+        wanted = np.fromiter((keep(str(t)) for t in texts), dtype=bool, count=len(texts))
+        return np.append(wanted, False)[column.cat.codes.to_numpy()]  # code -1: missing
+    return np.fromiter((keep(str(v)) for v in column), dtype=bool, count=len(column))
+
+
 def clock_offsets(history: pd.DataFrame) -> pd.DataFrame:
     """Each node's clock offset over the run as the clock faults set it (the nemesis's
     ``start-clock-*`` and ``stop-clock-*`` completions that took effect), as polyline vertices:
     node, time_s, offset_s. A skew or jump is a step; a drift (its start carries ``rate``) a
     ramp to the offset it reached (the reset's ``drifted``), then back to 0."""
     columns = ["node", "time_s", "offset_s"]
-    is_clock = history["f"].astype(str).str.contains(r"^(?:start|stop)-clock", regex=True)
-    rows = history[is_clock.to_numpy() & (history["process"].astype(str) == NEMESIS).to_numpy()]
+    is_clock = _rows_where(history["f"], lambda f: f.startswith(("start-clock", "stop-clock")))
+    rows = history[is_clock & _rows_where(history["process"], lambda p: p == NEMESIS)]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     points: list[tuple[str, float, float]] = []

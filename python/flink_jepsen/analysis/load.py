@@ -95,11 +95,20 @@ def _read_json(path: Path, what: str) -> dict:
     return data
 
 
-def _categorical(texts: list[str]) -> pd.Categorical:
-    """A categorical column from texts that repeat (the reader hands out one str per distinct
-    text, so hashing them is cheap)."""
-    codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+def _categorical(column: tuple[np.ndarray, list[str]]) -> pd.Categorical:
+    """A text column of the reader (codes, distinct texts) as a categorical, without a Python
+    object per row."""
+    codes, texts = column
+    return pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object))
+
+
+def _texts(column: tuple[np.ndarray, list[str]]) -> np.ndarray:
+    """A text column of the reader as an object array of its texts (code -1: None). Each row
+    refers to one str per distinct text: nothing is made per row."""
+    codes, texts = column
+    distinct = np.empty(len(texts) + 1, dtype=object)
+    distinct[:-1] = texts
+    return distinct[codes]   # -1 picks the None at the end
 
 
 def empty_history() -> pd.DataFrame:
@@ -114,35 +123,46 @@ def read_history_frame(path: str | os.PathLike) -> tuple[pd.DataFrame, list[tupl
     """A history file as a data frame (columns: index, time in ns, time_s, process as text,
     type, f, value as JSON text, error or None), in index order, and the lines that could not
     be read as (1-based line number, reason): a corrupt line is skipped, the rest still loads."""
+    frame, bad, _ = _read_history(path)
+    return frame, bad
+
+
+def _read_history(path: str | os.PathLike
+                  ) -> tuple[pd.DataFrame, list[tuple[int, str]], np.ndarray]:
+    """read_history_frame's answer and the reader's code of each row's value (equal texts,
+    equal codes), which spares polls_from_history hashing every value again."""
     errors: list[tuple[int, str]] = []
     try:
         cols = _core.read_history_columns(str(path), errors)
     except RuntimeError as e:
         raise NotARunError(f"{path}: cannot read the history: {e}") from e
     n = len(cols["index"])
+    value_codes = cols["value"][0]
     if n == 0:
         frame = empty_history()
     else:
-        time_ns = np.fromiter(cols["time"], dtype=np.int64, count=n)
+        time_ns = cols["time"]
         frame = pd.DataFrame({
-            "index": np.fromiter(cols["index"], dtype=np.int64, count=n),
+            "index": cols["index"],
             "time": time_ns,
             "time_s": time_ns / 1e9,
             "process": _categorical(cols["process"]),
             "type": _categorical(cols["type"]),
             "f": _categorical(cols["f"]),
-            "value": pd.Series(cols["value"], dtype=object),
-            "error": pd.Series(cols["error"], dtype=object),
+            "value": pd.Series(_texts(cols["value"]), dtype=object, copy=False),
+            "error": pd.Series(_texts(cols["error"]), dtype=object, copy=False),
         })
         if not frame["index"].is_monotonic_increasing:
-            frame = frame.sort_values("index", kind="stable", ignore_index=True)
+            order = np.argsort(frame["index"].to_numpy(), kind="stable")
+            frame = frame.take(order).reset_index(drop=True)
+            value_codes = value_codes[order]
     bad = [(int(line), str(why)) for line, why in errors]
     if bad:
         shown = "; ".join(f"line {line}: {why}" for line, why in bad[:5])
         more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
         warnings.warn(f"{path}: {len(bad)} line(s) could not be read and were skipped: "
-                      f"{shown}{more}", stacklevel=2)
-    return frame, bad
+                      f"{shown}{more}", stacklevel=3)
+    return frame, bad, value_codes
 
 
 def parse_values(values: pd.Series) -> pd.Series:
@@ -190,12 +210,12 @@ def load_run(path: str | os.PathLike) -> RunData:
     results = _read_json(results_path, "results (results.json)") if results_path.is_file() else {}
     history_path = run_dir / "history.jsonl"
     if history_path.is_file():
-        history, bad = read_history_frame(history_path)
+        history, bad, value_codes = _read_history(history_path)
     else:
-        history, bad = empty_history(), []
+        history, bad, value_codes = empty_history(), [], None
     availability = availability_of(test, results, history_path)
     return RunData(path=run_dir, test=test, results=results, history=history,
                    faults=faults_frame(availability.get("faults") or []),
-                   polls=polls_from_history(history), bad_lines=bad,
+                   polls=polls_from_history(history, value_codes), bad_lines=bad,
                    cancels=cancels_from_history(history), availability=availability,
                    outages=outages_frame(availability.get("outages") or []))

@@ -12,6 +12,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -103,13 +104,8 @@ def plot_timeline(run: RunData, path: str | os.PathLike | None = None, *,
         else:
             ax, cx = fig.subplots(2, 1, sharex=True, height_ratios=[height, CLOCK_PANEL])
     seg = segments(run.polls, max_per_job=max_segments)
-    row = {job: i for i, job in enumerate(jobs)}
-    for status in STATUSES:
-        s = seg[seg["status"] == status]
-        for job, g in s.groupby("job", sort=False):
-            y = row[job]
-            spans = np.column_stack((g["start_s"], g["end_s"] - g["start_s"]))
-            ax.broken_barh(spans, (y - BAR / 2, BAR), facecolors=COLOURS[status], lw=0, zorder=2)
+    ax.add_collection(_status_bars(seg, {job: i for i, job in enumerate(jobs)}),
+                      autolim=False)
     colours = fault_colours(run.faults["kind"])
     handles = [Patch(color=COLOURS[s], label=s) for s in STATUSES]
     handles += draw_faults(ax, run.faults, colours)
@@ -132,6 +128,20 @@ def plot_timeline(run: RunData, path: str | os.PathLike | None = None, *,
 
 
 CLOCK_PANEL = 1.8  # inches under the timeline for the clock offsets
+
+
+def _status_bars(seg: pd.DataFrame, row: dict[str, int]) -> PolyCollection:
+    """Every job's status spans as one collection of rectangles (a job per row, BAR high),
+    drawn in status order as the legend lists them."""
+    seg = seg.assign(rank=seg["status"].map({s: i for i, s in enumerate(STATUSES)}))
+    seg = seg.sort_values("rank", kind="stable")
+    x0, x1 = seg["start_s"].to_numpy(), seg["end_s"].to_numpy()
+    y = seg["job"].map(row).to_numpy(dtype=float)
+    y0, y1 = y - BAR / 2, y + BAR / 2
+    verts = np.stack([np.column_stack(c) for c in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))],
+                     axis=1)
+    colours = [COLOURS[s] for s in seg["status"]]
+    return PolyCollection(verts, facecolors=colours, linewidths=0, zorder=2)
 
 
 def _draw_clocks(cx, clocks: pd.DataFrame, x0: float, x1: float) -> None:
