@@ -121,8 +121,10 @@ def main() -> int:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--no-peer", action="store_true", help="skip the cold-JVM peer runs")
     ap.add_argument("--store", default="store/bench-test")
+    ap.add_argument("--seed", type=int, default=1,
+                    help="the fault schedule's seed, the same for every run so they compare")
     args, extra = ap.parse_known_args()  # the rest goes to `flink-jepsen test`
-    args.extra = [a for a in extra if a != "--"]
+    args.extra = [a for a in extra if a != "--"] + ["--seed", str(args.seed)]
     worst = 0
     rows = []
     for n in args.nodes:
