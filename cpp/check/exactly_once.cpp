@@ -854,16 +854,7 @@ ExactlyOnceHistory read_exactly_once_history(const std::string& path) {
   MappedFile file(path);
   std::string_view all = file.view();
   // Large files are parsed in slices on every core, each into its own lists, joined in order.
-  unsigned workers = std::max(1u, std::min(std::thread::hardware_concurrency(), 16u));
-  if (all.size() < (4u << 20)) workers = 1;
-  std::vector<size_t> cuts{0};
-  for (unsigned w = 1; w < workers; ++w) {
-    size_t at = std::max(cuts.back(), all.size() / workers * w);
-    size_t nl = all.find('\n', at);
-    if (nl == std::string_view::npos || nl + 1 >= all.size()) break;
-    cuts.push_back(nl + 1);
-  }
-  cuts.push_back(all.size());
+  std::vector<size_t> cuts = line_slices(all);
   size_t slices = cuts.size() - 1;
 
   std::vector<Slice> parts(slices);

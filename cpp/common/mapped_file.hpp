@@ -6,11 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace fj {
 
@@ -60,5 +63,21 @@ class MappedFile {
   const char* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// Where a history is cut to be read in slices, one per core: at line starts, so each slice holds
+// whole lines; {0, size} (one slice) below min_bytes, where threads cost more than they save.
+inline std::vector<size_t> line_slices(std::string_view all, size_t min_bytes = 4u << 20) {
+  unsigned workers = std::max(1u, std::min(std::thread::hardware_concurrency(), 16u));
+  if (all.size() < min_bytes) workers = 1;
+  std::vector<size_t> cuts{0};
+  for (unsigned w = 1; w < workers; ++w) {
+    size_t at = std::max(cuts.back(), all.size() / workers * w);
+    size_t nl = all.find('\n', at);
+    if (nl == std::string_view::npos || nl + 1 >= all.size()) break;
+    cuts.push_back(nl + 1);
+  }
+  cuts.push_back(all.size());
+  return cuts;
+}
 
 }  // namespace fj
