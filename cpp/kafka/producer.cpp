@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 #include "common/log.hpp"
@@ -207,12 +208,19 @@ void SequencedProducer::produce_loop() {
 
 void SequencedProducer::send(SendBatch& batch, const Record& r) {
   char value[72], key[24];
-  char* v = std::to_chars(value, value + sizeof value, r.id).ptr;
+  // Each number is written short of its buffer's end, so the separator after it always fits.
+  const auto put = [](char* at, char* end, auto n) {
+    auto [p, ec] = std::to_chars(at, end, n);
+    if (ec != std::errc{} || p >= end) throw std::length_error("Kafka record field too long");
+    return p;
+  };
+  char* const value_end = value + sizeof value - 1;
+  char* v = put(value, value_end, r.id);
   *v++ = ',';
-  v = std::to_chars(v, value + sizeof value, r.key).ptr;
+  v = put(v, value_end, r.key);
   *v++ = ',';
-  v = std::to_chars(v, value + sizeof value, r.seq).ptr;
-  char* k = std::to_chars(key, key + sizeof key, r.key).ptr;
+  v = put(v, value_end, r.seq);
+  char* k = put(key, key + sizeof key - 1, r.key);
   for (;;) {
     if (rd_kafka_produce(topic_.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, value,
                          static_cast<size_t>(v - value), key, static_cast<size_t>(k - key),
