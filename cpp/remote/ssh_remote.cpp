@@ -538,6 +538,17 @@ SshRemote::Counters SshRemote::counters() const {
 
 namespace {
 
+/// One debug line per command, whichever path (exec channel or persistent shell) ran it.
+void log_exec_result(const std::string& node, const std::string& command,
+                     const ExecResult& result) {
+  if (result.timed_out) {
+    spdlog::debug("[{}] exec timed out after {:.3f} s: {}", node, result.seconds, command);
+  } else {
+    spdlog::debug("[{}] exec exited {} after {:.3f} s: {}", node, result.exit_status,
+                  result.seconds, command);
+  }
+}
+
 /// Bash cannot read a NUL into a variable, and a script read byte by byte gets slow: longer
 /// scripts go on an exec channel.
 constexpr std::size_t kMaxShellScript = 16 * 1024;
@@ -764,12 +775,7 @@ ExecResult SshRemote::exec_on_channel(const std::string& command, const ExecOpti
       result.exit_status = status;
     }
   }
-  if (result.timed_out) {
-    spdlog::debug("[{}] exec timed out after {:.3f} s: {}", node_, result.seconds, command);
-  } else {
-    spdlog::debug("[{}] exec exited {} after {:.3f} s: {}", node_, result.exit_status,
-                  result.seconds, command);
-  }
+  log_exec_result(node_, command, result);
   return result;
 }
 
@@ -942,12 +948,7 @@ ExecResult SshRemote::exec_on_shell(const std::string& command, const ExecOption
   } else {
     result.exit_status = o.out.status();
   }
-  if (result.timed_out) {
-    spdlog::debug("[{}] exec timed out after {:.3f} s: {}", node_, result.seconds, command);
-  } else {
-    spdlog::debug("[{}] exec exited {} after {:.3f} s: {}", node_, result.exit_status,
-                  result.seconds, command);
-  }
+  log_exec_result(node_, command, result);
   return result;
 }
 

@@ -111,7 +111,9 @@ class ClassArchives:
             self.dir.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f".{target.name}.{os.getpid()}")
             try:
-                os.replace(dumped, partial) if _same_fs(dumped, self.dir) else \
+                if _same_fs(dumped, self.dir):
+                    os.replace(dumped, partial)
+                else:
                     partial.write_bytes(dumped.read_bytes())
                 os.replace(partial, target)
                 kept = True
