@@ -1,25 +1,35 @@
 #include "remote/fanout.hpp"
 
+#include <condition_variable>
 #include <exception>
-#include <thread>
+#include <mutex>
+
+#include "common/thread_cache.hpp"
 
 namespace fj {
 
 void for_each_node(const std::vector<RemotePtr>& remotes,
                    const std::function<void(Remote&)>& action) {
   std::vector<std::exception_ptr> errors(remotes.size());
-  std::vector<std::thread> threads;
-  threads.reserve(remotes.size());
-  for (std::size_t i = 0; i < remotes.size(); ++i) {
-    threads.emplace_back([&, i] {
-      try {
-        action(*remotes[i]);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    });
+  std::mutex mu;
+  std::condition_variable all_done;
+  std::size_t running = remotes.size();
+  auto one = [&](std::size_t i) {
+    try {
+      action(*remotes[i]);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+    std::lock_guard lock(mu);
+    if (--running == 0) all_done.notify_one();
+  };
+  // Every node but the first on a cached thread; the first on the caller's, which waits anyway.
+  for (std::size_t i = 1; i < remotes.size(); ++i) run_on_cached_thread([&one, i] { one(i); });
+  if (!remotes.empty()) one(0);
+  {
+    std::unique_lock lock(mu);
+    all_done.wait(lock, [&] { return running == 0; });
   }
-  for (auto& t : threads) t.join();
   for (auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }

@@ -1,5 +1,6 @@
-// Run one command on many nodes at once: Jepsen's on-nodes. Every node gets its own thread, so a
-// slow node never delays the others; results come back per node, in the order nodes were given.
+// Run one command on many nodes at once: Jepsen's on-nodes. Every node gets its own thread (a
+// cached one: starting a thread costs as much as a short command), so a slow node never delays
+// the others; results come back per node, in the order nodes were given.
 #pragma once
 
 #include <functional>

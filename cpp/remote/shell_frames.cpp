@@ -1,8 +1,11 @@
 #include "remote/shell_frames.hpp"
 
+#include <sys/random.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <random>
+#include <system_error>
 
 #include "remote/remote.hpp"
 
@@ -12,30 +15,36 @@ namespace {
 
 // The persistent shell. It acknowledges each command (marker, "+", its own pid, on stdout) before
 // starting it, so a session lost before the acknowledgement means the command never ran and may
-// be retried, and the client knows which process to send a timeout's USR1 and USR2. Its
-// own stdout and stderr go to /dev/null (job notices of `set -m`); the channel's are kept on fds 3
-// and 4 and given to each command as 1 and 2, with /dev/null as stdin. `set -m` puts every command
-// in its own process group, which the USR1/USR2 traps signal (TERM then CONT, and KILL) when the
-// client's timeout fires. After a command ends the shell looks for processes still holding the
-// channel's output: its process group, and any process started since it began (a `setsid` escapes
-// the group) that has fd 3 or 4 of the shell open. If it finds one (or cannot tell) it retires:
-// frames, then exits, so the channel's end of file comes when the last holder closes, exactly as an
-// exec channel's would.
-constexpr const char* kShellScript = R"SH(exec 3>&1 4>&2 >/dev/null 2>&1
+// be retried, and the client knows which process to send a timeout's USR1 and USR2. Its stdout
+// is the channel's; its stderr goes to /dev/null (job notices of `set -m`, the probes' errors)
+// with the channel's kept on fd 4. Each command gets the two as its 1 and 2, with /dev/null as
+// stdin. `set -m` puts every command in its own process group, which the USR1/USR2 traps signal
+// (TERM then CONT, and KILL) when the client's timeout fires. After a command ends the shell
+// looks for processes still holding the channel's output: its process group, and any process
+// started since it began (a `setsid` escapes the group) that has fd 1 or 4 of the shell open. If
+// it finds one (or cannot tell) it retires: frames, then exits, so the channel's end of file comes
+// when the last holder closes, exactly as an exec channel's would. Every line the shell prints is
+// one write (bash's stdout is line-buffered), so each is one SSH message at most.
+constexpr const char* kShellScript = R"SH(exec 4>&2 2>/dev/null
 set -m
 _fj_j=0
 _fj_t=0
 trap '_fj_t=1; [ "$_fj_j" -gt 0 ] && { kill -TERM -- "-$_fj_j"; kill -CONT -- "-$_fj_j"; }' USR1
 trap '_fj_t=1; [ "$_fj_j" -gt 0 ] && kill -KILL -- "-$_fj_j"' USR2
-while IFS= read -r _fj_m && IFS= read -r -d '' _fj_c; do
-  printf '%s+%d\n' "$_fj_m" "$$" >&3
+while LC_ALL=C IFS= read -r -N 10 _fj_n && LC_ALL=C IFS= read -r -N "$((10#$_fj_n))" _fj_c; do
+  _fj_m=${_fj_c%%$'\n'*}
+  _fj_c=${_fj_c#*$'\n'}
+  printf '%s+%d\n' "$_fj_m" "$$"
   _fj_t=0
-  bash -c "$_fj_c" </dev/null >&3 2>&4 3>&- 4>&- &
+  case $_fj_c in
+    *'$$'* | *'${$}'*) bash -c "$_fj_c" </dev/null 2>&4 4>&- & ;;
+    *) (set +m; eval "$_fj_c") </dev/null 2>&4 4>&- & ;;
+  esac
   _fj_j=$!
   wait "$_fj_j"; _fj_s=$?
   while [ "$_fj_t" = 1 ]; do _fj_t=0; wait "$_fj_j"; _fj_s=$?; done
   _fj_r=k
-  if kill -0 -- "-$_fj_j" 2>/dev/null; then _fj_r=r
+  if kill -0 -- "-$_fj_j"; then _fj_r=r
   elif ! read -r _fj_l </proc/sys/kernel/ns_last_pid || [ "$_fj_l" -lt "$_fj_j" ] ||
        [ $((_fj_l - _fj_j)) -gt 4096 ]; then _fj_r=r
   else
@@ -45,12 +54,12 @@ while IFS= read -r _fj_m && IFS= read -r -d '' _fj_c; do
       [ -e "/proc/$_fj_p" ] || continue
       if [ ! -r "/proc/$_fj_p/fd" ]; then _fj_r=r; break; fi
       for _fj_f in "/proc/$_fj_p/fd/"*; do
-        if [ "$_fj_f" -ef /proc/$$/fd/3 ] || [ "$_fj_f" -ef /proc/$$/fd/4 ]; then _fj_r=r; break; fi
+        if [ "$_fj_f" -ef /proc/$$/fd/1 ] || [ "$_fj_f" -ef /proc/$$/fd/4 ]; then _fj_r=r; break; fi
       done
     done
   fi
-  printf '\n%s %d %s\n' "$_fj_m" "$_fj_s" "$_fj_r" >&3
-  printf '\n%s %d %s\n' "$_fj_m" "$_fj_s" "$_fj_r" >&4
+  printf '%s %d %s\n' "$_fj_m" "$_fj_s" "$_fj_r"
+  printf '%s %d %s\n' "$_fj_m" "$_fj_s" "$_fj_r" >&4
   [ "$_fj_r" = k ] || exit 0
 done
 )SH";
@@ -63,28 +72,40 @@ const std::string& persistent_shell_command() {
 }
 
 std::string new_frame_marker() {
-  thread_local std::random_device entropy;
+  // getrandom(2) rather than a std::random_device per thread: fan-out threads are short-lived,
+  // and setting one up cost more than the rest of the marker.
+  unsigned char bytes[16];
+  std::size_t got = 0;
+  while (got < sizeof bytes) {
+    const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::system_error(errno, std::generic_category(), "getrandom");
+    got += static_cast<std::size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string marker = "fj";
-  char hex[9];
-  for (int i = 0; i < 4; ++i) {
-    std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(entropy()));
-    marker += hex;
+  for (unsigned char b : bytes) {
+    marker += kHex[b >> 4];
+    marker += kHex[b & 0xf];
   }
   return marker;
 }
 
 std::string frame_request(const std::string& marker, const std::string& script) {
+  const std::size_t body = marker.size() + 1 + script.size();
+  char length[16];
+  std::snprintf(length, sizeof length, "%010zu", body);
   std::string request;
-  request.reserve(marker.size() + script.size() + 2);
+  request.reserve(10 + body);
+  request += length;
   request += marker;
   request += '\n';
   request += script;
-  request += '\0';
   return request;
 }
 
 FramedStream::FramedStream(const std::string& marker, bool acknowledged)
-    : key_("\n" + marker + " "), ack_key_(marker + "+"), acknowledged_(acknowledged) {}
+    : key_(marker + " "), ack_key_(marker + "+"), acknowledged_(acknowledged) {}
 
 void FramedStream::append(const char* data, std::size_t n) {
   text_.append(data, n);

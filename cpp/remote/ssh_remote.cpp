@@ -549,9 +549,9 @@ void log_exec_result(const std::string& node, const std::string& command,
   }
 }
 
-/// Bash cannot read a NUL into a variable, and a script read byte by byte gets slow: longer
-/// scripts go on an exec channel.
-constexpr std::size_t kMaxShellScript = 16 * 1024;
+/// Bash cannot read a NUL into a variable, and a bash variable is not the place for megabytes:
+/// such scripts go on an exec channel.
+constexpr std::size_t kMaxShellScript = 1024 * 1024;
 
 /// An idle persistent shell fit to take a command: open, not at end of file, nothing unread
 /// (output after its last frame would mean a writer it missed). Under conn.mu.

@@ -23,7 +23,7 @@ const std::string kMarker = "fj0123456789abcdef0123456789abcdef";
 
 TEST(ShellFrames, CutsTheFrameWhateverThePieces) {
   for (std::size_t piece : {1u, 2u, 5u, 7u, 64u, 4096u}) {
-    auto s = feed(kMarker, true, "hello\n\n" + kMarker + " 3 k\n", piece);
+    auto s = feed(kMarker, true, "hello\n" + kMarker + " 3 k\n", piece);
     ASSERT_TRUE(s.framed()) << piece;
     EXPECT_EQ(s.status(), 3);
     EXPECT_FALSE(s.retiring());
@@ -33,38 +33,38 @@ TEST(ShellFrames, CutsTheFrameWhateverThePieces) {
 }
 
 TEST(ShellFrames, OutputWithoutTrailingNewlineIsKeptExactly) {
-  auto s = feed(kMarker, true, "no newline\n" + kMarker + " 0 k\n", 3);
+  auto s = feed(kMarker, true, "no newline" + kMarker + " 0 k\n", 3);
   ASSERT_TRUE(s.framed());
   EXPECT_EQ(s.text(), "no newline");
-  auto empty = feed(kMarker, true, "\n" + kMarker + " 0 k\n", 1);
+  auto empty = feed(kMarker, true, kMarker + " 0 k\n", 1);
   ASSERT_TRUE(empty.framed());
   EXPECT_EQ(empty.text(), "");
 }
 
 TEST(ShellFrames, AcknowledgementIsCutAndGivesTheShellPid) {
-  auto s = feed(kMarker, false, kMarker + "+4242\nout\n\n" + kMarker + " 1 k\n", 4);
+  auto s = feed(kMarker, false, kMarker + "+4242\nout\n" + kMarker + " 1 k\n", 4);
   EXPECT_TRUE(s.acknowledged());
   EXPECT_EQ(s.shell_pid(), 4242);
   ASSERT_TRUE(s.framed());
   EXPECT_EQ(s.text(), "out\n");
   // Before the acknowledgement nothing is a frame.
-  auto early = feed(kMarker, false, "\n" + kMarker + " 0 k\n", 1);
+  auto early = feed(kMarker, false, kMarker + " 0 k\n", 1);
   EXPECT_FALSE(early.framed());
   EXPECT_FALSE(early.acknowledged());
 }
 
 TEST(ShellFrames, OtherMarkersAndPartialFramesAreOutput) {
   const std::string other = "fjffffffffffffffffffffffffffffffff";
-  const std::string body = "\n" + other + " 0 k\n" + kMarker + "\n" + kMarker + "x 0 k\n" + "\n" +
-                           kMarker.substr(0, 20) + " 0 k\n";
-  auto s = feed(kMarker, true, body + "\n" + kMarker + " 7 k\n", 3);
+  const std::string body = other + " 0 k\n" + kMarker + "\n" + kMarker + "x 0 k\n" +
+                           kMarker.substr(0, 20) + " 0 k\n" + kMarker.substr(1) + " 0 k\n";
+  auto s = feed(kMarker, true, body + kMarker + " 7 k\n", 3);
   ASSERT_TRUE(s.framed());
   EXPECT_EQ(s.status(), 7);
   EXPECT_EQ(s.text(), body);
 }
 
 TEST(ShellFrames, RetiringShellMayStillSendOutput) {
-  auto s = feed(kMarker, true, "a\n\n" + kMarker + " 0 r\nlate\n", 2);
+  auto s = feed(kMarker, true, "a\n" + kMarker + " 0 r\nlate\n", 2);
   ASSERT_TRUE(s.framed());
   EXPECT_TRUE(s.retiring());
   EXPECT_EQ(s.trailing(), 5u);
@@ -72,14 +72,14 @@ TEST(ShellFrames, RetiringShellMayStillSendOutput) {
 }
 
 TEST(ShellFrames, GarbledFrameIsNotAStatus) {
-  auto s = feed(kMarker, true, "\n" + kMarker + " x k\n", 64);
+  auto s = feed(kMarker, true, kMarker + " x k\n", 64);
   ASSERT_TRUE(s.framed());
   EXPECT_EQ(s.status(), -1);
   EXPECT_TRUE(s.retiring());
 }
 
-TEST(ShellFrames, RequestCarriesMarkerScriptAndNul) {
-  EXPECT_EQ(fj::frame_request("m", "echo 'a\nb'"), std::string("m\necho 'a\nb'\0", 13));
+TEST(ShellFrames, RequestCarriesLengthMarkerAndScript) {
+  EXPECT_EQ(fj::frame_request("m", "echo 'a\nb'"), "0000000012m\necho 'a\nb'");
   const std::string a = fj::new_frame_marker();
   const std::string b = fj::new_frame_marker();
   EXPECT_NE(a, b);

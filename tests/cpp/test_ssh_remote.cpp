@@ -172,6 +172,9 @@ struct Sshd {
         "MaxStartups=100",
         "-o",
         "Subsystem=sftp /usr/lib/openssh/sftp-server",
+        // A UTF-8 locale, as PAM gives sessions on most hosts: bash then counts characters.
+        "-o",
+        "SetEnv=LANG=C.UTF-8",
     };
     const std::string log = (dir / "sshd.log").string();
     pid = ::fork();
@@ -830,8 +833,13 @@ TEST_F(SshRemoteTest, ShellWaitsForWritersLeftBehindLikeAnExecChannel) {
 
 TEST_F(SshRemoteTest, ShellGivesWhatAnExecChannelGives) {
   fj::SshRemote r("n1", config());
+  // PATH with its repeats dropped: the exec channel's wrapping `bash -c` (started by the login
+  // shell's `-c`) reads ~/.bashrc again, as bash does for a shell it takes to be sshd's, so
+  // entries a .bashrc prepends can appear twice there; what is on the PATH, in order, is the same.
   const std::string probe =
-      "env | grep -v -e '^_=' | sort; echo \"0=$0 flags=$- args=$# shlvl=$SHLVL\"; "
+      "env | grep -v -e '^_=' -e '^PATH=' | sort; "
+      "printf %s \"$PATH\" | tr : '\\n' | awk '!seen[$0]++'; "
+      "echo \"0=$0 flags=$- args=$# shlvl=$SHLVL\"; "
       "grep -E '^(SigIgn|SigBlk|NoNewPrivs)' /proc/self/status; umask; ulimit -a; pwd; "
       "ls -l /proc/self/fd/ | awk 'NR > 1 && $9 + 0 <= 2 { print $9 }'; ls /proc/self/fd | wc -l";
   auto shell = r.exec(probe, with_timeout(10));
@@ -844,9 +852,63 @@ TEST_F(SshRemoteTest, ShellGivesWhatAnExecChannelGives) {
   EXPECT_EQ(r.counters().channel_commands, 1u);
 }
 
+TEST_F(SshRemoteTest, ShellTakesLongAndMultibyteScriptsWhole) {
+  fj::SshRemote r("n1", config());
+  // Characters of two to four bytes (the shell's locale is UTF-8) and a script of 200 KB: the
+  // shell reads exactly as many bytes as were sent, so what follows is framed correctly.
+  const std::string text = "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 \xf0\x9f\x90\xbf";
+  auto utf8 = r.exec("echo \"$LANG\"; printf '%s' '" + text + "' | od -An -tx1 | tr -d ' \\n'",
+                     with_timeout(10));
+  ASSERT_EQ(utf8.exit_status, 0) << utf8.err;
+  std::string hex;
+  for (unsigned char c : text) {
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", c);
+    hex += two;
+  }
+  EXPECT_EQ(utf8.out, "C.UTF-8\n" + hex);
+  std::string script = "n=0\n";
+  for (int i = 0; i < 20000; ++i) script += "n=$((n + 1)) # \xc3\xa9\n";
+  script += "echo \"$n\"";
+  ASSERT_GT(script.size(), 200000u);
+  auto big = r.exec(script, with_timeout(30));
+  EXPECT_EQ(big.exit_status, 0) << big.err;
+  EXPECT_EQ(big.out, "20000\n");
+  EXPECT_EQ(r.exec("echo next", with_timeout(10)).out, "next\n");
+  EXPECT_EQ(r.counters().shell_commands, 3u);
+  EXPECT_EQ(r.counters().channel_commands, 0u);
+  EXPECT_EQ(r.counters().shells_started, 1u);
+}
+
+TEST_F(SshRemoteTest, ShellCommandsGetTheirOwnPidAndProcessGroup) {
+  fj::SshRemote r("n1", config());
+  // A script naming $$ gets a bash of its own, whose $$ is its pid (as on an exec channel) ...
+  auto own = r.exec("echo $$ $BASHPID; ps -o pgid= -p $$", with_timeout(10));
+  ASSERT_EQ(own.exit_status, 0) << own.err;
+  std::istringstream own_words(own.out);
+  std::string dollar, bashpid, pgid;
+  own_words >> dollar >> bashpid >> pgid;
+  EXPECT_EQ(dollar, bashpid);
+  EXPECT_EQ(pgid, dollar);  // the leader of its own process group
+  // ... the others run in a subshell, which also leads a group of its own (not the shell's).
+  auto sub =
+      r.exec("echo $BASHPID; ps -o pgid= -p $BASHPID; ps -o pgid= -p $PPID", with_timeout(10));
+  ASSERT_EQ(sub.exit_status, 0) << sub.err;
+  std::istringstream sub_words(sub.out);
+  std::string pid, group, parent_group;
+  sub_words >> pid >> group >> parent_group;
+  EXPECT_EQ(group, pid);
+  EXPECT_NE(group, parent_group);
+  // Killed by a signal: 128 + N on either path.
+  EXPECT_EQ(r.exec("kill -9 $BASHPID", with_timeout(10)).exit_status, 137);
+  EXPECT_EQ(r.exec("kill -15 $$", with_timeout(10)).exit_status, 143);
+  EXPECT_EQ(r.counters().shells_started, 1u);
+  EXPECT_EQ(r.counters().channel_commands, 0u);
+}
+
 TEST_F(SshRemoteTest, ShellKilledWhileIdleIsReplaced) {
   fj::SshRemote r("n1", config());
-  auto first = r.exec("echo $PPID", with_timeout(10));
+  auto first = r.exec("ps -o ppid= -p $BASHPID", with_timeout(10));
   ASSERT_EQ(first.exit_status, 0);
   const std::string shell_pid = first.out.substr(0, first.out.find('\n'));
   run_local("kill -9 " + shell_pid);
