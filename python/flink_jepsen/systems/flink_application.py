@@ -41,6 +41,10 @@ class FlinkApplication(FlinkStandalone):
             out["FLINK_LIB_DIR"] = self.lib_dir
         return out
 
+    def stable_lib_dir(self) -> str | None:
+        """None: the jars may sit in a lib/ this run makes beside the job's usrlib/."""
+        return None
+
     def _stage_job(self, jar: Path) -> None:
         """The job's jar in a usrlib/ whose path is the same on every node: the JobManager puts
         the usrlib/ jars' paths into the job, and each TaskManager opens them at those paths.

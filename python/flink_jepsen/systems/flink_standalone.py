@@ -149,7 +149,9 @@ class FlinkStandalone(Flink):
         self.java_home = str(java.java_home(java.java_for(self.dist.major_minor)))
         self.archives = ClassArchives(self.java_home, f"{self.dist.version} {self.dist.checksum}",
                                       type(self).__name__,
-                                      enabled=self.use_cds and self.cluster.shared_fs)
+                                      enabled=self.use_cds and self.cluster.shared_fs,
+                                      lib_dir=self.stable_lib_dir())
+        self.archives.record_helper(self.dist.home)
 
         def install_on(node: Node) -> None:
             self.cluster.stage_dir(node, self.dist.home, self.home(node), copy=("conf", "log"))
@@ -173,15 +175,27 @@ class FlinkStandalone(Flink):
             self.cluster.on(self.nodes(), "mkdir -p " + " ".join(shlex.quote(d) for d in local))
 
     def env(self, node: Node) -> dict[str, str]:
-        return {**self.extra_env(node), "JAVA_HOME": self.java_home,
-                "FLINK_CONF_DIR": self.conf_dir(node),
-                "FLINK_LOG_DIR": self.log_dir(node), "FLINK_PID_DIR": node.path("run")}
+        out = {**self.extra_env(node), "JAVA_HOME": self.java_home,
+               "FLINK_CONF_DIR": self.conf_dir(node),
+               "FLINK_LOG_DIR": self.log_dir(node), "FLINK_PID_DIR": node.path("run")}
+        if self.archives is not None and self.archives.enabled and self.archives.roles:
+            # The distribution's own jars (the node's are links to them): class-data archives
+            # name their jars by path, and this one outlives every node and run (systems/cds.py).
+            out["FLINK_LIB_DIR"] = str(self.dist.home / "lib")
+        return out
+
+    def stable_lib_dir(self) -> str | None:
+        """Where the Flink JVMs' jars can come from for good: the cached distribution's lib/."""
+        return str(self.dist.home / "lib")
 
     def process_env(self, node: Node, role: str) -> dict[str, str]:
-        """A process's environment: the node's, and its role's class-data archive (JVM_ARGS
-        reaches only the Flink JVM itself, not the scripts' helper JVMs)."""
-        extra = self.archives.jvm_args(role) if self.archives else ""
-        return {**self.env(node), **({"JVM_ARGS": extra} if extra else {})}
+        """A process's environment: the node's, its role's class-data archive (JVM_ARGS reaches
+        only the Flink JVM itself) and the start scripts' helper JVMs' options (systems/cds.py)."""
+        if self.archives is None:
+            return self.env(node)
+        extra = self.archives.jvm_args(role)
+        return {**self.env(node), **self.archives.helper_env([role]),
+                **({"JVM_ARGS": extra} if extra else {})}
 
     def stop(self) -> None:
         """Stops every process; a recording run first has one JVM of each role dump its
