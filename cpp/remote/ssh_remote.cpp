@@ -88,8 +88,11 @@ using Clock = std::chrono::steady_clock;
 using ConnPtr = std::shared_ptr<SshConnection>;
 using Lock = std::lock_guard<std::recursive_mutex>;
 
-constexpr std::size_t kIoChunk = 64 * 1024;  // channel reads/writes, SFTP writes and reads
-constexpr std::size_t kReadAhead = 16;       // SFTP read requests in flight during a download
+constexpr std::size_t kIoChunk = 64 * 1024;  // channel reads/writes, SFTP reads
+// An SFTP write waits for its reply (libssh 0.10 has no asynchronous writes): as few as the
+// server allows. OpenSSH's sftp-server takes messages up to 256 KiB, the write's header included.
+constexpr std::size_t kSftpWriteChunk = 255 * 1024;
+constexpr std::size_t kReadAhead = 16;  // SFTP read requests in flight during a download
 // An idle exec sleeps on the session socket; the cap bounds the delay when another thread
 // handled the packets meant for it (then the socket shows nothing new).
 constexpr auto kMinIdleWait = std::chrono::milliseconds(2);
@@ -1060,7 +1063,7 @@ void SshRemote::upload_files(const std::vector<FileCopy>& files) {
 void SshRemote::upload_over(const ConnPtr& conn, const std::vector<Upload>& uploads) {
   SlotGuard slot(channel_slots_);
   SftpPtr sftp = open_sftp(node_, *conn, uploads.front().transfer);
-  std::vector<char> buf(kIoChunk);
+  std::vector<char> buf(kSftpWriteChunk);
   for (const Upload& u : uploads) {
     std::ifstream in(u.local_path, std::ios::binary);
     if (!in) {
