@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "remote/shell_frames.hpp"
+#include "remote/tar_stream.hpp"
 
 namespace fj {
 namespace detail {
@@ -89,10 +90,7 @@ using ConnPtr = std::shared_ptr<SshConnection>;
 using Lock = std::lock_guard<std::recursive_mutex>;
 
 constexpr std::size_t kIoChunk = 64 * 1024;  // channel reads/writes, SFTP reads
-// An SFTP write waits for its reply (libssh 0.10 has no asynchronous writes): as few as the
-// server allows. OpenSSH's sftp-server takes messages up to 256 KiB, the write's header included.
-constexpr std::size_t kSftpWriteChunk = 255 * 1024;
-constexpr std::size_t kReadAhead = 16;  // SFTP read requests in flight during a download
+constexpr std::size_t kReadAhead = 16;       // SFTP read requests in flight during a download
 // An idle exec sleeps on the session socket; the cap bounds the delay when another thread
 // handled the packets meant for it (then the socket shows nothing new).
 constexpr auto kMinIdleWait = std::chrono::milliseconds(2);
@@ -599,7 +597,7 @@ void SshRemote::signal_shell(int shell_pid, const char* signal) {
 }
 
 ExecResult SshRemote::exec_on_channel(const std::string& command, const ExecOptions& options,
-                                      bool take_slot) {
+                                      bool take_slot, const InputPull* input) {
   ++channel_commands_;
   const auto start = Clock::now();
   ExecResult result;
@@ -637,9 +635,19 @@ ExecResult SshRemote::exec_on_channel(const std::string& command, const ExecOpti
   // The command runs: from here on nothing is retried.
   ssh_channel ch = channel.get();
   ssh_session s = conn->session.get();
-  static const std::string kNoInput;
-  const std::string& input = options.stdin_data ? *options.stdin_data : kNoInput;
-  std::size_t sent = 0;
+  // Standard input: pulled a chunk at a time (an upload's stream), or options.stdin_data.
+  std::size_t given = 0;
+  InputPull from_options = [&](char* out, std::size_t n) -> std::size_t {
+    if (!options.stdin_data) return 0;
+    const std::size_t k = std::min(n, options.stdin_data->size() - given);
+    std::memcpy(out, options.stdin_data->data() + given, k);
+    given += k;
+    return k;
+  };
+  const InputPull& pull = input != nullptr ? *input : from_options;
+  std::vector<char> pending(kIoChunk);
+  std::size_t pending_at = 0;
+  std::size_t pending_len = 0;
   bool input_done = false;
   bool out_eof = false;
   bool err_eof = false;
@@ -654,28 +662,34 @@ ExecResult SshRemote::exec_on_channel(const std::string& command, const ExecOpti
   std::vector<char> buf(kIoChunk);
   auto idle_wait = kMinIdleWait;
 
+  bool input_end = false;  // the source gave everything
   while (true) {
     bool progress = false;
     socket_t fd = SSH_INVALID_SOCKET;
+    if (!input_done && !input_end && pending_at == pending_len) {
+      pending_len = pull(pending.data(), pending.size());  // outside the session's lock
+      pending_at = 0;
+      input_end = pending_len == 0;
+    }
     {
       Lock lock(conn->mu);
       // Standard input, no more than the remote window takes, so a command that writes a lot
       // before reading cannot deadlock us.
-      if (!input_done && sent < input.size()) {
+      if (!input_done && pending_at < pending_len) {
         const std::size_t window = ssh_channel_window_size(ch);
         if (window > 0) {
-          const auto n = static_cast<uint32_t>(std::min({window, input.size() - sent, kIoChunk}));
-          const int rc = ssh_channel_write(ch, input.data() + sent, n);
+          const auto n = static_cast<uint32_t>(std::min(window, pending_len - pending_at));
+          const int rc = ssh_channel_write(ch, pending.data() + pending_at, n);
           if (rc < 0) {
             if (conn->dead()) lost = "writing standard input: " + conn->error();
             input_done = true;  // the remote side closed the channel: stop feeding it
           } else {
-            sent += static_cast<std::size_t>(rc);
+            pending_at += static_cast<std::size_t>(rc);
             progress = progress || rc > 0;
           }
         }
       }
-      if (!input_done && sent >= input.size()) {
+      if (!input_done && input_end) {
         if (ssh_channel_send_eof(ch) != SSH_OK && conn->dead()) {
           lost = "sending end of input: " + conn->error();
         }
@@ -1006,7 +1020,7 @@ SftpPtr open_sftp(const std::string& node, SshConnection& conn, const std::strin
 
 SshRemote::Upload SshRemote::prepare_upload(const FileCopy& file) const {
   Upload u{"upload " + file.local_path + " to " + node_ + ":" + file.remote_path, file.local_path,
-           file.remote_path, 0};
+           file.remote_path, 0, 0};
   struct stat st {};
   if (::stat(file.local_path.c_str(), &st) != 0) {
     throw ConnectionError(node_, u.transfer + ": cannot read local file: " + errno_text(errno));
@@ -1015,89 +1029,58 @@ SshRemote::Upload SshRemote::prepare_upload(const FileCopy& file) const {
     throw ConnectionError(node_, u.transfer + ": local path is not a regular file");
   }
   u.mode = static_cast<unsigned>(st.st_mode & 07777);
+  u.size = static_cast<std::uint64_t>(st.st_size);
   return u;
-}
-
-void SshRemote::make_parents(const std::vector<Upload>& uploads) {
-  std::vector<std::string> parents;
-  for (const auto& u : uploads) {
-    const std::string parent = std::filesystem::path(u.remote_path).parent_path().string();
-    if (!parent.empty() && parent != "/" &&
-        std::find(parents.begin(), parents.end(), parent) == parents.end()) {
-      parents.push_back(parent);
-    }
-  }
-  if (parents.empty()) return;
-  std::string command = "mkdir -p";
-  for (const auto& p : parents) command += " " + shell_quote(p);
-  // Idempotent, so unlike other commands it is run again if the session dies under it.
-  ExecOptions mkdir_options;
-  mkdir_options.timeout_s = 60;
-  for (int attempt = 0;; ++attempt) {
-    ExecResult res = exec(command, mkdir_options);
-    if (res.ok()) return;
-    const bool session_lost = res.exit_status == -1 && !res.timed_out;
-    if (!session_lost || attempt >= cfg_.retries) throw RemoteError(std::move(res));
-    std::this_thread::sleep_for(backoff());
-  }
 }
 
 void SshRemote::upload(const std::string& local_path, const std::string& remote_path) {
   upload_files({FileCopy{local_path, remote_path}});
 }
 
+// One `tar -x` on the node takes the whole batch as a stream on one channel: no reply to wait
+// for between files or chunks (libssh 0.10's SFTP waits after every write), and missing parent
+// directories are made on the way. Names and modes are the archive's (-P keeps absolute paths,
+// -p the exact modes); owners and times are the node's own, as an SFTP upload's would be. An
+// existing file is replaced, not written through: a link to it elsewhere keeps its content.
 void SshRemote::upload_files(const std::vector<FileCopy>& files) {
   if (files.empty()) return;
   std::vector<Upload> uploads;
   uploads.reserve(files.size());
   for (const auto& f : files) uploads.push_back(prepare_upload(f));
-  make_parents(uploads);
+  const std::string what = uploads.size() == 1 ? uploads.front().transfer
+                                               : uploads.front().transfer + " (and " +
+                                                     std::to_string(uploads.size() - 1) + " more)";
   const auto start = Clock::now();
   spdlog::debug("[{}] ssh: uploading {} file(s), the first {}", node_, uploads.size(),
                 uploads.front().transfer);
-  with_retries("upload", [&](const ConnPtr& c) { upload_over(c, uploads); });
+  const std::string command = "tar -x -m -p -P --no-same-owner -f -";
+  for (int attempt = 0;; ++attempt) {
+    std::vector<TarMember> members;
+    members.reserve(uploads.size());
+    for (const auto& u : uploads) {
+      members.push_back(TarMember{u.local_path, u.remote_path, u.size, u.mode});
+    }
+    TarStream stream(std::move(members));
+    const InputPull pull = [&stream](char* out, std::size_t n) { return stream.read(out, n); };
+    ExecResult res;
+    try {
+      res = exec_on_channel(command, ExecOptions{}, true, &pull);
+    } catch (const std::runtime_error& e) {
+      if (dynamic_cast<const ConnectionError*>(&e) != nullptr) throw;
+      throw ConnectionError(node_, what + ": " + e.what());  // a local file failed us
+    }
+    if (res.ok()) break;
+    // The stream is whole or nothing is: a session lost under it is sent again from the start.
+    const bool session_lost = res.exit_status == -1 && !res.timed_out;
+    if (!session_lost || attempt >= cfg_.retries) {
+      throw ConnectionError(node_, what + ": tar on the node exited " +
+                                       std::to_string(res.exit_status) + ": " +
+                                       tail_lines(res.err, 5));
+    }
+    std::this_thread::sleep_for(backoff());
+  }
   spdlog::debug("[{}] ssh: uploaded {} file(s) in {:.3f} s", node_, uploads.size(),
                 seconds_since(start));
-}
-
-void SshRemote::upload_over(const ConnPtr& conn, const std::vector<Upload>& uploads) {
-  SlotGuard slot(channel_slots_);
-  SftpPtr sftp = open_sftp(node_, *conn, uploads.front().transfer);
-  std::vector<char> buf(kSftpWriteChunk);
-  for (const Upload& u : uploads) {
-    std::ifstream in(u.local_path, std::ios::binary);
-    if (!in) {
-      throw ConnectionError(node_, u.transfer + ": cannot open local file: " + errno_text(errno));
-    }
-    SftpFilePtr file(nullptr, SftpFileDeleter{conn.get()});
-    {
-      Lock lock(conn->mu);
-      file.reset(sftp_open(sftp.get(), u.remote_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                           static_cast<mode_t>(u.mode)));
-      if (!file) sftp_failure(node_, *conn, sftp.get(), u.transfer, "opening the remote file");
-    }
-    while (true) {
-      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-      const auto n = static_cast<std::size_t>(in.gcount());
-      if (n > 0) {
-        Lock lock(conn->mu);
-        const ssize_t written = sftp_write(file.get(), buf.data(), n);
-        if (written < 0 || static_cast<std::size_t>(written) != n) {
-          sftp_failure(node_, *conn, sftp.get(), u.transfer, "writing the remote file");
-        }
-      }
-      if (!in) break;
-    }
-    if (in.bad()) throw ConnectionError(node_, u.transfer + ": reading the local file failed");
-    Lock lock(conn->mu);
-    if (sftp_close(file.release()) != SSH_OK) {
-      sftp_failure(node_, *conn, sftp.get(), u.transfer, "closing the remote file");
-    }
-    // The open mode is filtered by the server's umask and ignored for existing files.
-    if (sftp_chmod(sftp.get(), u.remote_path.c_str(), static_cast<mode_t>(u.mode)) != 0) {
-      sftp_failure(node_, *conn, sftp.get(), u.transfer, "setting the file mode");
-    }
-  }
 }
 
 void SshRemote::download(const std::string& remote_path, const std::string& local_path) {

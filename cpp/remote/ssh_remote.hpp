@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <semaphore>
@@ -100,8 +101,10 @@ class SshRemote : public Remote {
 
   ExecResult exec_on_shell(const std::string& command, const ExecOptions& options,
                            const std::string& script);
-  ExecResult exec_on_channel(const std::string& command, const ExecOptions& options,
-                             bool take_slot);
+  /// Standard input handed out a piece at a time: up to n bytes into the buffer, 0 at the end.
+  using InputPull = std::function<std::size_t(char*, std::size_t)>;
+  ExecResult exec_on_channel(const std::string& command, const ExecOptions& options, bool take_slot,
+                             const InputPull* input = nullptr);
   void signal_shell(int shell_pid, const char* signal);  // a timeout's USR1 or USR2
   ConnPtr acquire();      // the pooled session, connecting if there is none (or it broke)
   ConnPtr connect_new();  // opens, verifies and authenticates a fresh session
@@ -115,10 +118,9 @@ class SshRemote : public Remote {
     std::string local_path;
     std::string remote_path;
     unsigned mode;
+    std::uint64_t size;
   };
   Upload prepare_upload(const FileCopy& file) const;  // checks the local file
-  void make_parents(const std::vector<Upload>& uploads);
-  void upload_over(const ConnPtr& conn, const std::vector<Upload>& uploads);
   void download_once(const ConnPtr& conn, const std::string& transfer,
                      const std::string& remote_path, const std::string& tmp_path);
 

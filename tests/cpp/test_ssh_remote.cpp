@@ -449,6 +449,20 @@ TEST_F(SshRemoteTest, SshTransferErrorsNameNodeAndPaths) {
     EXPECT_TRUE(contains(what, "n7")) << what;
     EXPECT_TRUE(contains(what, "no-such-local-file")) << what;
   }
+
+  // The node cannot write there (a parent is a file): the node, the paths and its reason.
+  const fs::path local = work_ / "some-file";
+  write_file(local, "x");
+  const std::string blocked = (local / "below" / "it").string();
+  try {
+    r.upload(local.string(), blocked);
+    FAIL() << "no error";
+  } catch (const fj::ConnectionError& e) {
+    const std::string what = e.what();
+    EXPECT_TRUE(contains(what, "n7")) << what;
+    EXPECT_TRUE(contains(what, blocked)) << what;
+    EXPECT_TRUE(contains(what, "Not a directory")) << what;
+  }
 }
 
 TEST_F(SshRemoteTest, SshUnreachablePortFailsQuickly) {
