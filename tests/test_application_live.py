@@ -36,16 +36,28 @@ def run(tmp_path: Path, version: str):
 
 
 def test_the_standby_runs_a_finished_application_again_on_1_14(local_nodes, tmp_path) -> None:
+    """The standby JobManager runs the finished application again. Whether that second run
+    finishes too is Flink's race: it needs TaskManagers, which the first end shuts down. So the
+    checker flags one of two anomalies: the job finished twice (both ends in the JobManagers'
+    logs), or, when the second run never gets its slots, it ran again after it had finished."""
     result = run(tmp_path, "1.14.6")
     fo = section(result.results, "finished-once")
     assert result.valid is False, result.results
-    assert "finished-more-than-once" in fo["anomaly_types"], fo
-    ends = next(a for a in result.anomalies if a["type"] == "finished-more-than-once")["ops"]
-    # Two ends of the one job, logged by the two JobManagers (the leader, then the standby).
-    assert len(ends) == 2 and {e["where"].split("/")[0] for e in ends} == {"n1", "n2"}, ends
-    assert all("switched from state RUNNING to FINISHED" in e["line"] for e in ends)
+    found = set(fo["anomaly_types"]) & {"finished-more-than-once", "ran-after-finished"}
+    assert found, fo
+    if "finished-more-than-once" in found:
+        ends = next(a for a in result.anomalies if a["type"] == "finished-more-than-once")["ops"]
+        # Two ends of the one job, logged by the two JobManagers (the leader, then the standby).
+        assert len(ends) == 2 and {e["where"].split("/")[0] for e in ends} == {"n1", "n2"}, ends
+        assert all("switched from state RUNNING to FINISHED" in e["line"] for e in ends)
+    else:
+        again = next(a for a in result.anomalies if a["type"] == "ran-after-finished")["ops"]
+        # The poll that saw the end, then later polls that saw the job scheduled or running.
+        assert len(again) >= 2 and all(o["f"] == "job-running?" for o in again), again
+        assert all(o["index"] > again[0]["index"] for o in again[1:]), again
     page = (result.store / "report.html").read_text()
-    assert "Job lifecycle in the JobManager logs" in page and "finished-more-than-once" in page
+    assert "Job lifecycle in the JobManager logs" in page
+    assert any(t in page for t in found)
 
 
 @pytest.mark.long  # the control, by hand (CI's time): FJ_LONG=1
