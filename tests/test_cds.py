@@ -50,6 +50,7 @@ def test_a_first_run_records_and_a_later_run_maps(tmp_path) -> None:
                              lib_dir=LIB,
                              cache=tmp_path / "cache")
     assert archives.wanted("jobmanager")
+    assert archives.flink_lib_dir == LIB
     assert "-XX:+RecordDynamicDumpInfo" in archives.jvm_args("jobmanager")
 
     dumped = Path(ClassArchives.recording(node, "jobmanager"))
@@ -101,12 +102,13 @@ def test_jars_at_a_path_of_the_run_mean_no_archive_for_the_roles(tmp_path) -> No
     archives = ClassArchives(jdk(tmp_path, "17.0.15"), "2.3.0 abc", "FlinkApplication",
                              cache=tmp_path / "cache")
     assert not archives.roles and not archives.wanted("jobmanager")
+    assert archives.flink_lib_dir is None  # the run's own lib/ stays
     args = archives.jvm_args("jobmanager")
     assert args.startswith(FLINK_JVM_OPTIONS)
     assert "RecordDynamicDumpInfo" not in args and str(archives.dir) not in args
     archives.dir.mkdir(parents=True)
     archives.helper_archive.write_bytes(b"x" * MIN_ARCHIVE_BYTES)
-    assert str(archives.helper_archive) in archives.helper_env(["jobmanager"])["JDK_JAVA_OPTIONS"]
+    assert str(archives.helper_archive) in archives.helper_env("jobmanager")["JDK_JAVA_OPTIONS"]
 
 
 def test_java_11_and_off_mean_no_options_and_nothing_kept(tmp_path) -> None:
@@ -175,14 +177,14 @@ def test_helper_archive_is_left_out_while_a_role_records(tmp_path) -> None:
                              cache=tmp_path / "cache")
     archives.dir.mkdir(parents=True)
     archives.helper_archive.write_bytes(b"x" * MIN_ARCHIVE_BYTES)
-    recording = archives.helper_env(["jobmanager"])["JDK_JAVA_OPTIONS"]
+    recording = archives.helper_env("jobmanager")["JDK_JAVA_OPTIONS"]
     assert "SharedArchiveFile" not in recording and "TieredStopAtLevel=1" in recording
     archives.archive("jobmanager").write_bytes(b"x" * MIN_ARCHIVE_BYTES)
-    mapped = archives.helper_env(["jobmanager"])["JDK_JAVA_OPTIONS"]
+    mapped = archives.helper_env("jobmanager")["JDK_JAVA_OPTIONS"]
     assert f"SharedArchiveFile={archives.helper_archive}" in mapped
     off = ClassArchives(jdk(tmp_path, "17.0.16"), "2.3.0 abc", "FlinkStandalone",
                         enabled=False, cache=tmp_path / "cache")
-    assert off.helper_env(["jobmanager"]) == {}
+    assert off.helper_env("jobmanager") == {}
 
 
 @pytest.mark.skipif(not (SYSTEM_JAVA / "bin" / "java").exists(), reason="needs the JDK 17")
@@ -192,7 +194,7 @@ def test_helper_jvms_get_their_options_and_the_flink_jvm_its_collector_back(tmp_
     collector it would have had, and the client compiler."""
     archives = ClassArchives(str(SYSTEM_JAVA), "test", "Flink", cache=tmp_path / "cache",
                              lib_dir=LIB)
-    env = archives.helper_env(["jobmanager"])
+    env = archives.helper_env("jobmanager")
     helper = flags(env)
     assert helper["TieredStopAtLevel"] == "1" and helper["UseSerialGC"] == "true"
     plain = flags({})
@@ -225,7 +227,7 @@ def test_helper_archive_is_recorded_once_and_maps_into_a_nodes_copy(tmp_path, fj
     dist = sorted((copy / "lib").glob("flink-dist*.jar"))[0]
     for role in ("jobmanager", "taskmanager"):
         archives.archive(role).write_bytes(b"x" * MIN_ARCHIVE_BYTES)  # not a recording run
-    env = archives.helper_env(["taskmanager"])
+    env = archives.helper_env("taskmanager")
     run = subprocess.run([str(SYSTEM_JAVA / "bin" / "java"), "-Xshare:on", "-classpath",
                           f"{copy}/bin/bash-java-utils.jar:{dist}", HELPER_CLASS,
                           "GET_TM_RESOURCE_PARAMS", "--configDir", str(copy / "conf")],
@@ -239,5 +241,5 @@ def test_helper_archive_is_recorded_once_and_maps_into_a_nodes_copy(tmp_path, fj
                              f"{copy}/bin/bash-java-utils.jar:{dist}", HELPER_CLASS,
                              "GET_TM_RESOURCE_PARAMS", "--configDir", str(copy / "conf")],
                             capture_output=True, text=True,
-                            env={**os.environ, **archives.helper_env(["taskmanager"])})
+                            env={**os.environ, **archives.helper_env("taskmanager")})
     assert broken.returncode != 0

@@ -28,7 +28,6 @@
 #include <vector>
 
 #include "remote/shell_frames.hpp"
-#include "remote/tar_stream.hpp"
 
 namespace fj {
 namespace detail {
@@ -1018,19 +1017,18 @@ SftpPtr open_sftp(const std::string& node, SshConnection& conn, const std::strin
 
 }  // namespace
 
-SshRemote::Upload SshRemote::prepare_upload(const FileCopy& file) const {
-  Upload u{"upload " + file.local_path + " to " + node_ + ":" + file.remote_path, file.local_path,
-           file.remote_path, 0, 0};
+TarMember SshRemote::prepare_upload(const FileCopy& file) const {
+  const std::string transfer =
+      "upload " + file.local_path + " to " + node_ + ":" + file.remote_path;
   struct stat st {};
   if (::stat(file.local_path.c_str(), &st) != 0) {
-    throw ConnectionError(node_, u.transfer + ": cannot read local file: " + errno_text(errno));
+    throw ConnectionError(node_, transfer + ": cannot read local file: " + errno_text(errno));
   }
   if (!S_ISREG(st.st_mode)) {
-    throw ConnectionError(node_, u.transfer + ": local path is not a regular file");
+    throw ConnectionError(node_, transfer + ": local path is not a regular file");
   }
-  u.mode = static_cast<unsigned>(st.st_mode & 07777);
-  u.size = static_cast<std::uint64_t>(st.st_size);
-  return u;
+  return TarMember{file.local_path, file.remote_path, static_cast<std::uint64_t>(st.st_size),
+                   static_cast<unsigned>(st.st_mode & 07777)};
 }
 
 void SshRemote::upload(const std::string& local_path, const std::string& remote_path) {
@@ -1044,29 +1042,24 @@ void SshRemote::upload(const std::string& local_path, const std::string& remote_
 // existing file is replaced, not written through: a link to it elsewhere keeps its content.
 void SshRemote::upload_files(const std::vector<FileCopy>& files) {
   if (files.empty()) return;
-  std::vector<Upload> uploads;
-  uploads.reserve(files.size());
-  for (const auto& f : files) uploads.push_back(prepare_upload(f));
-  const std::string what = uploads.size() == 1 ? uploads.front().transfer
-                                               : uploads.front().transfer + " (and " +
-                                                     std::to_string(uploads.size() - 1) + " more)";
+  std::vector<TarMember> members;
+  members.reserve(files.size());
+  for (const auto& f : files) members.push_back(prepare_upload(f));
+  const std::string what =
+      "upload " + files.front().local_path + " to " + node_ + ":" + files.front().remote_path +
+      (files.size() > 1 ? " (and " + std::to_string(files.size() - 1) + " more)" : std::string());
   const auto start = Clock::now();
-  spdlog::debug("[{}] ssh: uploading {} file(s), the first {}", node_, uploads.size(),
-                uploads.front().transfer);
+  spdlog::debug("[{}] ssh: {}", node_, what);
   const std::string command = "tar -x -m -p -P --no-same-owner -f -";
   for (int attempt = 0;; ++attempt) {
-    std::vector<TarMember> members;
-    members.reserve(uploads.size());
-    for (const auto& u : uploads) {
-      members.push_back(TarMember{u.local_path, u.remote_path, u.size, u.mode});
-    }
-    TarStream stream(std::move(members));
+    TarStream stream(members);
     const InputPull pull = [&stream](char* out, std::size_t n) { return stream.read(out, n); };
     ExecResult res;
     try {
       res = exec_on_channel(command, ExecOptions{}, true, &pull);
+    } catch (const ConnectionError&) {
+      throw;
     } catch (const std::runtime_error& e) {
-      if (dynamic_cast<const ConnectionError*>(&e) != nullptr) throw;
       throw ConnectionError(node_, what + ": " + e.what());  // a local file failed us
     }
     if (res.ok()) break;
@@ -1079,7 +1072,7 @@ void SshRemote::upload_files(const std::vector<FileCopy>& files) {
     }
     std::this_thread::sleep_for(backoff());
   }
-  spdlog::debug("[{}] ssh: uploaded {} file(s) in {:.3f} s", node_, uploads.size(),
+  spdlog::debug("[{}] ssh: uploaded {} file(s) in {:.3f} s", node_, members.size(),
                 seconds_since(start));
 }
 

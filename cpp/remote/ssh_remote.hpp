@@ -11,6 +11,7 @@
 #include <string>
 
 #include "remote/remote.hpp"
+#include "remote/tar_stream.hpp"
 
 namespace fj {
 
@@ -113,14 +114,7 @@ class SshRemote : public Remote {
   std::string endpoint() const;  // host:port
   template <class F>
   auto with_retries(const std::string& what, F&& attempt);
-  struct Upload {
-    std::string transfer;  // "upload L to node:R", for messages
-    std::string local_path;
-    std::string remote_path;
-    unsigned mode;
-    std::uint64_t size;
-  };
-  Upload prepare_upload(const FileCopy& file) const;  // checks the local file
+  TarMember prepare_upload(const FileCopy& file) const;  // checks the local file
   void download_once(const ConnPtr& conn, const std::string& transfer,
                      const std::string& remote_path, const std::string& tmp_path);
 

@@ -70,7 +70,7 @@ std::string tar_file_header(const std::string& path, std::uint64_t size, unsigne
 
 TarStream::TarStream(std::vector<TarMember> members) : members_(std::move(members)) {}
 
-bool TarStream::next_member() {
+void TarStream::next_member() {
   if (started_) ++index_;
   started_ = true;
   file_ = std::ifstream();
@@ -78,7 +78,7 @@ bool TarStream::next_member() {
     pending_.assign(2 * kBlock, '\0');
     pending_at_ = 0;
     ended_ = true;
-    return false;
+    return;
   }
   const TarMember& m = members_[index_];
   file_.open(m.local_path, std::ios::binary);
@@ -87,7 +87,6 @@ bool TarStream::next_member() {
   pending_at_ = 0;
   content_left_ = m.size;
   padding_left_ = tar_padding(m.size);
-  return true;
 }
 
 std::size_t TarStream::read(char* out, std::size_t n) {

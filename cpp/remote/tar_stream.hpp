@@ -38,7 +38,7 @@ class TarStream {
   std::size_t read(char* out, std::size_t n);
 
  private:
-  bool next_member();
+  void next_member();  // opens the next file, or queues the end blocks after the last
 
   std::vector<TarMember> members_;
   std::size_t index_ = 0;

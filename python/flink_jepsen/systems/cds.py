@@ -88,6 +88,7 @@ class ClassArchives:
         the roles get no archives; the helpers still do)."""
         self.java_home = java_home
         self.enabled = enabled and java_feature(java_home) >= DYNAMIC_SINCE
+        self.lib_dir = lib_dir
         self.roles = lib_dir is not None
         identity = "\n".join([os.path.realpath(java_home), _release_text(java_home), release,
                               deployment, f"lib={lib_dir}"])
@@ -123,13 +124,18 @@ class ClassArchives:
     def helper_archive(self) -> Path:
         return self.dir / "helper.jsa"
 
-    def helper_env(self, roles: list[str]) -> dict[str, str]:
-        """The environment for the start scripts of these roles: the helper JVMs' options, and
-        their archive unless one of the roles is recording (see the module's docstring)."""
+    @property
+    def flink_lib_dir(self) -> str | None:
+        """FLINK_LIB_DIR for the Flink JVMs whose archives are kept (None: leave it be)."""
+        return self.lib_dir if self.enabled else None
+
+    def helper_env(self, role: str) -> dict[str, str]:
+        """The environment for a role's start script: the helper JVMs' options, and their
+        archive unless the role is recording (see the module's docstring)."""
         if not self.enabled:
             return {}
         options = HELPER_OPTIONS
-        if self.helper_archive.is_file() and not any(self.wanted(r) for r in roles):
+        if self.helper_archive.is_file() and not self.wanted(role):
             archive = shlex.quote(str(self.helper_archive))
             options += f" -Xshare:auto -XX:SharedArchiveFile={archive}"
         return {"JDK_JAVA_OPTIONS": options}

@@ -178,10 +178,11 @@ class FlinkStandalone(Flink):
         out = {**self.extra_env(node), "JAVA_HOME": self.java_home,
                "FLINK_CONF_DIR": self.conf_dir(node),
                "FLINK_LOG_DIR": self.log_dir(node), "FLINK_PID_DIR": node.path("run")}
-        if self.archives is not None and self.archives.enabled and self.archives.roles:
+        lib = self.archives.flink_lib_dir if self.archives is not None else None
+        if lib:
             # The distribution's own jars (the node's are links to them): class-data archives
             # name their jars by path, and this one outlives every node and run (systems/cds.py).
-            out["FLINK_LIB_DIR"] = str(self.dist.home / "lib")
+            out["FLINK_LIB_DIR"] = lib
         return out
 
     def stable_lib_dir(self) -> str | None:
@@ -194,7 +195,7 @@ class FlinkStandalone(Flink):
         if self.archives is None:
             return self.env(node)
         extra = self.archives.jvm_args(role)
-        return {**self.env(node), **self.archives.helper_env([role]),
+        return {**self.env(node), **self.archives.helper_env(role),
                 **({"JVM_ARGS": extra} if extra else {})}
 
     def stop(self) -> None:
