@@ -7,12 +7,16 @@ after the heal (job-running-healthy-threshold x 5 s): node setup, system setup, 
 job's recovery after the last fault, teardown and analysis. Each run's phases are read from its
 jepsen.log. The peer, measured in the same sitting, is the same test with cold JVMs
 (`--no-cds`); the first run of a release records the class-data archives, so run the benchmark
-once before reading the figures (it says when a run recorded).
+once before reading the figures (it says when a run recorded). When the last fault lands
+matters: a TaskManager killed while Flink deploys to it costs the job Flink's 10 s RPC timeout,
+so one run's recovery varies by that much; `--repeat N` runs each case N times and the table
+gives the median.
 
 Peak RSS is the total of every process in the local nodes' network namespaces (sampled twice a
 second) and, separately, the harness process itself.
 
-    .venv/bin/python bin/bench-test.py [--nodes 5 9 15] [--no-peer] [more `test` arguments]
+    .venv/bin/python bin/bench-test.py [--nodes 5 9 15] [--repeat 3] [--no-peer]
+        [more `test` arguments]
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import threading
@@ -120,6 +125,7 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, nargs="+", default=[5], help="node counts to run")
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--no-peer", action="store_true", help="skip the cold-JVM peer runs")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per case; the table gives medians")
     ap.add_argument("--store", default="store/bench-test")
     ap.add_argument("--seed", type=int, default=1,
                     help="the fault schedule's seed, the same for every run so they compare")
@@ -127,16 +133,28 @@ def main() -> int:
     args.extra = [a for a in extra if a != "--"] + ["--seed", str(args.seed)]
     worst = 0
     rows = []
+
+    def runs(n: int, label: str, extra: list[str]) -> list[dict]:
+        nonlocal worst
+        out = []
+        for i in range(args.repeat):
+            r = one_run(args, n, extra)
+            show(f"{label} ({i + 1}/{args.repeat})" if args.repeat > 1 else label, r)
+            worst = max(worst, r["exit"])
+            out.append(r)
+        return out
+
+    def median(rs: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in rs)
+
     for n in args.nodes:
-        r = one_run(args, n, args.extra)
-        show(f"{n} nodes", r)
-        worst = max(worst, r["exit"])
-        row = [n, r["took_s"], r["overhead_s"], r["cluster_gib"], r["harness_mib"]]
+        warm = runs(n, f"{n} nodes", args.extra)
+        row = [n, median(warm, "took_s"), median(warm, "overhead_s"),
+               max(r["cluster_gib"] for r in warm), max(r["harness_mib"] for r in warm)]
         if not args.no_peer:
-            cold = one_run(args, n, [*args.extra, "--no-cds"])
-            show(f"{n} nodes, cold JVMs (peer)", cold)
-            worst = max(worst, cold["exit"])
-            row += [cold["overhead_s"], cold["overhead_s"] / max(r["overhead_s"], 0.1)]
+            cold = runs(n, f"{n} nodes, cold JVMs (peer)", [*args.extra, "--no-cds"])
+            row += [median(cold, "overhead_s"),
+                    median(cold, "overhead_s") / max(row[2], 0.1)]
         rows.append(row)
     print("\nnodes  to-verdict-s  overhead-s  cluster-GiB  harness-MiB"
           + ("  cold-overhead-s  cold/warm" if not args.no_peer else ""))

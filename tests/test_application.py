@@ -43,6 +43,17 @@ def test_on_failure_a_clean_exit_is_final_and_a_failure_is_restarted() -> None:
     assert rc is None and out.count("started pid") >= 2, out
 
 
+def test_a_restart_waits_a_second_only_after_a_run_shorter_than_one() -> None:
+    """runit's rule (runsv): a process that ran a second or more is started again at once; one
+    that ended sooner waits a second, so a command that cannot start is no busy loop."""
+    rc, out = supervise("tm", "--", "bash", "-c", "sleep 1.2", seconds=3.3)
+    assert rc is None and "restarting in 1 s" not in out, out
+    assert out.count("started pid") >= 3, out  # 0, 1.2, 2.4 s
+    rc, out = supervise("tm", "--", "bash", "-c", "exit 1", seconds=2.5)
+    assert rc is None and out.count("restarting in 1 s") >= 2, out
+    assert out.count("started pid") <= 3, out
+
+
 def write_history(path: Path, polls: list[tuple[str, bool]]) -> Path:
     lines = []
     for i, (state, running) in enumerate(polls):

@@ -17,6 +17,7 @@ import platform
 import random
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -151,6 +152,14 @@ def deployment_mode(spec: testspec.TestSpec, option: str, spec_given: bool
             raise UsageError(f"--deployment-mode {asked} contradicts the test spec, which "
                              f"deploys {named}")
     return systems.deployment(spec.dbs, spec.source, asked)
+
+
+def _prewarm_analysis() -> None:
+    """Loads the report's libraries (pandas, matplotlib: most of a second of the analysis
+    phase) while teardown waits on the nodes; the analysis imports them again, at no cost, and
+    meets any error itself."""
+    with contextlib.suppress(Exception):
+        import flink_jepsen.analysis.report  # noqa: F401
 
 
 class TestRun:
@@ -484,6 +493,8 @@ class TestRun:
             log.exception("run crashed in phase %s", self.phase)
         finally:
             self._phase("teardown")
+            threading.Thread(target=_prewarm_analysis, name="fj-prewarm-analysis",
+                             daemon=True).start()
             with interrupts.held() as signals:
                 self.teardown()
             self.progress.stop()

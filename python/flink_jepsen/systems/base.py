@@ -67,6 +67,8 @@ class System(abc.ABC):
     """A system deployed on some of the cluster's nodes."""
 
     name: str = "system"
+    # Seconds stop() gives a process between SIGTERM and SIGKILL.
+    stop_grace: float = 10.0
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
@@ -96,7 +98,8 @@ class System(abc.ABC):
         if not targets:
             return
         with ThreadPoolExecutor(max_workers=len(targets)) as pool:
-            done = [pool.submit(_core.stop_daemon, self.cluster.remote(node), pidfile, 10.0)
+            done = [pool.submit(_core.stop_daemon, self.cluster.remote(node), pidfile,
+                                self.stop_grace)
                     for node, pidfile in targets]
         for f in done:
             f.result()

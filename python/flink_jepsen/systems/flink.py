@@ -22,6 +22,9 @@ class Flink(System):
 
     name = "flink"
     client: FlinkClient | None = None
+    # Teardown kills Flink's processes, as the original's did (grepkill: SIGKILL): the run is
+    # over, its logs are collected, and a graceful stop was two seconds of every teardown.
+    stop_grace = 0.0
 
     @abc.abstractmethod
     def job_manager_nodes(self) -> list[Node]:

@@ -18,6 +18,7 @@ from flink_jepsen.systems.base import Deployment, Process
 from flink_jepsen.systems.cds import ClassArchives
 from flink_jepsen.systems.dist import Distribution
 from flink_jepsen.systems.flink import Flink
+from flink_jepsen.systems.helper_memo import HelperMemo
 
 REST_PORT = 8081
 JM_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
@@ -53,6 +54,7 @@ class FlinkStandalone(Flink):
         self.java_home = str(java.SYSTEM_JAVA_HOME)
         self.use_cds = cds
         self.archives: ClassArchives | None = None
+        self.memo: HelperMemo | None = None  # the helper JVMs' answers remembered, at install
 
     # layout ------------------------------------------------------------------------------
     def job_managers(self) -> list[Node]:
@@ -152,6 +154,8 @@ class FlinkStandalone(Flink):
                                       enabled=self.use_cds and self.cluster.shared_fs,
                                       lib_dir=self.stable_lib_dir())
         self.archives.record_helper(self.dist.home)
+        tuned = self.use_cds and self.cluster.shared_fs
+        self.memo = HelperMemo(self.java_home) if tuned else None
 
         def install_on(node: Node) -> None:
             self.cluster.stage_dir(node, self.dist.home, self.home(node), copy=("conf", "log"))
@@ -165,6 +169,8 @@ class FlinkStandalone(Flink):
                 f"{node.path('tmp', 'flink-web-upload')} && rm -f "
                 + " ".join(shlex.quote(ClassArchives.recording(node, r))
                            for r in ("jobmanager", "taskmanager")))
+            if self.memo is not None:
+                self.memo.install(self.cluster, node)
 
         self.cluster.each(self.nodes(), install_on)
         # Made where the processes look for them: on the nodes (a node-local path is one
@@ -175,7 +181,8 @@ class FlinkStandalone(Flink):
             self.cluster.on(self.nodes(), "mkdir -p " + " ".join(shlex.quote(d) for d in local))
 
     def env(self, node: Node) -> dict[str, str]:
-        out = {**self.extra_env(node), "JAVA_HOME": self.java_home,
+        java_home = self.memo.home(node) if self.memo is not None else self.java_home
+        out = {**self.extra_env(node), "JAVA_HOME": java_home,
                "FLINK_CONF_DIR": self.conf_dir(node),
                "FLINK_LOG_DIR": self.log_dir(node), "FLINK_PID_DIR": node.path("run")}
         lib = self.archives.flink_lib_dir if self.archives is not None else None
@@ -227,10 +234,16 @@ class FlinkStandalone(Flink):
                                                                          "taskmanager")]
 
     def start(self) -> None:
-        for node in self.job_managers():
-            self.start_process(node, "jobmanager")
-        for node in self.task_managers():
-            self.start_process(node, "taskmanager")
+        """Every node's processes, the nodes side by side (each start is a few round trips)."""
+        jms, tms = self.job_managers(), self.task_managers()
+
+        def start_on(node: Node) -> None:
+            if node in jms:
+                self.start_process(node, "jobmanager")
+            if node in tms:
+                self.start_process(node, "taskmanager")
+
+        self.cluster.each(list(dict.fromkeys([*jms, *tms])), start_on)
 
     def start_process(self, node: Node, role: str) -> None:
         self.daemon(node, role, self.command(node, role), env=self.process_env(node, role),

@@ -155,8 +155,7 @@ class Kafka(System):
         return [node.path("run", f"{self.name}-broker.pid")]
 
     def start(self) -> None:
-        for node in self.nodes():
-            self.start_broker(node)
+        self.cluster.each(self.nodes(), self.start_broker)
 
     def start_broker(self, node: Node) -> None:
         """Starts (or restarts, after a kill) the broker on one node."""

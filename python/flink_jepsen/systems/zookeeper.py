@@ -90,8 +90,7 @@ class ZooKeeper(System):
         return [node.path("run", f"{self.name}-server.pid")]
 
     def start(self) -> None:
-        for node in self.nodes():
-            self.daemon(node, "server", self.command(node))
+        self.cluster.each(self.nodes(), lambda n: self.daemon(n, "server", self.command(n)))
 
     def wait_ready(self, timeout: float = 90) -> None:
         for node in self.nodes():
