@@ -102,9 +102,10 @@ class TestOptions:
     leave_running: bool = option(False, "keep the cluster and nodes up afterwards")
     supervision: bool = option(True, "do not restart killed Flink processes (negative "
                                "controls)", flag="--no-supervision")
-    cds: bool = option(True, "start local nodes' Flink JVMs as shipped: no recorded "
-                       "class-data archives, no start-up tuning (client compiler only, the "
-                       "start scripts' helper JVMs tuned); hosts over SSH always are",
+    cds: bool = option(True, "start local nodes' JVMs as shipped: no recorded class-data "
+                       "archives, no start-up tuning (client compiler only for Flink and "
+                       "ZooKeeper, the start scripts' helper JVMs tuned and remembered); "
+                       "hosts over SSH always are",
                        flag="--no-cds")
     poll_rate: float = option(10.0, "availability polls per second per job", kind=float,
                               lo=0.2, hi=100, unit="per second")
