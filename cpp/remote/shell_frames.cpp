@@ -23,8 +23,11 @@ namespace {
 // looks for processes still holding the channel's output: its process group, and any process
 // started since it began (a `setsid` escapes the group) that has fd 1 or 4 of the shell open. If
 // it finds one (or cannot tell) it retires: frames, then exits, so the channel's end of file comes
-// when the last holder closes, exactly as an exec channel's would. Every line the shell prints is
-// one write (bash's stdout is line-buffered), so each is one SSH message at most.
+// when the last holder closes, exactly as an exec channel's would. A process that ends while it
+// is looked at holds nothing (other nodes' commands come and go in the same pid range: counting
+// one whose fd directory vanished as "cannot tell" retired about one shell in 200 rounds). Every
+// line the shell prints is one write (bash's stdout is line-buffered), so each is one SSH message
+// at most.
 constexpr const char* kShellScript = R"SH(exec 4>&2 2>/dev/null
 set -m
 _fj_j=0
@@ -52,7 +55,7 @@ while LC_ALL=C IFS= read -r -N 10 _fj_n && LC_ALL=C IFS= read -r -N "$((10#$_fj_
     while [ "$_fj_r" = k ] && [ "$_fj_p" -lt "$_fj_l" ]; do
       _fj_p=$((_fj_p + 1))
       [ -e "/proc/$_fj_p" ] || continue
-      if [ ! -r "/proc/$_fj_p/fd" ]; then _fj_r=r; break; fi
+      if [ ! -r "/proc/$_fj_p/fd" ]; then [ -e "/proc/$_fj_p" ] || continue; _fj_r=r; break; fi
       for _fj_f in "/proc/$_fj_p/fd/"*; do
         if [ "$_fj_f" -ef /proc/$$/fd/1 ] || [ "$_fj_f" -ef /proc/$$/fd/4 ]; then _fj_r=r; break; fi
       done

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -723,6 +724,39 @@ TEST_F(SshRemoteTest, ShellExitStatusesAndSeparateStreams) {
   EXPECT_EQ(c.shell_commands, 3u);
   EXPECT_EQ(c.channel_commands, 0u);
   EXPECT_EQ(c.shells_started, 1u);  // one shell ran all three
+}
+
+TEST_F(SshRemoteTest, ShellsStayUpWhileOtherProcessesComeAndGo) {
+  // After each command a shell looks at the processes started since it began. Other sessions'
+  // commands, and anything else on the host, come and go in that pid range; one that ends while
+  // it is looked at holds nothing and must not retire the shell.
+  constexpr int kRemotes = 5;
+  constexpr int kRounds = 200;
+  std::vector<std::unique_ptr<fj::SshRemote>> remotes;
+  for (int i = 0; i < kRemotes; ++i) {
+    remotes.push_back(std::make_unique<fj::SshRemote>("n" + std::to_string(i + 1), config()));
+  }
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    while (!stop.load()) std::system("/bin/true; /bin/true; /bin/true");
+  });
+  std::vector<std::thread> runners;
+  std::atomic<int> failed{0};
+  for (auto& r : remotes) {
+    runners.emplace_back([&r, &failed] {
+      for (int k = 0; k < kRounds; ++k) {
+        if (r->exec("true", with_timeout(20)).exit_status != 0) ++failed;
+      }
+    });
+  }
+  for (auto& t : runners) t.join();
+  stop = true;
+  churn.join();
+  EXPECT_EQ(failed.load(), 0);
+  for (auto& r : remotes) {
+    EXPECT_EQ(r->counters().shell_commands, static_cast<std::uint64_t>(kRounds)) << r->node();
+    EXPECT_EQ(r->counters().shells_started, 1u) << r->node();
+  }
 }
 
 TEST_F(SshRemoteTest, ShellKeepsOutputWithoutTrailingNewlineExactly) {
