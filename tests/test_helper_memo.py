@@ -5,7 +5,6 @@ the node)."""
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 from pathlib import Path
 
@@ -30,9 +29,6 @@ class HereCluster:
 
     def remote(self, _node: Node) -> _core.LocalRemote:
         return self.shell
-
-    def write_file(self, _node: Node, path: str, text: str) -> None:
-        self.shell.check(f"cat > {shlex.quote(path)}", stdin=text, timeout=60)
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ for arg in "$@"; do
 done
 # No configuration file to key on: no memo.
 [ -f "$conf/config.yaml" ] || [ -f "$conf/flink-conf.yaml" ] || exec "$real" "$@"
-key=$({ printf '%s\0' "$real" "$@"; cat "$conf/config.yaml" "$conf/flink-conf.yaml" 2>/dev/null; } \
-  | sha256sum)
+key=$({ printf '%s\0' "$@"; cat "$conf/config.yaml" "$conf/flink-conf.yaml" 2>/dev/null; } | sha256sum)
 key=${key%% *}
 if [ -f "$memo/$key" ]; then
   cat "$memo/$key"

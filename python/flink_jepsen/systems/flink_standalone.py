@@ -149,12 +149,11 @@ class FlinkStandalone(Flink):
     def install(self) -> None:
         name = self.config_file()
         self.java_home = str(java.java_home(java.java_for(self.dist.major_minor)))
+        tuned = self.use_cds and self.cluster.shared_fs  # start-up tuning: local nodes only
         self.archives = ClassArchives(self.java_home, f"{self.dist.version} {self.dist.checksum}",
-                                      type(self).__name__,
-                                      enabled=self.use_cds and self.cluster.shared_fs,
+                                      type(self).__name__, enabled=tuned,
                                       lib_dir=self.stable_lib_dir())
         self.archives.record_helper(self.dist.home)
-        tuned = self.use_cds and self.cluster.shared_fs
         self.memo = HelperMemo(self.java_home) if tuned else None
 
         def install_on(node: Node) -> None:
@@ -234,16 +233,10 @@ class FlinkStandalone(Flink):
                                                                          "taskmanager")]
 
     def start(self) -> None:
-        """Every node's processes, the nodes side by side (each start is a few round trips)."""
-        jms, tms = self.job_managers(), self.task_managers()
-
-        def start_on(node: Node) -> None:
-            if node in jms:
-                self.start_process(node, "jobmanager")
-            if node in tms:
-                self.start_process(node, "taskmanager")
-
-        self.cluster.each(list(dict.fromkeys([*jms, *tms])), start_on)
+        """Every node's process, the nodes side by side (each start is a few round trips)."""
+        jms = self.job_managers()
+        self.cluster.each(self.nodes(), lambda node: self.start_process(
+            node, "jobmanager" if node in jms else "taskmanager"))
 
     def start_process(self, node: Node, role: str) -> None:
         self.daemon(node, role, self.command(node, role), env=self.process_env(node, role),

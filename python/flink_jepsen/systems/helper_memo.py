@@ -9,12 +9,13 @@ a killed process, which is the recovery the test waits for.
 
 Their answer is a function of their arguments (command, classpath, dynamic options) and the
 configuration file alone. So the start scripts get a JAVA_HOME of links to the real one whose
-`bin/java` (resources/memo-java.sh) keys a BashJavaUtils run on its arguments, the real JVM's
-path and the configuration file's bytes, and replays a successful run's output (standard output
-and error together, as the scripts read them) on the next run with that key; anything else, the
-Flink JVM included, is the real JVM exec'd. A failed run is not kept. The memo is the node's
-(tmp/bash-java-utils), emptied at install: a changed configuration is a new key, never a stale
-answer. Replayed log lines keep the time of the run that made them.
+`bin/java` (resources/memo-java.sh) keys a BashJavaUtils run on its arguments and the
+configuration file's bytes (the real JVM is the install's, fixed for the memo's life), and
+replays a successful run's output (standard output and error together, as the scripts read
+them) on the next run with that key; anything else, the Flink JVM included, is the real JVM
+exec'd. A failed run is not kept. The memo is the node's (tmp/bash-java-utils), emptied at
+install: a changed configuration is a new key, never a stale answer. Replayed log lines keep
+the time of the run that made them.
 
 Local nodes only, with the rest of the start-up tuning (systems/cds.py): `--no-cds` and hosts
 over SSH run the scripts as shipped."""
@@ -48,13 +49,13 @@ class HelperMemo:
                 .replace("@MEMO@", shlex.quote(self.memo(node))))
 
     def install(self, cluster, node: Node) -> str:
-        """Makes the node's remembering JAVA_HOME, with an empty memo; returns its path."""
+        """Makes the node's remembering JAVA_HOME, with an empty memo, in one round trip;
+        returns its path."""
         home, real = shlex.quote(self.home(node)), shlex.quote(self.real)
+        java = f"{home}/bin/java"
         cluster.remote(node).check(
             f"rm -rf {home} {shlex.quote(self.memo(node))} && mkdir -p {home}/bin && "
             f"for e in {real}/*; do [ \"${{e##*/}}\" = bin ] || ln -s \"$e\" {home}/; done && "
             f"for e in {real}/bin/*; do [ \"${{e##*/}}\" = java ] || ln -s \"$e\" {home}/bin/; "
-            "done")
-        cluster.write_file(node, f"{self.home(node)}/bin/java", self.script(node))
-        cluster.remote(node).check(f"chmod +x {home}/bin/java")
+            f"done && cat > {java} && chmod +x {java}", stdin=self.script(node), timeout=60)
         return self.home(node)
