@@ -49,6 +49,15 @@ def test_each_node_writes_to_its_own_disk(local_nodes) -> None:
             assert f.read().strip() == n.name
 
 
+def test_ssh_shells_look_for_leftover_writers_with_the_builtin(local_nodes) -> None:
+    # Each node's sshd gets its own copy of the persistent shell's builtin (the package may be
+    # under the host's /tmp, which a node does not see), and its SSH remote's shells load it.
+    remotes = local_nodes.remotes("ssh")
+    for n in local_nodes.nodes():
+        r = remotes[n.name].check("type -t fj_holders")
+        assert r.out == "builtin\n", n.name
+
+
 def test_up_is_idempotent_and_refuses_a_different_shape(local_nodes) -> None:
     before = local_nodes.nodes()
     again = local_nodes.up(5, TEST_SUBNET, sshd=True)

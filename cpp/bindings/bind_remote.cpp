@@ -132,7 +132,8 @@ void bind_remote(py::module_& m) {
   py::class_<fj::SshRemote, fj::Remote, std::shared_ptr<fj::SshRemote>>(m, "SshRemote")
       .def(py::init([](std::string node, std::string host, int port, std::string username,
                        std::string password, std::string private_key, std::string host_key_policy,
-                       std::string known_hosts, double connect_timeout, int retries) {
+                       std::string known_hosts, double connect_timeout, int retries,
+                       std::string shell_builtin) {
              fj::SshConfig c;
              c.host = std::move(host);
              c.port = port;
@@ -143,11 +144,14 @@ void bind_remote(py::module_& m) {
              c.known_hosts_path = std::move(known_hosts);
              c.connect_timeout_s = connect_timeout;
              c.retries = retries;
+             c.shell_builtin = std::move(shell_builtin);
              return std::make_shared<fj::SshRemote>(std::move(node), std::move(c));
            }),
            "node"_a, "host"_a, "port"_a = 22, "username"_a = "root", "password"_a = "",
            "private_key"_a = "", "host_key_policy"_a = "no", "known_hosts"_a = "",
-           "connect_timeout"_a = 10.0, "retries"_a = 3);
+           "connect_timeout"_a = 10.0, "retries"_a = 3, "shell_builtin"_a = "",
+           "shell_builtin: the node's path of the persistent shell's fj_holders builtin "
+           "(flink_jepsen.shell_builtin_path() on this machine); empty: the shell's bash look.");
 
   m.def(
       "fan_out",

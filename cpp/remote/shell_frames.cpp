@@ -27,9 +27,12 @@ namespace {
 // is looked at holds nothing (other nodes' commands come and go in the same pid range: counting
 // one whose fd directory vanished as "cannot tell" retired about one shell in 200 rounds). Every
 // line the shell prints is one write (bash's stdout is line-buffered), so each is one SSH message
-// at most.
+// at most. Given the path of the fj_holders builtin (shell_builtin.c) as its first argument, the
+// shell loads it and looks with it; where it cannot be loaded, the look is the bash below.
 constexpr const char* kShellScript = R"SH(exec 4>&2 2>/dev/null
 set -m
+_fj_b=0
+if [ "$#" -gt 0 ]; then enable -f "$1" fj_holders && _fj_b=1; shift; fi
 _fj_j=0
 _fj_t=0
 trap '_fj_t=1; [ "$_fj_j" -gt 0 ] && { kill -TERM -- "-$_fj_j"; kill -CONT -- "-$_fj_j"; }' USR1
@@ -47,7 +50,8 @@ while LC_ALL=C IFS= read -r -N 10 _fj_n && LC_ALL=C IFS= read -r -N "$((10#$_fj_
   wait "$_fj_j"; _fj_s=$?
   while [ "$_fj_t" = 1 ]; do _fj_t=0; wait "$_fj_j"; _fj_s=$?; done
   _fj_r=k
-  if kill -0 -- "-$_fj_j"; then _fj_r=r
+  if [ "$_fj_b" = 1 ]; then fj_holders "$_fj_j" || _fj_r=r
+  elif kill -0 -- "-$_fj_j"; then _fj_r=r
   elif ! read -r _fj_l </proc/sys/kernel/ns_last_pid || [ "$_fj_l" -lt "$_fj_j" ] ||
        [ $((_fj_l - _fj_j)) -gt 4096 ]; then _fj_r=r
   else
@@ -69,9 +73,10 @@ done
 
 }  // namespace
 
-const std::string& persistent_shell_command() {
+std::string persistent_shell_command(const std::string& builtin) {
   static const std::string command = "exec bash --noprofile --norc -c " + shell_quote(kShellScript);
-  return command;
+  if (builtin.empty()) return command;
+  return command + " bash " + shell_quote(builtin);
 }
 
 std::string new_frame_marker() {

@@ -17,7 +17,9 @@
 namespace fj {
 
 /// The exec request that starts a persistent shell (run by the login shell of the SSH user).
-const std::string& persistent_shell_command();
+/// `builtin`: the node's path of the fj_holders loadable builtin (shell_builtin.c), or empty;
+/// where bash cannot load it, the shell does the same look in bash.
+std::string persistent_shell_command(const std::string& builtin = "");
 
 /// An unguessable marker for one command's frames (letters and digits only).
 std::string new_frame_marker();

@@ -284,7 +284,9 @@ std::string server_key_fingerprint(ssh_session s) {
 // ---- SshRemote ---------------------------------------------------------------------------------
 
 SshRemote::SshRemote(std::string node, SshConfig cfg)
-    : node_(std::move(node)), cfg_(std::move(cfg)) {
+    : node_(std::move(node)),
+      cfg_(std::move(cfg)),
+      shell_command_(persistent_shell_command(cfg_.shell_builtin)) {
   if (cfg_.host.empty()) throw std::invalid_argument("SshRemote " + node_ + ": empty host");
   if (cfg_.port <= 0 || cfg_.port > 65535) {
     throw std::invalid_argument("SshRemote " + node_ + ": bad port " + std::to_string(cfg_.port));
@@ -841,7 +843,7 @@ ExecResult SshRemote::exec_on_shell(const std::string& command, const ExecOption
         if (!channel) channel_failure(*conn, "cannot create a channel", SSH_ERROR);
         int rc = ssh_channel_open_session(channel.get());
         if (rc != SSH_OK) channel_failure(*conn, "cannot open a channel", rc);
-        rc = ssh_channel_request_exec(channel.get(), persistent_shell_command().c_str());
+        rc = ssh_channel_request_exec(channel.get(), shell_command_.c_str());
         if (rc != SSH_OK) channel_failure(*conn, "the shell's exec request was refused", rc);
         ++shells_started_;
       }

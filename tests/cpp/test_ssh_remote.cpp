@@ -257,6 +257,18 @@ class SshRemoteTest : public ::testing::Test {
     return c;
   }
 
+  /// The two ways a persistent shell looks for processes left holding its channel: in bash, and
+  /// with the fj_holders builtin (shell_builtin.c, as built for this test). Tests of what the
+  /// look decides run with both.
+  std::vector<std::pair<std::string, fj::SshConfig>> looks() const {
+    fj::SshConfig with_builtin = config();
+    with_builtin.shell_builtin = FJ_SHELL_BUILTIN_PATH;
+    return {{"bash look", config()}, {"builtin look", with_builtin}};
+  }
+
+  /// ShellGivesWhatAnExecChannelGives for one look.
+  void gives_what_an_exec_channel_gives(const std::string& look, const fj::SshConfig& cfg);
+
   /// Kills the per-connection sshd processes (children of the listener): every session dies.
   static void kill_sessions() {
     run_local("pkill -P " + std::to_string(g_sshd->pid));
@@ -732,30 +744,33 @@ TEST_F(SshRemoteTest, ShellsStayUpWhileOtherProcessesComeAndGo) {
   // it is looked at holds nothing and must not retire the shell.
   constexpr int kRemotes = 5;
   constexpr int kRounds = 200;
-  std::vector<std::unique_ptr<fj::SshRemote>> remotes;
-  for (int i = 0; i < kRemotes; ++i) {
-    remotes.push_back(std::make_unique<fj::SshRemote>("n" + std::to_string(i + 1), config()));
-  }
-  std::atomic<bool> stop{false};
-  std::thread churn([&] {
-    while (!stop.load()) std::system("/bin/true; /bin/true; /bin/true");
-  });
-  std::vector<std::thread> runners;
-  std::atomic<int> failed{0};
-  for (auto& r : remotes) {
-    runners.emplace_back([&r, &failed] {
-      for (int k = 0; k < kRounds; ++k) {
-        if (r->exec("true", with_timeout(20)).exit_status != 0) ++failed;
-      }
+  for (const auto& [look, cfg] : looks()) {
+    std::vector<std::unique_ptr<fj::SshRemote>> remotes;
+    for (int i = 0; i < kRemotes; ++i) {
+      remotes.push_back(std::make_unique<fj::SshRemote>("n" + std::to_string(i + 1), cfg));
+    }
+    std::atomic<bool> stop{false};
+    std::thread churn([&] {
+      while (!stop.load()) std::system("/bin/true; /bin/true; /bin/true");
     });
-  }
-  for (auto& t : runners) t.join();
-  stop = true;
-  churn.join();
-  EXPECT_EQ(failed.load(), 0);
-  for (auto& r : remotes) {
-    EXPECT_EQ(r->counters().shell_commands, static_cast<std::uint64_t>(kRounds)) << r->node();
-    EXPECT_EQ(r->counters().shells_started, 1u) << r->node();
+    std::vector<std::thread> runners;
+    std::atomic<int> failed{0};
+    for (auto& r : remotes) {
+      runners.emplace_back([&r, &failed] {
+        for (int k = 0; k < kRounds; ++k) {
+          if (r->exec("true", with_timeout(20)).exit_status != 0) ++failed;
+        }
+      });
+    }
+    for (auto& t : runners) t.join();
+    stop = true;
+    churn.join();
+    EXPECT_EQ(failed.load(), 0) << look;
+    for (auto& r : remotes) {
+      EXPECT_EQ(r->counters().shell_commands, static_cast<std::uint64_t>(kRounds))
+          << look << " " << r->node();
+      EXPECT_EQ(r->counters().shells_started, 1u) << look << " " << r->node();
+    }
   }
 }
 
@@ -856,31 +871,65 @@ TEST_F(SshRemoteTest, ShellIsNotConfusedByMarkerLikeOutput) {
 }
 
 TEST_F(SshRemoteTest, ShellWaitsForWritersLeftBehindLikeAnExecChannel) {
-  fj::SshRemote r("n1", config());
-  // A background writer in the command's process group, and one that left it (setsid): the
-  // output ends when they close it, not when the command exits.
-  for (const std::string launcher : {"", "setsid "}) {
+  for (const auto& [look, cfg] : looks()) {
+    fj::SshRemote r("n1", cfg);
+    // A background writer in the command's process group, one that left it (setsid), and one
+    // in a session begun by a process the command's process started (setsid twice over): the
+    // output ends when they close it, not when the command exits.
+    for (const std::string writer :
+         {"bash -c 'sleep 1; echo late; echo late-err >&2'",
+          "setsid bash -c 'sleep 1; echo late; echo late-err >&2'",
+          "setsid bash -c 'setsid bash -c \"sleep 1; echo late; echo late-err >&2\" &'"}) {
+      const auto start = Clock::now();
+      // The command outlives the writer's start (setsid has run by the time it ends): the
+      // writer is found by the look through the processes, not in the process group.
+      auto res = r.exec(writer + " & sleep 0.3; echo now", with_timeout(20));
+      const std::string what = look + ": " + writer;
+      EXPECT_EQ(res.exit_status, 0) << what;
+      EXPECT_EQ(res.out, "now\nlate\n") << what;
+      EXPECT_EQ(res.err, "late-err\n") << what;
+      EXPECT_GE(seconds_since(start), 0.9) << what;
+      auto next = r.exec("echo next", with_timeout(10));
+      EXPECT_EQ(next.out, "next\n") << what;
+      EXPECT_EQ(next.err, "") << what;
+    }
+    // A writer that redirected its output does not hold the command up.
     const auto start = Clock::now();
-    auto res = r.exec(launcher + "bash -c 'sleep 1; echo late; echo late-err >&2' & echo now",
-                      with_timeout(20));
-    EXPECT_EQ(res.exit_status, 0) << launcher;
-    EXPECT_EQ(res.out, "now\nlate\n") << launcher;
-    EXPECT_EQ(res.err, "late-err\n") << launcher;
-    EXPECT_GE(seconds_since(start), 0.9) << launcher;
-    auto next = r.exec("echo next", with_timeout(10));
-    EXPECT_EQ(next.out, "next\n") << launcher;
-    EXPECT_EQ(next.err, "") << launcher;
+    auto quick = r.exec("setsid sleep 3 >/dev/null 2>&1 </dev/null & echo q", with_timeout(20));
+    EXPECT_EQ(quick.out, "q\n") << look;
+    EXPECT_LT(seconds_since(start), 2.5) << look;
+    EXPECT_EQ(r.counters().channel_commands, 0u) << look;
   }
-  // A writer that redirected its output does not hold the command up.
-  const auto start = Clock::now();
-  auto quick = r.exec("setsid sleep 3 >/dev/null 2>&1 </dev/null & echo q", with_timeout(20));
-  EXPECT_EQ(quick.out, "q\n");
-  EXPECT_LT(seconds_since(start), 2.5);
-  EXPECT_EQ(r.counters().channel_commands, 0u);
+}
+
+TEST_F(SshRemoteTest, ShellLoadsItsBuiltinOrLooksInBash) {
+  // Given the builtin, the shell looks with it; given a path bash cannot load (another host's
+  // architecture, or no file), it looks in bash, and still waits for a writer left behind.
+  fj::SshConfig missing = config();
+  missing.shell_builtin = "/nonexistent/fj_shell_builtin.so";
+  for (const auto& [cfg, want] : {std::pair{looks()[1].second, std::string("builtin\n")},
+                                  std::pair{missing, std::string("")}}) {
+    fj::SshRemote r("n1", cfg);
+    auto type = r.exec("type -t fj_holders; echo \"$# $0\"", with_timeout(10));
+    EXPECT_EQ(type.out, want + "0 bash\n") << cfg.shell_builtin;
+    const auto start = Clock::now();
+    auto res =
+        r.exec("setsid bash -c 'sleep 1; echo late' & sleep 0.3; echo now", with_timeout(20));
+    EXPECT_EQ(res.out, "now\nlate\n") << cfg.shell_builtin;
+    EXPECT_GE(seconds_since(start), 0.9) << cfg.shell_builtin;
+    EXPECT_EQ(r.counters().channel_commands, 0u);
+  }
 }
 
 TEST_F(SshRemoteTest, ShellGivesWhatAnExecChannelGives) {
-  fj::SshRemote r("n1", config());
+  for (const auto& [look, cfg] : looks()) {
+    gives_what_an_exec_channel_gives(look, cfg);
+  }
+}
+
+void SshRemoteTest::gives_what_an_exec_channel_gives(const std::string& look,
+                                                     const fj::SshConfig& cfg) {
+  fj::SshRemote r("n1", cfg);
   // PATH with its repeats dropped: the exec channel's wrapping `bash -c` (started by the login
   // shell's `-c`) reads ~/.bashrc again, as bash does for a shell it takes to be sshd's, so
   // entries a .bashrc prepends can appear twice there; what is on the PATH, in order, is the same.
@@ -892,12 +941,12 @@ TEST_F(SshRemoteTest, ShellGivesWhatAnExecChannelGives) {
       "ls -l /proc/self/fd/ | awk 'NR > 1 && $9 + 0 <= 2 { print $9 }'; ls /proc/self/fd | wc -l";
   auto shell = r.exec(probe, with_timeout(10));
   auto channel = on_channel(r, probe);
-  ASSERT_EQ(shell.exit_status, 0) << shell.err;
-  ASSERT_EQ(channel.exit_status, 0) << channel.err;
-  EXPECT_EQ(shell.out, channel.out);
-  EXPECT_EQ(shell.err, channel.err);
-  EXPECT_EQ(r.counters().shell_commands, 1u);
-  EXPECT_EQ(r.counters().channel_commands, 1u);
+  ASSERT_EQ(shell.exit_status, 0) << look << ": " << shell.err;
+  ASSERT_EQ(channel.exit_status, 0) << look << ": " << channel.err;
+  EXPECT_EQ(shell.out, channel.out) << look;
+  EXPECT_EQ(shell.err, channel.err) << look;
+  EXPECT_EQ(r.counters().shell_commands, 1u) << look;
+  EXPECT_EQ(r.counters().channel_commands, 1u) << look;
 }
 
 TEST_F(SshRemoteTest, ShellTakesLongAndMultibyteScriptsWhole) {

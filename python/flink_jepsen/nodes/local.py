@@ -31,6 +31,7 @@ from flink_jepsen import _core, paths
 from flink_jepsen.errors import SetupError, UsageError
 from flink_jepsen.nodes.mountns import MountPlan
 from flink_jepsen.nodes.node import Node
+from flink_jepsen.nodes.remotes import SHELL_BUILTIN, shell_builtin
 from flink_jepsen.nodes.shell import run
 
 log = logging.getLogger("flink_jepsen.nodes")
@@ -160,10 +161,18 @@ class LocalNodes:
                 raise UsageError("the local nodes run no sshd: run `flink-jepsen nodes up --sshd`")
             return {
                 s.name: _core.SshRemote(s.name, s.address, port=22, username="root",
-                                        private_key=str(self.ssh_dir / "id_ed25519"))
+                                        private_key=str(self.ssh_dir / "id_ed25519"),
+                                        shell_builtin=self._shell_builtin(s))
                 for s in specs
             }
         raise UsageError(f"unknown remote {kind!r}: expected netns or ssh")
+
+    @staticmethod
+    def _shell_builtin(s: LocalNodeSpec) -> str:
+        """The node's copy of the persistent shell's builtin (made when its sshd starts), or ""
+        for nodes brought up without one."""
+        path = Path(s.root, "lib", SHELL_BUILTIN)
+        return str(path) if path.is_file() else ""
 
     def ssh_password(self) -> str:
         return (self.ssh_dir / "password").read_text().strip()
@@ -383,6 +392,11 @@ class LocalNodes:
             keys = etc / "authorized_keys"
             keys.write_text((self.ssh_dir / "authorized_keys").read_text())
             keys.chmod(0o600)
+            # Likewise the persistent shell's builtin: the package may be under the host's /tmp.
+            builtin = shell_builtin()
+            if builtin is not None:
+                Path(s.root, "lib").mkdir(exist_ok=True)
+                shutil.copyfile(builtin, Path(s.root, "lib", SHELL_BUILTIN))
             # Started in the node's namespaces: every session inherits them (and its own /tmp).
             remote = self.remote(s)
             _core.start_daemon(remote, f"{SSHD} -D -e -f {etc / 'sshd_config'}",

@@ -68,6 +68,18 @@ def known_hosts(options: SshOptions) -> str:
     return options.known_hosts or str(paths.home() / "known_hosts")
 
 
+SHELL_BUILTIN = "fj_shell_builtin.so"
+
+
+def shell_builtin() -> Path | None:
+    """The persistent shell's fj_holders builtin (cpp/remote/shell_builtin.c) as installed beside
+    the core, or None where this install lacks it (the shell then does its look in bash)."""
+    from flink_jepsen import _core
+
+    path = Path(_core.__file__).with_name(SHELL_BUILTIN)
+    return path if path.is_file() else None
+
+
 def ssh_remote(node: Node, options: SshOptions):
     """An SSH remote of the core (imported here: loading this module, which the pytest plugin
     does, must not load the C++ core)."""
