@@ -10,10 +10,10 @@
  * open. 1: one does, or it cannot tell (ns_last_pid unreadable, more than 4096 pids handed out
  * since, a live process whose descriptors cannot be read). 2: no or a bad PGID. These are the
  * rules of the persistent shell's look in bash (where the builtin cannot be loaded: a host of
- * another architecture), with one difference: the builtin also looks across a wrap of the pid
- * counter, where the bash look gives up and retires the shell (which costs a new shell, not a
- * wrong answer; with pid_max at 32768 and processes churning, it was one round in a few
- * hundred).
+ * another architecture, or with a C library older than glibc 2.33), with one difference: the
+ * builtin also looks across a wrap of the pid counter, where the bash look gives up and retires
+ * the shell (which costs a new shell, not a wrong answer; with pid_max at 32768 and processes
+ * churning on the host, about one command in a few thousand).
  *
  * C, not C++: bash loads it with dlopen, and it depends on nothing but libc. bash's headers are
  * not needed: what a loadable builtin exports (struct builtin, named <name>_struct) and how
