@@ -49,7 +49,7 @@ def test_each_node_writes_to_its_own_disk(local_nodes) -> None:
             assert f.read().strip() == n.name
 
 
-def test_ssh_shells_look_for_leftover_writers_with_the_builtin(local_nodes) -> None:
+def test_ssh_shells_load_the_persistent_shell_builtin(local_nodes) -> None:
     # Each node's sshd gets its own copy of the persistent shell's builtin (the package may be
     # under the host's /tmp, which a node does not see), and its SSH remote's shells load it.
     remotes = local_nodes.remotes("ssh")

@@ -151,7 +151,9 @@ void bind_remote(py::module_& m) {
            "private_key"_a = "", "host_key_policy"_a = "no", "known_hosts"_a = "",
            "connect_timeout"_a = 10.0, "retries"_a = 3, "shell_builtin"_a = "",
            "shell_builtin: the node's path of the persistent shell's fj_holders builtin "
-           "(flink_jepsen.shell_builtin_path() on this machine); empty: the shell's bash look.");
+           "(this machine's copy: flink_jepsen.nodes.remotes.shell_builtin()); empty: the shell's "
+           "bash "
+           "look.");
 
   m.def(
       "fan_out",

@@ -4,9 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <memory>
+#include <cstdlib>
 #include <string>
+
+#include "netns_helpers.hpp"
 
 namespace {
 
@@ -20,14 +21,7 @@ std::string run_with_builtin(const std::string& script) {
   const std::string command = "bash --noprofile --norc -c 'enable -f " FJ_SHELL_BUILTIN_PATH
                               " fj_holders || exit 9; exec 4>" +
                               std::string(err_file) + "; " + script + "' </dev/null 2>/dev/null";
-  std::string out;
-  {
-    std::unique_ptr<FILE, int (*)(FILE*)> f(::popen(command.c_str(), "r"), ::pclose);
-    if (!f) return "popen failed";
-    char buf[256];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) out.append(buf, n);
-  }
+  const std::string out = fj::testing::output_of(command);
   ::unlink(err_file);
   return out;
 }

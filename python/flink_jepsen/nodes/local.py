@@ -168,10 +168,14 @@ class LocalNodes:
         raise UsageError(f"unknown remote {kind!r}: expected netns or ssh")
 
     @staticmethod
-    def _shell_builtin(s: LocalNodeSpec) -> str:
-        """The node's copy of the persistent shell's builtin (made when its sshd starts), or ""
-        for nodes brought up without one."""
-        path = Path(s.root, "lib", SHELL_BUILTIN)
+    def _builtin_copy(s: LocalNodeSpec) -> Path:
+        """Where the node keeps its copy of the persistent shell's builtin (made when its sshd
+        starts: the package may be under the host's /tmp, which the node does not see)."""
+        return Path(s.root, "lib", SHELL_BUILTIN)
+
+    def _shell_builtin(self, s: LocalNodeSpec) -> str:
+        """The node's copy of the builtin, or "" for nodes brought up without one."""
+        path = self._builtin_copy(s)
         return str(path) if path.is_file() else ""
 
     def ssh_password(self) -> str:
@@ -392,11 +396,11 @@ class LocalNodes:
             keys = etc / "authorized_keys"
             keys.write_text((self.ssh_dir / "authorized_keys").read_text())
             keys.chmod(0o600)
-            # Likewise the persistent shell's builtin: the package may be under the host's /tmp.
             builtin = shell_builtin()
             if builtin is not None:
-                Path(s.root, "lib").mkdir(exist_ok=True)
-                shutil.copyfile(builtin, Path(s.root, "lib", SHELL_BUILTIN))
+                copy = self._builtin_copy(s)
+                copy.parent.mkdir(exist_ok=True)
+                shutil.copyfile(builtin, copy)
             # Started in the node's namespaces: every session inherits them (and its own /tmp).
             remote = self.remote(s)
             _core.start_daemon(remote, f"{SSHD} -D -e -f {etc / 'sshd_config'}",
