@@ -6,14 +6,14 @@
  *   fj_holders PGID
  *
  * Exit status 0: no process is left in process group PGID (the command's), and no process
- * started after PGID's leader has the shell's descriptor 1 or 4 (the channel's output and error)
- * open. 1: one does, or it cannot tell (ns_last_pid unreadable, more than 4096 pids handed out
- * since, a live process whose descriptors cannot be read). 2: no or a bad PGID. These are the
- * rules of the persistent shell's look in bash (where the builtin cannot be loaded: a host of
- * another architecture, or with a C library older than glibc 2.33), with one difference: the
- * builtin also looks across a wrap of the pid counter, where the bash look gives up and retires
- * the shell (which costs a new shell, not a wrong answer; with pid_max at 32768 and processes
- * churning on the host, about one command in a few thousand).
+ * started after PGID's leader, other than the shell and its parent, has the shell's descriptor 1
+ * or 4 (the channel's output and error) open. 1: one does, or it cannot tell (ns_last_pid
+ * unreadable, more than 4096 pids handed out since, a live process whose descriptors cannot be
+ * read). 2: no or a bad PGID. These are the rules of the persistent shell's look in bash (where
+ * the builtin cannot be loaded: a host of another architecture, or with a C library older than
+ * glibc 2.33), with one difference: the builtin also looks across a wrap of the pid counter,
+ * where the bash look gives up and retires the shell (which costs a new shell, not a wrong
+ * answer, once each time the counter wraps: every 32768 pids where pid_max is that).
  *
  * C, not C++: bash loads it with dlopen, and it depends on nothing but libc. bash's headers are
  * not needed: what a loadable builtin exports (struct builtin, named <name>_struct) and how
@@ -129,11 +129,14 @@ static int fj_holders_builtin(WORD_LIST* words) {
   if (range > kMaxRange) return kHeld;
   struct stat out, err;
   if (fstat(1, &out) != 0 || fstat(4, &err) != 0) return kHeld;
+  /* The shell and its parent (the sshd that reads the channel's pipes: a pipe's two ends are one
+   * inode) always hold them; once the counter comes round to their pids they are in the range. */
+  const long self = getpid(), parent = getppid();
   for (long pid = group + 1; pid <= (wrapped ? max - 1 : last); ++pid) {
-    if (holds(pid, &out, &err) != kNone) return kHeld;
+    if (pid != self && pid != parent && holds(pid, &out, &err) != kNone) return kHeld;
   }
   for (long pid = 1; wrapped && pid <= last; ++pid) {
-    if (holds(pid, &out, &err) != kNone) return kHeld;
+    if (pid != self && pid != parent && holds(pid, &out, &err) != kNone) return kHeld;
   }
   return kNone;
 }

@@ -21,8 +21,10 @@ namespace {
 // stdin. `set -m` puts every command in its own process group, which the USR1/USR2 traps signal
 // (TERM then CONT, and KILL) when the client's timeout fires. After a command ends the shell
 // looks for processes still holding the channel's output: its process group, and any process
-// started since it began (a `setsid` escapes the group) that has fd 1 or 4 of the shell open. If
-// it finds one (or cannot tell) it retires: frames, then exits, so the channel's end of file comes
+// started since it began (a `setsid` escapes the group) that has fd 1 or 4 of the shell open, but
+// not the shell itself nor its parent (the sshd reading the pipes): once the pid counter comes
+// round to their pids, they are in that range (which retired every shell each time it did). If it
+// finds one (or cannot tell) it retires: frames, then exits, so the channel's end of file comes
 // when the last holder closes, exactly as an exec channel's would. A process that ends while it
 // is looked at holds nothing (other nodes' commands come and go in the same pid range: counting
 // one whose fd directory vanished as "cannot tell" retired about one shell in 200 rounds). Every
@@ -58,7 +60,7 @@ while LC_ALL=C IFS= read -r -N 10 _fj_n && LC_ALL=C IFS= read -r -N "$((10#$_fj_
     _fj_p=$_fj_j
     while [ "$_fj_r" = k ] && [ "$_fj_p" -lt "$_fj_l" ]; do
       _fj_p=$((_fj_p + 1))
-      [ -e "/proc/$_fj_p" ] || continue
+      [ "$_fj_p" != "$$" ] && [ "$_fj_p" != "$PPID" ] && [ -e "/proc/$_fj_p" ] || continue
       if [ ! -r "/proc/$_fj_p/fd" ]; then [ -e "/proc/$_fj_p" ] || continue; _fj_r=r; break; fi
       for _fj_f in "/proc/$_fj_p/fd/"*; do
         if [ "$_fj_f" -ef /proc/$$/fd/1 ] || [ "$_fj_f" -ef /proc/$$/fd/4 ]; then _fj_r=r; break; fi

@@ -1,6 +1,7 @@
 // The persistent shell's fj_holders builtin (cpp/remote/shell_builtin.c), loaded into a local
 // bash as the shell loads it: what it answers for a process group still running, for a writer
-// that left the group, for one that let go of the output, and for bad arguments.
+// that left the group, for one that let go of the output, for the shell and its parent, and for
+// bad arguments.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -43,6 +44,27 @@ TEST(ShellBuiltin, AnswersForTheGroupAndForWritersThatLeftIt) {
   EXPECT_EQ(run_with_builtin("set -m; setsid sleep 1 >/dev/null 2>&1 4>&- & j=$!; sleep 0.3; "
                              "fj_holders $j; echo $?"),
             "0\n");
+}
+
+TEST(ShellBuiltin, DoesNotCountTheShellOrItsParent) {
+  // The shell and its parent hold the output (the parent here reads the pipe, as sshd does) and
+  // are not what the look is for. Set the pid counter just below them, so the command's group
+  // leader gets a lower pid and the processes started after it pass theirs.
+  if (::access("/proc/sys/kernel/ns_last_pid", W_OK) != 0) {
+    GTEST_SKIP() << "needs to set the pid counter (root)";
+  }
+  std::string out;
+  for (int attempt = 0; attempt < 3; ++attempt) {  // another process may take the pids meanwhile
+    out = run_with_builtin(
+        "set -m; lo=$$; [ $PPID -lt $lo ] && [ $((lo - PPID)) -lt 64 ] && lo=$PPID; "
+        "p=$((lo - 1)); while [ -e /proc/$p ]; do p=$((p - 1)); done; "
+        "echo $((p - 1)) >/proc/sys/kernel/ns_last_pid; true & j=$!; wait $j; "
+        "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /bin/true; done; "
+        "[ $j -lt $lo ] && [ $(cat /proc/sys/kernel/ns_last_pid) -gt $$ ] && echo spans; "
+        "fj_holders $j; echo $?");
+    if (out.rfind("spans\n", 0) == 0) break;
+  }
+  EXPECT_EQ(out, "spans\n0\n");
 }
 
 TEST(ShellBuiltin, RefusesBadArguments) {
