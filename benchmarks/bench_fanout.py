@@ -9,7 +9,7 @@ same for uploading 20 small files and one 10 MB file to every node (pooled batch
 one upload call per file, and against scp over the warm ControlMaster). Needs root (it brings up
 local nodes with sshd under a private prefix and removes them afterwards).
 
-    .venv/bin/python bin/bench-fanout.py [--rounds 200]   (after bin/install.sh)
+    .venv/bin/python benchmarks/bench_fanout.py [--rounds 200]   (after bin/install.sh)
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ record sent has exactly one completion, and the ok records are as many as the to
 
 Needs root: it brings up 3 local nodes under --prefix in --subnet and removes them afterwards.
 
-    .venv/bin/python bin/bench-producer.py [--seconds 15] [--rate 400000] [--rounds 3] [--warmup 10]
-        [--prefix fjb --subnet 10.213.17.0/24]                          (after bin/install.sh)
+    .venv/bin/python benchmarks/bench_producer.py [--seconds 15] [--rate 400000] [--rounds 3]
+        [--warmup 10] [--prefix fjb --subnet 10.213.17.0/24]            (after bin/install.sh)
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ on all of them alike. Prints median and p95 per path. Needs root: it brings up 5
 with sshd under a private prefix (fjf, subnet 10.213.14.0/24, a temporary FLINK_JEPSEN_HOME)
 and removes them.
 
-    .venv/bin/python bin/bench-faults.py [--rounds 50]   (after bin/install.sh)
+    .venv/bin/python benchmarks/bench_faults.py [--rounds 50]   (after bin/install.sh)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The default scenario over 8 Flink releases (1.14 to 2.3) as one sweep, timed: the warm figure
 # (distributions, Java runtimes and job jars already cached) is the one the README reports.
-# usage: bin/bench-version-sweep.sh [OUT_DIR]   (default /tmp/fj-bench-sweep; rows there resume)
+# usage: benchmarks/bench_version_sweep.sh [OUT_DIR]   (default /tmp/fj-bench-sweep; rows there resume)
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 out="${1:-/tmp/fj-bench-sweep}"

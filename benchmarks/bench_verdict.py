@@ -15,7 +15,7 @@ gives the median.
 Peak RSS is the total of every process in the local nodes' network namespaces (sampled twice a
 second) and, separately, the harness process itself.
 
-    .venv/bin/python bin/bench-test.py [--nodes 5 9 15] [--repeat 3] [--no-peer]
+    .venv/bin/python benchmarks/bench_verdict.py [--nodes 5 9 15] [--repeat 3] [--no-peer]
         [more `test` arguments]
 """
 
