@@ -13,6 +13,7 @@ from conftest import TEST_PREFIX, TEST_SUBNET, cli
 from flink_jepsen import _core
 from flink_jepsen.errors import SetupError, UsageError
 from flink_jepsen.nodes.local import LocalNodes
+from flink_jepsen.nodes.remotes import SshOptions, shell_builtin, ssh_remote
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +57,19 @@ def test_ssh_shells_load_the_persistent_shell_builtin(local_nodes) -> None:
     for n in local_nodes.nodes():
         r = remotes[n.name].check("type -t fj_holders")
         assert r.out == "builtin\n", n.name
+
+
+def test_ssh_remotes_to_hosts_put_the_builtin_there_first(local_nodes) -> None:
+    # A node reached as a real host is (--remote ssh): its remote puts this install's builtin
+    # in the login's ~/.cache/flink-jepsen before the first command, and its shells load it.
+    key = str(local_nodes.ssh_dir / "id_ed25519")
+    node = local_nodes.nodes()[0]
+    remote = ssh_remote(node, SshOptions(private_key=key, host_key_policy="no"))
+    assert remote.shell_builtin_path.startswith(".cache/flink-jepsen/fj_shell_builtin-")
+    assert remote.check("type -t fj_holders").out == "builtin\n"
+    put = remote.check(f"cat {remote.shell_builtin_path} | md5sum").out
+    assert put == subprocess.run(["md5sum"], input=shell_builtin().read_bytes(),
+                                 capture_output=True).stdout.decode()
 
 
 def test_up_is_idempotent_and_refuses_a_different_shape(local_nodes) -> None:

@@ -133,7 +133,7 @@ void bind_remote(py::module_& m) {
       .def(py::init([](std::string node, std::string host, int port, std::string username,
                        std::string password, std::string private_key, std::string host_key_policy,
                        std::string known_hosts, double connect_timeout, int retries,
-                       std::string shell_builtin) {
+                       std::string shell_builtin, std::string shell_builtin_upload) {
              fj::SshConfig c;
              c.host = std::move(host);
              c.port = port;
@@ -145,15 +145,19 @@ void bind_remote(py::module_& m) {
              c.connect_timeout_s = connect_timeout;
              c.retries = retries;
              c.shell_builtin = std::move(shell_builtin);
+             c.shell_builtin_upload = std::move(shell_builtin_upload);
              return std::make_shared<fj::SshRemote>(std::move(node), std::move(c));
            }),
            "node"_a, "host"_a, "port"_a = 22, "username"_a = "root", "password"_a = "",
            "private_key"_a = "", "host_key_policy"_a = "no", "known_hosts"_a = "",
            "connect_timeout"_a = 10.0, "retries"_a = 3, "shell_builtin"_a = "",
-           "shell_builtin: the node's path of the persistent shell's fj_holders builtin "
-           "(this machine's copy: flink_jepsen.nodes.remotes.shell_builtin()); empty: the shell's "
-           "bash "
-           "look.");
+           "shell_builtin_upload"_a = "",
+           "shell_builtin: the node's path of the persistent shell's fj_holders builtin; empty: "
+           "the shell's look in bash. shell_builtin_upload: this machine's copy "
+           "(flink_jepsen.nodes.remotes.shell_builtin()), put on the host before the first "
+           "command, at shell_builtin or else under ~/.cache/flink-jepsen, named by its bytes.")
+      .def_property_readonly("shell_builtin_path", &fj::SshRemote::shell_builtin_path,
+                             "The node's path of the builtin its shells load (empty: none).");
 
   m.def(
       "fan_out",

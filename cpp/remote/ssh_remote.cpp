@@ -15,6 +15,7 @@
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -283,10 +285,40 @@ std::string server_key_fingerprint(ssh_session s) {
 
 // ---- SshRemote ---------------------------------------------------------------------------------
 
+namespace {
+
+/// FNV-1a, 64 bits, in hex: names a builtin's copy on a host by its bytes, so harnesses of
+/// different versions sharing a host never load each other's.
+std::string content_name(const std::string& bytes) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+}  // namespace
+
 SshRemote::SshRemote(std::string node, SshConfig cfg)
-    : node_(std::move(node)),
-      cfg_(std::move(cfg)),
-      shell_command_(persistent_shell_command(cfg_.shell_builtin)) {
+    : node_(std::move(node)), cfg_(std::move(cfg)) {
+  if (!cfg_.shell_builtin_upload.empty()) {
+    std::ifstream in(cfg_.shell_builtin_upload, std::ios::binary);
+    std::ostringstream bytes;
+    if (in) bytes << in.rdbuf();
+    builtin_bytes_ = bytes.str();
+    if (!in || builtin_bytes_.empty()) {
+      throw std::invalid_argument("SshRemote " + node_ + ": cannot read the shell builtin " +
+                                  cfg_.shell_builtin_upload + " (shell_builtin_upload)");
+    }
+    if (cfg_.shell_builtin.empty()) {
+      cfg_.shell_builtin = std::string(kHostShellBuiltinDir) + "/fj_shell_builtin-" +
+                           content_name(builtin_bytes_) + ".so";
+    }
+  }
+  shell_command_ = persistent_shell_command(cfg_.shell_builtin);
   if (cfg_.host.empty()) throw std::invalid_argument("SshRemote " + node_ + ": empty host");
   if (cfg_.port <= 0 || cfg_.port > 65535) {
     throw std::invalid_argument("SshRemote " + node_ + ": bad port " + std::to_string(cfg_.port));
@@ -597,6 +629,34 @@ void SshRemote::signal_shell(int shell_pid, const char* signal) {
   }
 }
 
+void SshRemote::put_shell_builtin() {
+  if (builtin_bytes_.empty()) return;
+  const std::string& path = cfg_.shell_builtin;
+  const auto slash = path.rfind('/');
+  std::string command;
+  if (slash != std::string::npos && slash > 0)
+    command = "mkdir -p " + shell_quote(path.substr(0, slash)) + " && ";
+  // Through a file of its own, renamed into place: a shell loading the builtin meanwhile, or
+  // another harness putting it there too, never sees it half written.
+  command += "cat >" + shell_quote(path) + ".$$ && mv -f " + shell_quote(path) + ".$$ " +
+             shell_quote(path);
+  ExecOptions options;
+  options.timeout_s = 30;
+  options.stdin_data = builtin_bytes_;
+  try {
+    const ExecResult res = exec_on_channel(command, options, true);
+    if (res.ok()) {
+      spdlog::debug("[{}] ssh: the shell builtin is at {}", node_, path);
+    } else {
+      spdlog::info("[{}] ssh: cannot put the shell builtin at {} ({}); shells look in bash", node_,
+                   path, tail_lines(res.err, 2));
+    }
+  } catch (const std::exception& e) {
+    spdlog::info("[{}] ssh: cannot put the shell builtin at {} ({}); shells look in bash", node_,
+                 path, e.what());
+  }
+}
+
 ExecResult SshRemote::exec_on_channel(const std::string& command, const ExecOptions& options,
                                       bool take_slot, const InputPull* input) {
   ++channel_commands_;
@@ -799,6 +859,8 @@ ExecResult SshRemote::exec_on_channel(const std::string& command, const ExecOpti
 
 ExecResult SshRemote::exec_on_shell(const std::string& command, const ExecOptions& options,
                                     const std::string& script) {
+  // Before the first shell starts, and before this command takes a channel slot.
+  std::call_once(builtin_put_, [this] { put_shell_builtin(); });
   ++shell_commands_;
   const auto start = Clock::now();
   ExecResult result;

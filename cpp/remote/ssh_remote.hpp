@@ -32,7 +32,17 @@ struct SshConfig {
   /// The node's path of the persistent shell's fj_holders builtin (shell_builtin.c); empty: the
   /// shell does its look in bash (a third of a fan-out round's CPU more on local nodes).
   std::string shell_builtin;
+  /// This machine's copy of that builtin, put on the host once, before the first command (at
+  /// shell_builtin, or where that is empty at kHostShellBuiltinDir/fj_shell_builtin-<hash of its
+  /// bytes>.so under the login directory). Empty: nothing is put there. This is how real hosts get
+  /// it; local nodes have it copied into their tree. A host that cannot take it, or whose bash
+  /// cannot load it (another architecture, an older C library), keeps the look in bash.
+  std::string shell_builtin_upload;
 };
+
+/// Where a host keeps the builtins put there (SshConfig::shell_builtin_upload), relative to the
+/// login directory.
+inline constexpr const char* kHostShellBuiltinDir = ".cache/flink-jepsen";
 
 namespace detail {
 struct SshConnection;
@@ -59,7 +69,8 @@ class SshRemote : public Remote {
   };
 
   /// Does not connect; the session is opened by the first call that needs it.
-  /// Throws std::invalid_argument for an unknown host_key_policy or an empty host.
+  /// Throws std::invalid_argument for an unknown host_key_policy, an empty host, or a
+  /// shell_builtin_upload that cannot be read.
   SshRemote(std::string node, SshConfig cfg);
   ~SshRemote() override;
   SshRemote(const SshRemote&) = delete;
@@ -67,6 +78,9 @@ class SshRemote : public Remote {
 
   const std::string& node() const override { return node_; }
   const SshConfig& config() const { return cfg_; }
+  /// The node's path of the builtin its shells load (empty: none), as given or as chosen for
+  /// the upload.
+  const std::string& shell_builtin_path() const { return cfg_.shell_builtin; }
 
   /// Runs `bash -c <wrap_command(command, options)>` on the node; when options.timeout_s > 0 its
   /// process group gets a TERM after T seconds and a KILL 2 s later (as from
@@ -110,8 +124,9 @@ class SshRemote : public Remote {
   ExecResult exec_on_channel(const std::string& command, const ExecOptions& options, bool take_slot,
                              const InputPull* input = nullptr);
   void signal_shell(int shell_pid, const char* signal);  // a timeout's USR1 or USR2
-  ConnPtr acquire();      // the pooled session, connecting if there is none (or it broke)
-  ConnPtr connect_new();  // opens, verifies and authenticates a fresh session
+  void put_shell_builtin();  // shell_builtin_upload's bytes to shell_builtin, once; never throws
+  ConnPtr acquire();         // the pooled session, connecting if there is none (or it broke)
+  ConnPtr connect_new();     // opens, verifies and authenticates a fresh session
   void verify_host_key(detail::SshConnection& conn);
   void authenticate(detail::SshConnection& conn);
   std::string endpoint() const;  // host:port
@@ -124,6 +139,8 @@ class SshRemote : public Remote {
   std::string node_;
   SshConfig cfg_;
   std::string shell_command_;  ///< the exec request that starts a persistent shell
+  std::string builtin_bytes_;  ///< shell_builtin_upload's content, put on the host once
+  std::once_flag builtin_put_;
   mutable std::mutex pool_mutex_;
   ConnPtr conn_;
   bool ever_connected_ = false;

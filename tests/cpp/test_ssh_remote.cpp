@@ -960,6 +960,63 @@ TEST_F(SshRemoteTest, ShellLoadsItsBuiltinOrLooksInBash) {
   }
 }
 
+TEST_F(SshRemoteTest, ShellBuiltinIsPutOnTheHostBeforeTheFirstShell) {
+  // As for a real host: the builtin is this machine's file, put where the config says, once.
+  fj::SshConfig cfg = config();
+  cfg.shell_builtin = (work_ / "lib" / "fj_shell_builtin.so").string();
+  cfg.shell_builtin_upload = FJ_SHELL_BUILTIN_PATH;
+  fj::SshRemote r("n1", cfg);
+  EXPECT_EQ(r.exec("type -t fj_holders", with_timeout(10)).out, "builtin\n");
+  EXPECT_EQ(r.exec("type -t fj_holders", with_timeout(10)).out, "builtin\n");
+  std::ifstream mine(FJ_SHELL_BUILTIN_PATH, std::ios::binary);
+  std::ifstream put(cfg.shell_builtin, std::ios::binary);
+  std::ostringstream a, b;
+  a << mine.rdbuf();
+  b << put.rdbuf();
+  EXPECT_FALSE(a.str().empty());
+  EXPECT_EQ(a.str(), b.str());
+  EXPECT_EQ(r.counters().channel_commands, 1u);  // the one that put it there
+  EXPECT_EQ(r.counters().shells_started, 1u);
+  // Nothing but the file is left in its directory (it is written beside it, then renamed).
+  EXPECT_EQ(local_output("ls " + (work_ / "lib").string()), "fj_shell_builtin.so\n");
+}
+
+TEST_F(SshRemoteTest, ShellBuiltinThatCannotBePutLeavesTheLookInBash) {
+  fj::SshConfig cfg = config();
+  cfg.shell_builtin = "/proc/fj-no-such-dir/fj_shell_builtin.so";
+  cfg.shell_builtin_upload = FJ_SHELL_BUILTIN_PATH;
+  fj::SshRemote r("n1", cfg);
+  auto res = r.exec("type -t fj_holders; echo ran", with_timeout(10));
+  EXPECT_EQ(res.exit_status, 0) << res.err;
+  EXPECT_EQ(res.out, "ran\n");
+  // A writer left behind is still waited for.
+  auto late = r.exec("setsid bash -c 'sleep 0.5; echo late' & echo now", with_timeout(20));
+  EXPECT_EQ(late.out, "now\nlate\n");
+}
+
+TEST_F(SshRemoteTest, ShellBuiltinUploadIsNamedByItsBytesAndMustBeReadable) {
+  fj::SshConfig cfg = config();
+  cfg.shell_builtin_upload = FJ_SHELL_BUILTIN_PATH;
+  const fj::SshRemote r("n1", cfg);
+  const std::string& path = r.shell_builtin_path();
+  const std::string dir = std::string(fj::kHostShellBuiltinDir) + "/fj_shell_builtin-";
+  ASSERT_EQ(path.rfind(dir, 0), 0u) << path;
+  EXPECT_EQ(path.size(), dir.size() + 16 + 3) << path;             // 64 bits in hex, then ".so"
+  EXPECT_EQ(fj::SshRemote("n2", cfg).shell_builtin_path(), path);  // the same bytes, one name
+  fj::SshConfig other = cfg;
+  other.shell_builtin_upload = (work_ / "other.so").string();
+  std::ofstream(other.shell_builtin_upload) << "not the same bytes";
+  EXPECT_NE(fj::SshRemote("n3", other).shell_builtin_path(), path);
+  // A file that cannot be read is an error that names it.
+  other.shell_builtin_upload = (work_ / "missing.so").string();
+  try {
+    fj::SshRemote bad("n4", other);
+    FAIL() << "no error for a missing shell_builtin_upload";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.so"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(SshRemoteTest, ShellGivesWhatAnExecChannelGives) {
   for (const auto& [look, cfg] : looks()) {
     gives_what_an_exec_channel_gives(look, cfg);

@@ -82,9 +82,11 @@ def shell_builtin() -> Path | None:
 
 def ssh_remote(node: Node, options: SshOptions):
     """An SSH remote of the core (imported here: loading this module, which the pytest plugin
-    does, must not load the C++ core)."""
+    does, must not load the C++ core). It puts this install's shell builtin on the host before
+    the first command (under ~/.cache/flink-jepsen, named by its bytes)."""
     from flink_jepsen import _core
 
+    builtin = shell_builtin()
     return _core.SshRemote(
         node.name,
         node.address,
@@ -95,6 +97,7 @@ def ssh_remote(node: Node, options: SshOptions):
         host_key_policy=options.host_key_policy,
         known_hosts=known_hosts(options),
         connect_timeout=options.connect_timeout,
+        shell_builtin_upload=str(builtin) if builtin else "",
     )
 
 
