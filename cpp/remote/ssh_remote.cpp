@@ -634,8 +634,9 @@ void SshRemote::put_shell_builtin() {
   const std::string& path = cfg_.shell_builtin;
   const auto slash = path.rfind('/');
   std::string command;
-  if (slash != std::string::npos && slash > 0)
+  if (slash != std::string::npos && slash > 0) {
     command = "mkdir -p " + shell_quote(path.substr(0, slash)) + " && ";
+  }
   // Through a file of its own, renamed into place: a shell loading the builtin meanwhile, or
   // another harness putting it there too, never sees it half written.
   command += "cat >" + shell_quote(path) + ".$$ && mv -f " + shell_quote(path) + ".$$ " +
@@ -643,17 +644,14 @@ void SshRemote::put_shell_builtin() {
   ExecOptions options;
   options.timeout_s = 30;
   options.stdin_data = builtin_bytes_;
-  try {
-    const ExecResult res = exec_on_channel(command, options, true);
-    if (res.ok()) {
-      spdlog::debug("[{}] ssh: the shell builtin is at {}", node_, path);
-    } else {
-      spdlog::info("[{}] ssh: cannot put the shell builtin at {} ({}); shells look in bash", node_,
-                   path, tail_lines(res.err, 2));
-    }
-  } catch (const std::exception& e) {
+  // No session at all throws ConnectionError, as the command that asked would have: nothing is
+  // put, and the next command tries again (call_once). Anything else leaves the look in bash.
+  const ExecResult res = exec_on_channel(command, options, true);
+  if (res.ok()) {
+    spdlog::debug("[{}] ssh: the shell builtin is at {}", node_, path);
+  } else {
     spdlog::info("[{}] ssh: cannot put the shell builtin at {} ({}); shells look in bash", node_,
-                 path, e.what());
+                 path, tail_lines(res.err, 2));
   }
 }
 

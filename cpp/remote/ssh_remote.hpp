@@ -124,7 +124,7 @@ class SshRemote : public Remote {
   ExecResult exec_on_channel(const std::string& command, const ExecOptions& options, bool take_slot,
                              const InputPull* input = nullptr);
   void signal_shell(int shell_pid, const char* signal);  // a timeout's USR1 or USR2
-  void put_shell_builtin();  // shell_builtin_upload's bytes to shell_builtin, once; never throws
+  void put_shell_builtin();  // shell_builtin_upload's bytes to shell_builtin (ConnectionError)
   ConnPtr acquire();         // the pooled session, connecting if there is none (or it broke)
   ConnPtr connect_new();     // opens, verifies and authenticates a fresh session
   void verify_host_key(detail::SshConnection& conn);

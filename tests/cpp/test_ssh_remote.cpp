@@ -994,6 +994,26 @@ TEST_F(SshRemoteTest, ShellBuiltinThatCannotBePutLeavesTheLookInBash) {
   EXPECT_EQ(late.out, "now\nlate\n");
 }
 
+TEST_F(SshRemoteTest, ShellBuiltinForAnUnreachableHostFailsOnceAsTheCommandWould) {
+  // No session at all: the command's ConnectionError, after one round of retries (not a round
+  // for the builtin and another for the command); the next command tries both again.
+  fj::SshConfig c = config();
+  c.port = free_port();
+  c.retries = 1;
+  c.shell_builtin_upload = FJ_SHELL_BUILTIN_PATH;
+  fj::SshRemote r("n9", c);
+  for (int i = 0; i < 2; ++i) {
+    try {
+      r.exec("true", with_timeout(10));
+      FAIL() << "no error";
+    } catch (const fj::ConnectionError& e) {
+      EXPECT_TRUE(contains(e.what(), "gave up after 2 attempts")) << e.what();
+    }
+  }
+  EXPECT_EQ(r.counters().channel_commands, 2u);  // one try to put it there per command
+  EXPECT_EQ(r.counters().shell_commands, 0u);
+}
+
 TEST_F(SshRemoteTest, ShellBuiltinUploadIsNamedByItsBytesAndMustBeReadable) {
   fj::SshConfig cfg = config();
   cfg.shell_builtin_upload = FJ_SHELL_BUILTIN_PATH;
