@@ -7,16 +7,20 @@ import os
 import signal
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from flink_jepsen.nodes.node import Node
+from flink_jepsen.systems import zookeeper
 from flink_jepsen.systems.cds import (
+    C1_ONLY,
     FLINK_JVM_OPTIONS,
     HELPER_CLASS,
     MIN_ARCHIVE_BYTES,
     ClassArchives,
     java_feature,
+    tuned,
 )
 
 SYSTEM_JAVA = Path("/usr/lib/jvm/java-17-openjdk-amd64")
@@ -243,3 +247,15 @@ def test_helper_archive_is_recorded_once_and_maps_into_a_nodes_copy(tmp_path, fj
                             capture_output=True, text=True,
                             env={**os.environ, **archives.helper_env("taskmanager")})
     assert broken.returncode != 0
+
+
+def test_start_up_tuning_is_for_local_nodes_when_asked_and_zookeeper_follows_it(tmp_path) -> None:
+    local, hosts = SimpleNamespace(shared_fs=True), SimpleNamespace(shared_fs=False)
+    assert tuned(True, local)
+    assert not tuned(False, local) and not tuned(True, hosts) and not tuned(False, hosts)
+    nodes = [Node(f"n{i}", f"10.0.0.{i}", str(tmp_path / f"n{i}")) for i in (1, 2, 3)]
+    for shared_fs in (True, False):
+        cluster = SimpleNamespace(shared_fs=shared_fs, nodes=nodes)
+        d = SimpleNamespace(cluster=cluster, options=SimpleNamespace(cds=True))
+        command = zookeeper.make(d).command(nodes[0])
+        assert (C1_ONLY in command) == shared_fs, command

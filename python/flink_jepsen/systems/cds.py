@@ -58,10 +58,18 @@ log = logging.getLogger("flink_jepsen.systems.cds")
 DYNAMIC_SINCE = 13
 # A dump smaller than this is a JVM killed while writing it (a real one is tens of MB).
 MIN_ARCHIVE_BYTES = 1 << 20
+# The client compiler only: what a tuned JVM runs with (Flink's, ZooKeeper's).
+C1_ONLY = "-XX:TieredStopAtLevel=1"
 # The start scripts' helper JVMs: options for a JVM that runs half a second ...
-HELPER_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+HELPER_OPTIONS = f"{C1_ONLY} -XX:+UseSerialGC"
 # ... and the Flink JVM's own (after those): the collector as shipped, the client compiler only.
-FLINK_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:-UseSerialGC"
+FLINK_JVM_OPTIONS = f"{C1_ONLY} -XX:-UseSerialGC"
+
+
+def tuned(asked: bool, cluster) -> bool:
+    """Whether a system's JVMs get the start-up tuning (archives, C1_ONLY): asked for (`--cds`,
+    the default) and on nodes sharing the control machine's disk and cores (local nodes)."""
+    return asked and cluster.shared_fs
 HELPER_CLASS = "org.apache.flink.runtime.util.bash.BashJavaUtils"
 
 

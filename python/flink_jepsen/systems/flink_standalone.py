@@ -13,7 +13,7 @@ from pathlib import Path
 from flink_jepsen import _core
 from flink_jepsen.errors import SetupError, UsageError
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems import flink_config, java, register
+from flink_jepsen.systems import cds, flink_config, java, register
 from flink_jepsen.systems.base import Deployment, Process
 from flink_jepsen.systems.cds import ClassArchives
 from flink_jepsen.systems.dist import Distribution
@@ -149,7 +149,7 @@ class FlinkStandalone(Flink):
     def install(self) -> None:
         name = self.config_file()
         self.java_home = str(java.java_home(java.java_for(self.dist.major_minor)))
-        tuned = self.use_cds and self.cluster.shared_fs  # start-up tuning: local nodes only
+        tuned = cds.tuned(self.use_cds, self.cluster)
         self.archives = ClassArchives(self.java_home, f"{self.dist.version} {self.dist.checksum}",
                                       type(self).__name__, enabled=tuned,
                                       lib_dir=self.stable_lib_dir())

@@ -10,7 +10,7 @@ from pathlib import Path
 from flink_jepsen import _core, paths, versions
 from flink_jepsen.errors import SetupError
 from flink_jepsen.nodes.node import Node
-from flink_jepsen.systems import register
+from flink_jepsen.systems import cds, register
 from flink_jepsen.systems.base import Deployment, Process, Role, System
 from flink_jepsen.systems.fetch import maven_dependency, maven_jars
 
@@ -84,7 +84,7 @@ class ZooKeeper(System):
 
     def command(self, node: Node) -> str:
         home = self.home(node)
-        c1 = "-XX:TieredStopAtLevel=1 " if self.c1 else ""
+        c1 = f"{cds.C1_ONLY} " if self.c1 else ""
         return (f"java -Xms64m -Xmx{self.heap_mb}m -XX:+UseSerialGC {c1}"
                 f"-Dlogback.configurationFile={home}/conf/logback.xml "
                 f"-Dzookeeper.log.dir={node.path('log', self.name)} "
@@ -143,4 +143,4 @@ class ZooKeeper(System):
 
 @register("zookeeper", "ZooKeeper ensemble (the first three nodes)")
 def make(d: Deployment) -> ZooKeeper:
-    return ZooKeeper(d.cluster, c1=d.options.cds and d.cluster.shared_fs)
+    return ZooKeeper(d.cluster, c1=cds.tuned(d.options.cds, d.cluster))
