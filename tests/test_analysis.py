@@ -790,3 +790,18 @@ def test_report_points_to_the_job_lifecycle_in_the_logs_and_other_checkers_anoma
     assert 'href="nodes/n1/log/flink/flink--standalonesession-0-n1.log.1"' in section
     assert "n1/log/flink/flink--standalonesession-0-n1.log.1:3" in section
     assert "<td>finished-once</td><td>ran-after-finished</td>" in page
+
+
+def test_teardown_prewarms_the_report_libraries_the_runner_itself_does_not_load() -> None:
+    # The runner starts no plotting library on import (every CLI call would pay for it); its
+    # teardown thread loads the report's (pandas, matplotlib) while the nodes stop.
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom flink_jepsen.run import runner\n"
+            "assert 'matplotlib' not in sys.modules and 'pandas' not in sys.modules\n"
+            "runner._prewarm_analysis()\n"
+            "assert 'flink_jepsen.analysis.report' in sys.modules\n"
+            "assert 'matplotlib' in sys.modules and 'pandas' in sys.modules\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -134,3 +134,27 @@ TEST(Daemon, StartSignalStop) {
   EXPECT_FALSE(fj::signal_daemon(r, spec.pidfile, "KILL"));
   std::filesystem::remove_all(dir);
 }
+
+TEST(Daemon, StopGivesTheGraceAskedForThenKills) {
+  // A daemon that ignores TERM (its children inherit that): stop waits the grace, then KILLs;
+  // with no grace (Flink's teardown, as the original's SIGKILL) it is gone at once.
+  fj::LocalRemote r;
+  const std::string dir = "/tmp/fj-daemon-grace-" + std::to_string(::getpid());
+  fj::DaemonSpec spec{"bash -c 'trap \"\" TERM; while :; do sleep 0.1; done'", dir + "/run/d.pid",
+                      dir + "/log/d.log", with_timeout(30)};
+  for (const double grace : {2.0, 0.0}) {
+    ASSERT_TRUE(fj::start_daemon(r, spec));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its trap is set
+    const auto start = std::chrono::steady_clock::now();
+    fj::stop_daemon(r, spec.pidfile, grace);
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_FALSE(fj::daemon_running(r, spec.pidfile)) << grace;
+    if (grace > 0) {
+      EXPECT_GE(took, grace * 0.9) << "TERM was not ignored, or the grace was cut short";
+    } else {
+      EXPECT_LT(took, 1.0) << "no grace asked for, yet stop waited";
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
