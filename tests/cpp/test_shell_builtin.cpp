@@ -47,23 +47,39 @@ TEST(ShellBuiltin, AnswersForTheGroupAndForWritersThatLeftIt) {
 }
 
 TEST(ShellBuiltin, DoesNotCountTheShellOrItsParent) {
-  // The shell and its parent hold the output (the parent here reads the pipe, as sshd does) and
-  // are not what the look is for. Set the pid counter just below them, so the command's group
-  // leader gets a lower pid and the processes started after it pass theirs.
+  // The shell holds its own output, and so does its parent, which reads it (as sshd reads the
+  // persistent shell's): neither is what the look is for. Here the shell's output is a process
+  // substitution its parent bash reads itself (a `cat` would be a reader started since), and its
+  // fd 4 a file only it has open. Set the pid counter just below the two, so the group leader of
+  // the next job gets a lower pid and the processes started after it pass theirs. (Others in that
+  // range, as this test's own process, hold none of the shell's files.)
   if (::access("/proc/sys/kernel/ns_last_pid", W_OK) != 0) {
     GTEST_SKIP() << "needs to set the pid counter (root)";
   }
+  char script[] = "/tmp/fj-holders-shell-XXXXXX";
+  const int fd = ::mkstemp(script);
+  ASSERT_GE(fd, 0);
+  const std::string text =
+      "enable -f " FJ_SHELL_BUILTIN_PATH
+      " fj_holders || exit 9\n"
+      "t=$(mktemp); exec 4>\"$t\"; rm -f \"$t\"\n"
+      "set -m; lo=$$; [ $PPID -lt $lo ] && lo=$PPID\n"
+      "p=$((lo - 1)); while [ -e /proc/$p ]; do p=$((p - 1)); done\n"
+      "echo $((p - 1)) >/proc/sys/kernel/ns_last_pid; true & j=$!; wait $j\n"
+      "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /bin/true; done\n"
+      "[ $j -lt $lo ] && [ $(cat /proc/sys/kernel/ns_last_pid) -gt $$ ] && echo spans\n"
+      "fj_holders $j; echo $?\n";
+  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  ::close(fd);
   std::string out;
   for (int attempt = 0; attempt < 3; ++attempt) {  // another process may take the pids meanwhile
-    out = run_with_builtin(
-        "set -m; lo=$$; [ $PPID -lt $lo ] && [ $((lo - PPID)) -lt 64 ] && lo=$PPID; "
-        "p=$((lo - 1)); while [ -e /proc/$p ]; do p=$((p - 1)); done; "
-        "echo $((p - 1)) >/proc/sys/kernel/ns_last_pid; true & j=$!; wait $j; "
-        "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /bin/true; done; "
-        "[ $j -lt $lo ] && [ $(cat /proc/sys/kernel/ns_last_pid) -gt $$ ] && echo spans; "
-        "fj_holders $j; echo $?");
+    out = fj::testing::output_of(
+        "bash --noprofile --norc -c 'exec 5< <(exec bash --noprofile --norc " +
+        std::string(script) +
+        "); while IFS= read -r l; do echo \"$l\"; done <&5' </dev/null 2>/dev/null");
     if (out.rfind("spans\n", 0) == 0) break;
   }
+  ::unlink(script);
   EXPECT_EQ(out, "spans\n0\n");
 }
 
