@@ -1,7 +1,7 @@
 // The persistent shell's fj_holders builtin (cpp/remote/shell_builtin.c), loaded into a local
 // bash as the shell loads it: what it answers for a process group still running, for a writer
-// that left the group, for one that let go of the output, for the shell and its parent, and for
-// bad arguments.
+// that left the group, for one that let go of the output, and for bad arguments; and the
+// persistent shell's look, with it and in bash, once the pid counter comes round to the shell.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "netns_helpers.hpp"
+#include "remote/shell_frames.hpp"
 
 namespace {
 
@@ -46,41 +47,72 @@ TEST(ShellBuiltin, AnswersForTheGroupAndForWritersThatLeftIt) {
             "0\n");
 }
 
-TEST(ShellBuiltin, DoesNotCountTheShellOrItsParent) {
-  // The shell holds its own output, and so does its parent, which reads it (as sshd reads the
-  // persistent shell's): neither is what the look is for. Here the shell's output is a process
-  // substitution its parent bash reads itself (a `cat` would be a reader started since), and its
-  // fd 4 a file only it has open. Set the pid counter just below the two, so the group leader of
-  // the next job gets a lower pid and the processes started after it pass theirs. (Others in that
-  // range, as this test's own process, hold none of the shell's files.)
-  if (::access("/proc/sys/kernel/ns_last_pid", W_OK) != 0) {
-    GTEST_SKIP() << "needs to set the pid counter (root)";
-  }
-  char script[] = "/tmp/fj-holders-shell-XXXXXX";
-  const int fd = ::mkstemp(script);
-  ASSERT_GE(fd, 0);
-  const std::string text =
-      "enable -f " FJ_SHELL_BUILTIN_PATH
-      " fj_holders || exit 9\n"
-      "t=$(mktemp); exec 4>\"$t\"; rm -f \"$t\"\n"
-      "set -m; lo=$$; [ $PPID -lt $lo ] && lo=$PPID\n"
+/// The persistent shell (shell_frames.cpp) as a coprocess of a bash that plays sshd (it holds
+/// the shell's pipes and sends it frames), in a pid namespace of its own: there the pid counter
+/// can be set back without disturbing anything else on the machine. The player, with free pids
+/// below its own, sets the counter just below those of the shell and itself, and has the shell run
+/// a command that starts a dozen processes, which pass the player's and the shell's pids. It
+/// prints "spans" if they did, the command's "<status> <k|r>", and "same-shell" if the next
+/// command ran in the same shell.
+std::string shell_look_round_the_counter(const std::string& builtin) {
+  const std::string player =
+      "trap '' PIPE\n"
+      "n=0\n"
+      "run() {\n"
+      "  n=$((n + 1)); local m=fjtestmark$n line body\n"
+      "  body=\"$m\"$'\\n'\"$1\"\n"
+      "  printf '%010d%s' \"${#body}\" \"$body\" >&\"${SH[1]}\"\n"
+      "  OUT=(); ST=eof\n"
+      "  while IFS= read -r line <&\"${SH[0]}\"; do\n"
+      "    case $line in \"$m+\"*) ;; \"$m \"*) ST=${line#\"$m \"}; return ;; *) OUT+=(\"$line\") "
+      ";; "
+      "esac\n"
+      "  done\n"
+      "}\n"
+      "t=$(mktemp)\n"
+      "coproc SH { " +
+      fj::persistent_shell_command(builtin) +
+      "; } 2>\"$t\"\n"
+      "rm -f \"$t\"\n"
+      "run 'read -r _ _ _ s _ </proc/self/stat; echo $s'; s=${OUT[0]}\n"
+      "lo=$$; [ \"$s\" -lt \"$lo\" ] && lo=$s\n"
       "p=$((lo - 1)); while [ -e /proc/$p ]; do p=$((p - 1)); done\n"
-      "echo $((p - 1)) >/proc/sys/kernel/ns_last_pid; true & j=$!; wait $j\n"
-      "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /bin/true; done\n"
-      "[ $j -lt $lo ] && [ $(cat /proc/sys/kernel/ns_last_pid) -gt $$ ] && echo spans\n"
-      "fj_holders $j; echo $?\n";
-  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+      "echo $((p - 1)) >/proc/sys/kernel/ns_last_pid\n"
+      "run 'echo $BASHPID; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /bin/true; done; "
+      "read -r l </proc/sys/kernel/ns_last_pid; echo $l'\n"
+      "[ \"${OUT[0]}\" -lt \"$lo\" ] && [ \"${OUT[1]}\" -gt \"$s\" ] && [ \"${OUT[1]}\" -gt $$ ] "
+      "&& echo spans\n"
+      "echo \"$ST\"\n"
+      "run 'read -r _ _ _ s _ </proc/self/stat; echo $s'\n"
+      "[ \"${OUT[0]:-}\" = \"$s\" ] && echo same-shell\n";
+  char path[] = "/tmp/fj-shell-look-XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) return "cannot make a temporary file";
+  const bool written =
+      ::write(fd, player.data(), player.size()) == static_cast<ssize_t>(player.size());
   ::close(fd);
-  std::string out;
-  for (int attempt = 0; attempt < 3; ++attempt) {  // another process may take the pids meanwhile
-    out = fj::testing::output_of(
-        "bash --noprofile --norc -c 'exec 5< <(exec bash --noprofile --norc " +
-        std::string(script) +
-        "); while IFS= read -r l; do echo \"$l\"; done <&5' </dev/null 2>/dev/null");
-    if (out.rfind("spans\n", 0) == 0) break;
+  // The namespace's init burns ten pids, then forks the player (not pid 1, with free pids below).
+  const std::string out =
+      written ? fj::testing::output_of(
+                    "unshare --pid --fork --mount-proc bash --noprofile --norc -c 'for i in 1 2 "
+                    "3 4 5 6 7 8 9 10; do /bin/true; done; bash --noprofile --norc " +
+                    std::string(path) + "; exit $?' </dev/null 2>/dev/null")
+              : "cannot write " + std::string(path);
+  ::unlink(path);
+  return out;
+}
+
+TEST(ShellLook, DoesNotCountTheShellOrItsParent) {
+  // The shell holds its own output, and so does its parent, which reads it (sshd): neither is a
+  // writer the command left behind, but once the pid counter comes round to their pids they are
+  // in the range the look covers. (That retired every shell each time it did.) With both looks.
+  if (!fj::testing::succeeds("unshare --pid --fork --mount-proc true 2>/dev/null")) {
+    GTEST_SKIP() << "needs a pid namespace of its own (root)";
   }
-  ::unlink(script);
-  EXPECT_EQ(out, "spans\n0\n");
+  for (const std::string& builtin : {std::string(), std::string(FJ_SHELL_BUILTIN_PATH)}) {
+    EXPECT_EQ(shell_look_round_the_counter(builtin), "spans\n0 k\nsame-shell\n")
+        << (builtin.empty() ? "bash look" : "builtin look");
+  }
 }
 
 TEST(ShellBuiltin, RefusesBadArguments) {
