@@ -156,8 +156,9 @@ void bind_remote(py::module_& m) {
            "the shell's look in bash. shell_builtin_upload: this machine's copy "
            "(flink_jepsen.nodes.remotes.shell_builtin()), put on the host before the first "
            "command, at shell_builtin or else under ~/.cache/flink-jepsen, named by its bytes.")
-      .def_property_readonly("shell_builtin_path", &fj::SshRemote::shell_builtin_path,
-                             "The node's path of the builtin its shells load (empty: none).");
+      .def_property_readonly(
+          "shell_builtin_path", [](const fj::SshRemote& r) { return r.config().shell_builtin; },
+          "The node's path of the builtin its shells load (empty: none).");
 
   m.def(
       "fan_out",

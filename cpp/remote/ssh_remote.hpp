@@ -77,10 +77,8 @@ class SshRemote : public Remote {
   SshRemote& operator=(const SshRemote&) = delete;
 
   const std::string& node() const override { return node_; }
+  /// As given, but for shell_builtin, which names the upload's place when it was left empty.
   const SshConfig& config() const { return cfg_; }
-  /// The node's path of the builtin its shells load (empty: none), as given or as chosen for
-  /// the upload.
-  const std::string& shell_builtin_path() const { return cfg_.shell_builtin; }
 
   /// Runs `bash -c <wrap_command(command, options)>` on the node; when options.timeout_s > 0 its
   /// process group gets a TERM after T seconds and a KILL 2 s later (as from

@@ -929,13 +929,9 @@ TEST_F(SshRemoteTest, ShellBuiltinIsPutOnTheHostBeforeTheFirstShell) {
   fj::SshRemote r("n1", cfg);
   EXPECT_EQ(r.exec("type -t fj_holders", with_timeout(10)).out, "builtin\n");
   EXPECT_EQ(r.exec("type -t fj_holders", with_timeout(10)).out, "builtin\n");
-  std::ifstream mine(FJ_SHELL_BUILTIN_PATH, std::ios::binary);
-  std::ifstream put(cfg.shell_builtin, std::ios::binary);
-  std::ostringstream a, b;
-  a << mine.rdbuf();
-  b << put.rdbuf();
-  EXPECT_FALSE(a.str().empty());
-  EXPECT_EQ(a.str(), b.str());
+  const std::string mine = read_file(FJ_SHELL_BUILTIN_PATH);
+  EXPECT_FALSE(mine.empty());
+  EXPECT_TRUE(read_file(cfg.shell_builtin) == mine) << "the bytes put there differ";
   EXPECT_EQ(r.counters().channel_commands, 1u);  // the one that put it there
   EXPECT_EQ(r.counters().shells_started, 1u);
   // Nothing but the file is left in its directory (it is written beside it, then renamed).
@@ -979,15 +975,15 @@ TEST_F(SshRemoteTest, ShellBuiltinUploadIsNamedByItsBytesAndMustBeReadable) {
   fj::SshConfig cfg = config();
   cfg.shell_builtin_upload = FJ_SHELL_BUILTIN_PATH;
   const fj::SshRemote r("n1", cfg);
-  const std::string& path = r.shell_builtin_path();
+  const std::string& path = r.config().shell_builtin;
   const std::string dir = std::string(fj::kHostShellBuiltinDir) + "/fj_shell_builtin-";
   ASSERT_EQ(path.rfind(dir, 0), 0u) << path;
-  EXPECT_EQ(path.size(), dir.size() + 16 + 3) << path;             // 64 bits in hex, then ".so"
-  EXPECT_EQ(fj::SshRemote("n2", cfg).shell_builtin_path(), path);  // the same bytes, one name
+  EXPECT_EQ(path.size(), dir.size() + 16 + 3) << path;               // 64 bits in hex, then ".so"
+  EXPECT_EQ(fj::SshRemote("n2", cfg).config().shell_builtin, path);  // the same bytes, one name
   fj::SshConfig other = cfg;
   other.shell_builtin_upload = (work_ / "other.so").string();
   std::ofstream(other.shell_builtin_upload) << "not the same bytes";
-  EXPECT_NE(fj::SshRemote("n3", other).shell_builtin_path(), path);
+  EXPECT_NE(fj::SshRemote("n3", other).config().shell_builtin, path);
   // A file that cannot be read is an error that names it.
   other.shell_builtin_upload = (work_ / "missing.so").string();
   try {

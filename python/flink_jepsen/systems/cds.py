@@ -64,13 +64,13 @@ C1_ONLY = "-XX:TieredStopAtLevel=1"
 HELPER_OPTIONS = f"{C1_ONLY} -XX:+UseSerialGC"
 # ... and the Flink JVM's own (after those): the collector as shipped, the client compiler only.
 FLINK_JVM_OPTIONS = f"{C1_ONLY} -XX:-UseSerialGC"
+HELPER_CLASS = "org.apache.flink.runtime.util.bash.BashJavaUtils"
 
 
 def tuned(asked: bool, cluster) -> bool:
     """Whether a system's JVMs get the start-up tuning (archives, C1_ONLY): asked for (`--cds`,
     the default) and on nodes sharing the control machine's disk and cores (local nodes)."""
     return asked and cluster.shared_fs
-HELPER_CLASS = "org.apache.flink.runtime.util.bash.BashJavaUtils"
 
 
 def java_feature(java_home: str) -> int:
