@@ -5,8 +5,8 @@
 // after that a failed poll is "Cluster is not running." and a job that is not running is "Job is
 // not running.". A job cancelled on purpose must stop and stay stopped. Beyond the original it
 // reports each fault's recovery time (from its end to the end of the outage it caused, which
-// may begin well after it: a lost TaskManager is noticed at a heartbeat timeout) and each outage (a stretch of polls that found a job
-// unavailable) with the faults inside it.
+// may begin well after it: a lost TaskManager is noticed at a heartbeat timeout) and each outage (a
+// stretch of polls that found a job unavailable) with the faults inside it.
 #pragma once
 
 #include <condition_variable>

@@ -21,7 +21,8 @@ Grudge complete_grudge(const Components& components) {
 
 Components bisect(const std::vector<std::string>& nodes) {
   const auto half = nodes.begin() + static_cast<std::ptrdiff_t>(nodes.size() / 2);
-  return {std::vector<std::string>(nodes.begin(), half), std::vector<std::string>(half, nodes.end())};
+  return {std::vector<std::string>(nodes.begin(), half),
+          std::vector<std::string>(half, nodes.end())};
 }
 
 Components split_one(const std::vector<std::string>& nodes, const std::string& loner) {
